@@ -1,0 +1,1 @@
+return Deqn.Cli.Entry.Run(args);

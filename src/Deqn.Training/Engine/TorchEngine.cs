@@ -1,0 +1,27 @@
+using TorchSharp;
+
+namespace Deqn.Training.Engine;
+
+/// <summary>Process-wide TorchSharp settings that a run chooses once, at its edge.</summary>
+public static class TorchEngine
+{
+    /// <summary>
+    /// Sets the number of intra-op threads libtorch uses. Results are bit-identical for the same seed and
+    /// the same thread count; a different count may change the order of floating-point reductions.
+    /// </summary>
+    public static void SetThreads(int threads)
+    {
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "threads must be at least 1");
+        torch.set_num_threads(threads);
+    }
+
+    /// <summary>A generator seeded explicitly; every random draw of a run goes through one of these.</summary>
+    public static torch.Generator Generator(long seed) => new torch.Generator((ulong)seed);
+
+    /// <summary>The device named by a user ("cpu", "cuda", "cuda:1").</summary>
+    public static torch.Device Device(string name)
+    {
+        try { return new torch.Device(name); }
+        catch (Exception e) { throw new ArgumentException($"unknown device '{name}' ({e.Message.Split('\n')[0]})"); }
+    }
+}

@@ -1,0 +1,172 @@
+using Deqn.Training.Initialization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Deqn.Training.Networks;
+
+/// <summary>
+/// A fully connected network built from a <see cref="NetworkSpec"/>. Layers are named like Keras's
+/// (dense_1, batch_norm_1, dropout_1, ..., output) so that summaries, TensorBoard tags and saved weights read alike.
+/// </summary>
+public sealed class Network : nn.Module<Tensor, Tensor>
+{
+    private readonly List<Stage> _stages = new();
+
+    public NetworkSpec Spec { get; }
+    public ScalarType DType { get; }
+
+    private abstract record Stage(string Name);
+    private sealed record DenseStage(string Name, Linear Layer) : Stage(Name);
+    private sealed record NormStage(string Name, BatchNorm1d Layer) : Stage(Name);
+    private sealed record ActivationStage(string Name, Activation Activation) : Stage(Name);
+    private sealed record DropoutStage(string Name, double Rate) : Stage(Name);
+
+    /// <summary>Builds the network and initializes it from <paramref name="generator"/>.</summary>
+    public Network(NetworkSpec spec, Generator generator, Device? device = null) : base("network")
+    {
+        spec.Validate();
+        Spec = spec;
+        DType = spec.Precision == Precision.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+        int width = spec.Inputs;
+        for (int i = 0; i < spec.Hidden.Count; i++)
+        {
+            var layer = spec.Hidden[i];
+            int n = i + 1;
+            var dense = nn.Linear(width, layer.Width, dtype: DType);
+            register_module($"dense_{n}", dense);
+            _stages.Add(new DenseStage($"dense_{n}", dense));
+            if (layer.BatchNorm is { } bn)
+            {
+                // TorchSharp's momentum is the weight of the new batch; ours (Keras's) is the weight of the old value.
+                var norm = nn.BatchNorm1d(layer.Width, eps: bn.Epsilon, momentum: 1.0 - bn.Momentum, dtype: DType);
+                register_module($"batch_norm_{n}", norm);
+                _stages.Add(new NormStage($"batch_norm_{n}", norm));
+            }
+            if (layer.Activation != Activation.Linear) _stages.Add(new ActivationStage($"{layer.Activation.Name()}_{n}", layer.Activation));
+            if (layer.Dropout > 0) _stages.Add(new DropoutStage($"dropout_{n}", layer.Dropout));
+            width = layer.Width;
+        }
+        var output = nn.Linear(width, spec.Outputs, dtype: DType);
+        register_module("output", output);
+        _stages.Add(new DenseStage("output", output));
+        if (spec.OutputActivation != Activation.Linear) _stages.Add(new ActivationStage($"output_{spec.OutputActivation.Name()}", spec.OutputActivation));
+
+        Initialize(generator);
+        if (device is not null && device.type != DeviceType.CPU) this.to(device);
+    }
+
+    /// <summary>One explicit pass over the network: dense weights and biases from the spec's initializers, batch norm to identity.</summary>
+    public void Initialize(Generator generator)
+    {
+        foreach (var stage in _stages)
+        {
+            switch (stage)
+            {
+                case DenseStage d:
+                    long fanIn = d.Layer.weight!.shape[1], fanOut = d.Layer.weight.shape[0];
+                    Initializers.Fill(d.Layer.weight, Spec.WeightInitializer, generator, fanIn, fanOut);
+                    if (d.Layer.bias is { } b) Initializers.Fill(b, Spec.BiasInitializer, generator, fanIn, fanOut);
+                    break;
+                case NormStage n:
+                    n.Layer.reset_parameters();
+                    break;
+            }
+        }
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        var x = input;
+        foreach (var stage in _stages)
+        {
+            x = stage switch
+            {
+                DenseStage d => d.Layer.forward(x),
+                NormStage n => n.Layer.forward(x),
+                ActivationStage a => a.Activation.Apply(x),
+                DropoutStage p => nn.functional.dropout(x, p.Rate, training),
+                _ => throw new InvalidOperationException(),
+            };
+        }
+        return x;
+    }
+
+    /// <summary>Output logits for classification: the network without its softmax.</summary>
+    public Tensor Logits(Tensor input)
+    {
+        var x = input;
+        foreach (var stage in _stages)
+        {
+            if (stage is ActivationStage { Activation: Activation.Softmax }) break;
+            x = stage switch
+            {
+                DenseStage d => d.Layer.forward(x),
+                NormStage n => n.Layer.forward(x),
+                ActivationStage a => a.Activation.Apply(x),
+                DropoutStage p => nn.functional.dropout(x, p.Rate, training),
+                _ => throw new InvalidOperationException(),
+            };
+        }
+        return x;
+    }
+
+    /// <summary>The dense layers' names and weight tensors, input to output (for per-layer gradient norms).</summary>
+    public IEnumerable<(string Name, Parameter Weight)> DenseWeights() =>
+        _stages.OfType<DenseStage>().Select(d => (d.Name, d.Layer.weight!));
+
+    /// <summary>A Keras-like table: each layer, its output shape and parameter count, and the totals.</summary>
+    public NetworkSummary Summary()
+    {
+        var rows = new List<NetworkSummary.Row>();
+        foreach (var stage in _stages)
+        {
+            switch (stage)
+            {
+                case DenseStage d:
+                    rows.Add(new(d.Name, "Dense", d.Layer.weight!.shape[0], d.Layer.parameters().Sum(p => p.numel()), 0));
+                    break;
+                case NormStage n:
+                    long f = n.Layer.weight!.shape[0];
+                    rows.Add(new(n.Name, "BatchNorm", f, 4 * f, 2 * f));
+                    break;
+                case ActivationStage a:
+                    rows.Add(new(a.Name, $"Activation({a.Activation.Name()})", rows.Count > 0 ? rows[^1].Units : Spec.Inputs, 0, 0));
+                    break;
+                case DropoutStage p:
+                    rows.Add(new(p.Name, $"Dropout({p.Rate:0.###})", rows[^1].Units, 0, 0));
+                    break;
+            }
+        }
+        return new NetworkSummary(Spec.Inputs, rows, Spec.Precision);
+    }
+}
+
+/// <summary>What <see cref="Network.Summary"/> reports; <see cref="ToString"/> gives Keras's table.</summary>
+public sealed record NetworkSummary(int Inputs, IReadOnlyList<NetworkSummary.Row> Rows, Precision Precision)
+{
+    public sealed record Row(string Name, string Type, long Units, long Parameters, long NonTrainable);
+
+    public long TotalParameters => Rows.Sum(r => r.Parameters);
+    public long NonTrainableParameters => Rows.Sum(r => r.NonTrainable);
+    public long TrainableParameters => TotalParameters - NonTrainableParameters;
+
+    public override string ToString()
+    {
+        var sb = new System.Text.StringBuilder();
+        string line = new('─', 66);
+        sb.AppendLine(line);
+        sb.AppendLine($"{"Layer (type)",-34}{"Output Shape",-18}{"Param #",14}");
+        sb.AppendLine(line);
+        sb.AppendLine($"{"input (Input)",-34}{$"(None, {Inputs})",-18}{0,14}");
+        foreach (var r in Rows)
+            sb.AppendLine($"{$"{r.Name} ({r.Type})",-34}{$"(None, {r.Units})",-18}{r.Parameters,14:N0}");
+        sb.AppendLine(line);
+        int bytes = Precision == Precision.Float64 ? 8 : 4;
+        sb.AppendLine($"Total params: {TotalParameters:N0} ({TotalParameters * bytes / 1024.0:0.##} KB)");
+        sb.AppendLine($"Trainable params: {TrainableParameters:N0}");
+        sb.AppendLine($"Non-trainable params: {NonTrainableParameters:N0}");
+        sb.Append(line);
+        return sb.ToString();
+    }
+}
