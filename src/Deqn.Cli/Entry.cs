@@ -1,10 +1,82 @@
+using System.CommandLine;
+using Deqn.Cli.Commands;
+using Deqn.Cli.Options;
+using Deqn.Training.Data;
+using Deqn.Training.Engine;
+using Deqn.Training.Persistence;
+
 namespace Deqn.Cli;
 
+/// <summary>The deqn command line: parses, runs one command, and turns bad input into one line and a non-zero exit.</summary>
 public static class Entry
 {
-    public static int Run(string[] args)
+    public const int BadInput = 2;
+    public const int Failure = 1;
+
+    public static IReadOnlyList<CliCommand> Commands { get; } = new CliCommand[] { new FitCommand(), new PredictCommand() };
+
+    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
-        Console.Error.WriteLine("deqn: no commands yet");
-        return 2;
+        stdout ??= Console.Out;
+        stderr ??= Console.Error;
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            // The first Ctrl-C asks the run to stop cleanly and keep what it has; a second one kills the process.
+            if (cancel.IsCancellationRequested) return;
+            e.Cancel = true;
+            cancel.Cancel();
+            stderr.WriteLine("deqn: stopping after the current step (Ctrl-C again to abort)...");
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            var root = new RootCommand("Deqn: train neural networks and solve economic models with Deep Equilibrium Nets.");
+            string? current = null;
+            foreach (var c in Commands)
+                root.Subcommands.Add(c.Build((cmd, settings) =>
+                {
+                    current = cmd.Name;
+                    return Execute(cmd, settings, cancel.Token, stderr);
+                }));
+            var parse = root.Parse(args);
+            if (parse.Errors.Count > 0)
+            {
+                string where = parse.CommandResult.Command is { } cmd && cmd != root ? $"deqn {cmd.Name}" : "deqn";
+                stderr.WriteLine($"{where}: {parse.Errors[0].Message} (see '{where} --help')");
+                return BadInput;
+            }
+            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
     }
+
+    private static int Execute(CliCommand command, Settings settings, CancellationToken cancel, TextWriter stderr)
+    {
+        try
+        {
+            TorchEngine.SetThreads(settings.Int("threads", min: 1));
+            return command.Execute(settings, cancel);
+        }
+        catch (Exception e) when (e is UsageException or DataException or ModelFileException or ArgumentException)
+        {
+            stderr.WriteLine($"deqn {command.Name}: {OneLine(e.Message)}");
+            return BadInput;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"deqn {command.Name}: {OneLine(e.Message)}");
+            return Failure;
+        }
+        catch (Exception e) when (Environment.GetEnvironmentVariable("DEQN_DEBUG") is null)
+        {
+            stderr.WriteLine($"deqn {command.Name}: internal error: {e.GetType().Name}: {OneLine(e.Message)} (set DEQN_DEBUG=1 for details)");
+            return Failure;
+        }
+    }
+
+    private static string OneLine(string message) => message.Split('\n')[0].Trim();
 }

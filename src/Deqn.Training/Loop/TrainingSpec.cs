@@ -1,0 +1,69 @@
+using Deqn.Training.Losses;
+
+namespace Deqn.Training.Loop;
+
+/// <summary>How to run the training loop. Defaults follow Keras's <c>fit</c> where it has one.</summary>
+public sealed record TrainingSpec
+{
+    public int Epochs { get; init; } = 100;
+
+    /// <summary>Rows per minibatch; 0, or at least the number of rows, means full batch.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Reshuffle the rows every epoch.</summary>
+    public bool Shuffle { get; init; } = true;
+
+    public LossKind Loss { get; init; } = LossKind.Mse;
+    public double HuberDelta { get; init; } = 1.0;
+
+    /// <summary>Clip each gradient element to [−v, v] before the update.</summary>
+    public double? ClipValue { get; init; }
+
+    /// <summary>Rescale all gradients together when their global L2 norm exceeds this.</summary>
+    public double? ClipNorm { get; init; }
+
+    /// <summary>
+    /// When positive, evaluate (and run the epoch-end callbacks) every this many optimizer steps instead of at the end of
+    /// each epoch; history rows are then one per evaluation.
+    /// </summary>
+    public int ValidateEverySteps { get; init; }
+
+    /// <summary>Log weight and gradient histograms every this many epochs (0: never).</summary>
+    public int HistogramEvery { get; init; } = 10;
+
+    /// <summary>Log the L2 norm of each layer's weight gradient every epoch: the vanishing/exploding-gradient diagnostic.</summary>
+    public bool LogGradientNorms { get; init; } = true;
+
+    /// <summary>Stop with the last good weights when the loss becomes NaN or infinite.</summary>
+    public bool StopOnNonFiniteLoss { get; init; } = true;
+
+    /// <summary>Stop after this many seconds of wall time (null: no budget).</summary>
+    public double? MaxSeconds { get; init; }
+
+    /// <summary>Seed of the generator for shuffling and dropout (weight initialization has its own).</summary>
+    public long Seed { get; init; }
+
+    public void Validate()
+    {
+        if (Epochs < 1) throw new ArgumentException($"epochs must be at least 1 (got {Epochs})");
+        if (BatchSize < 0) throw new ArgumentException($"batch size must be >= 0 (got {BatchSize}; 0 means full batch)");
+        if (!(HuberDelta > 0)) throw new ArgumentException($"huber delta must be > 0 (got {HuberDelta})");
+        if (ClipValue is { } v && !(v > 0)) throw new ArgumentException($"clip value must be > 0 (got {v})");
+        if (ClipNorm is { } n && !(n > 0)) throw new ArgumentException($"clip norm must be > 0 (got {n})");
+        if (ValidateEverySteps < 0) throw new ArgumentException($"validate-every-steps must be >= 0 (got {ValidateEverySteps})");
+        if (HistogramEvery < 0) throw new ArgumentException($"histogram interval must be >= 0 (got {HistogramEvery})");
+        if (MaxSeconds is { } s && !(s > 0)) throw new ArgumentException($"time budget must be > 0 seconds (got {s})");
+    }
+}
+
+/// <summary>One evaluation point of a run: its metrics (loss, val_loss, lr, ...) after <see cref="Step"/> optimizer steps.</summary>
+public sealed record EpochRecord(int Epoch, long Step, double Seconds, IReadOnlyDictionary<string, double> Metrics);
+
+/// <summary>What a training run did and why it stopped.</summary>
+public sealed record TrainingHistory(IReadOnlyList<EpochRecord> Epochs, StopReason StopReason, string StopMessage, TimeSpan Elapsed, long Steps)
+{
+    /// <summary>The values of one metric over the epochs (NaN where it was not computed).</summary>
+    public double[] Series(string key) => Epochs.Select(e => e.Metrics.TryGetValue(key, out var v) ? v : double.NaN).ToArray();
+
+    public EpochRecord? Last => Epochs.Count > 0 ? Epochs[^1] : null;
+}

@@ -1,0 +1,43 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deqn.Training.Loop;
+
+/// <summary>A detached copy of a module's parameters and buffers (batch-norm statistics included), to restore later.</summary>
+public sealed class WeightSnapshot : IDisposable
+{
+    private readonly Dictionary<string, Tensor> _tensors = new();
+
+    private WeightSnapshot() { }
+
+    public static WeightSnapshot Take(nn.Module module)
+    {
+        var snapshot = new WeightSnapshot();
+        using var _ = torch.no_grad();
+        foreach (var (name, t) in module.state_dict())
+            snapshot._tensors[name] = t.detach().clone().DetachFromDisposeScope();
+        return snapshot;
+    }
+
+    /// <summary>Overwrites <paramref name="module"/>'s tensors in place with the copy.</summary>
+    public void Restore(nn.Module module)
+    {
+        using var _ = torch.no_grad();
+        foreach (var (name, t) in module.state_dict())
+            t.copy_(_tensors[name]);
+    }
+
+    /// <summary>Replaces the copy with the module's current values without reallocating.</summary>
+    public void Refresh(nn.Module module)
+    {
+        using var _ = torch.no_grad();
+        foreach (var (name, t) in module.state_dict())
+            _tensors[name].copy_(t);
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _tensors.Values) t.Dispose();
+        _tensors.Clear();
+    }
+}

@@ -1,0 +1,56 @@
+using Deqn.Training.Data;
+using Deqn.Training.Initialization;
+using Deqn.Training.Loop;
+using Deqn.Training.Networks;
+using Deqn.Training.Optimization;
+using Deqn.Training.Persistence;
+
+namespace Deqn.Training.Supervised;
+
+/// <summary>Early stopping as configured by a user; defaults suit small tabular data.</summary>
+public sealed record EarlyStoppingSpec(string Monitor = "val_loss", int Patience = 20, double MinDelta = 0.0, bool RestoreBestWeights = true);
+
+/// <summary>Reduce-on-plateau as configured by a user.</summary>
+public sealed record PlateauSpec(string Monitor = "val_loss", double Factor = 0.5, int Patience = 10, double MinDelta = 1e-4, int Cooldown = 0, double MinLearningRate = 0.0);
+
+/// <summary>
+/// Everything that defines a supervised fit except the data: the network's hidden part (inputs and outputs follow from
+/// the data), optimizer, schedule, loop, split, normalization and callbacks. One seed drives every random stream.
+/// </summary>
+public sealed record SupervisedSpec
+{
+    public TaskKind Task { get; init; } = TaskKind.Regression;
+    public IReadOnlyList<LayerSpec> Hidden { get; init; } = new[] { new LayerSpec(64), new LayerSpec(64) };
+    public Activation OutputActivation { get; init; } = Activation.Linear;
+    public InitializerSpec WeightInitializer { get; init; } = InitializerSpec.GlorotUniform;
+    public InitializerSpec BiasInitializer { get; init; } = InitializerSpec.Zeros;
+    public Precision Precision { get; init; } = Precision.Float32;
+    public OptimizerSpec Optimizer { get; init; } = new(OptimizerKind.Adam);
+    public ScheduleSpec Schedule { get; init; } = new(ScheduleKind.Constant);
+    public TrainingSpec Training { get; init; } = new();
+    public SplitFractions Split { get; init; } = new();
+
+    /// <summary>Classification only: keep class proportions equal across train, validation and test.</summary>
+    public bool Stratify { get; init; } = true;
+
+    public NormalizationKind InputNormalization { get; init; } = NormalizationKind.Standard;
+
+    /// <summary>Regression only: train on normalized targets; predictions are mapped back to the original units.</summary>
+    public NormalizationKind TargetNormalization { get; init; } = NormalizationKind.Standard;
+
+    public EarlyStoppingSpec? EarlyStopping { get; init; } = new();
+    public PlateauSpec? ReduceOnPlateau { get; init; }
+    public long Seed { get; init; }
+    public string Device { get; init; } = "cpu";
+
+    public NetworkSpec NetworkFor(int inputs, int outputs) => new()
+    {
+        Inputs = inputs,
+        Hidden = Hidden,
+        Outputs = outputs,
+        OutputActivation = Task == TaskKind.Classification ? Activation.Softmax : OutputActivation,
+        WeightInitializer = WeightInitializer,
+        BiasInitializer = BiasInitializer,
+        Precision = Precision,
+    };
+}
