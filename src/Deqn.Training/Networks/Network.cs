@@ -1,3 +1,4 @@
+using System.Globalization;
 using Deqn.Training.Initialization;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -18,7 +19,8 @@ public sealed class Network : nn.Module<Tensor, Tensor>
 
     private abstract record Stage(string Name);
     private sealed record DenseStage(string Name, Linear Layer) : Stage(Name);
-    private sealed record NormStage(string Name, BatchNorm1d Layer) : Stage(Name);
+    // Momentum is Keras's: the weight of the old running value.
+    private sealed record NormStage(string Name, BatchNorm1d Layer, double Momentum) : Stage(Name);
     private sealed record ActivationStage(string Name, Activation Activation) : Stage(Name);
     private sealed record DropoutStage(string Name, double Rate) : Stage(Name);
 
@@ -41,7 +43,7 @@ public sealed class Network : nn.Module<Tensor, Tensor>
                 // TorchSharp's momentum is the weight of the new batch; ours (Keras's) is the weight of the old value.
                 var norm = nn.BatchNorm1d(layer.Width, eps: bn.Epsilon, momentum: 1.0 - bn.Momentum, dtype: DType);
                 register_module($"batch_norm_{n}", norm);
-                _stages.Add(new NormStage($"batch_norm_{n}", norm));
+                _stages.Add(new NormStage($"batch_norm_{n}", norm, bn.Momentum));
             }
             if (layer.Activation != Activation.Linear) _stages.Add(new ActivationStage($"{layer.Activation.Name()}_{n}", layer.Activation));
             if (layer.Dropout > 0) _stages.Add(new DropoutStage($"dropout_{n}", layer.Dropout));
@@ -83,13 +85,34 @@ public sealed class Network : nn.Module<Tensor, Tensor>
             x = stage switch
             {
                 DenseStage d => d.Layer.forward(x),
-                NormStage n => n.Layer.forward(x),
+                NormStage n => Normalize(n, x),
                 ActivationStage a => a.Activation.Apply(x),
                 DropoutStage p => nn.functional.dropout(x, p.Rate, training),
                 _ => throw new InvalidOperationException(),
             };
         }
         return x;
+    }
+
+    /// <summary>
+    /// Batch norm with Keras's running statistics. In training, libtorch would fold the unbiased batch variance
+    /// into running_var; Keras folds the biased one (the variance it normalizes with), so the update is done here.
+    /// </summary>
+    private Tensor Normalize(NormStage stage, Tensor x)
+    {
+        var bn = stage.Layer;
+        if (!training) return bn.forward(x);
+        using (torch.no_grad())
+        using (var scope = torch.NewDisposeScope())
+        {
+            var mean = x.mean(new long[] { 0 });
+            var variance = x.var(0, unbiased: false);
+            double keep = stage.Momentum;
+            bn.running_mean!.mul_(keep).add_(mean, alpha: 1.0 - keep);
+            bn.running_var!.mul_(keep).add_(variance, alpha: 1.0 - keep);
+            bn.num_batches_tracked?.add_(1);
+        }
+        return nn.functional.batch_norm(x, null, null, bn.weight, bn.bias, training: true, eps: bn.eps);
     }
 
     /// <summary>Output logits for classification: the network without its softmax.</summary>
@@ -102,7 +125,7 @@ public sealed class Network : nn.Module<Tensor, Tensor>
             x = stage switch
             {
                 DenseStage d => d.Layer.forward(x),
-                NormStage n => n.Layer.forward(x),
+                NormStage n => Normalize(n, x),
                 ActivationStage a => a.Activation.Apply(x),
                 DropoutStage p => nn.functional.dropout(x, p.Rate, training),
                 _ => throw new InvalidOperationException(),
@@ -134,7 +157,7 @@ public sealed class Network : nn.Module<Tensor, Tensor>
                     rows.Add(new(a.Name, $"Activation({a.Activation.Name()})", rows.Count > 0 ? rows[^1].Units : Spec.Inputs, 0, 0));
                     break;
                 case DropoutStage p:
-                    rows.Add(new(p.Name, $"Dropout({p.Rate:0.###})", rows[^1].Units, 0, 0));
+                    rows.Add(new(p.Name, string.Create(CultureInfo.InvariantCulture, $"Dropout({p.Rate:0.###})"), rows[^1].Units, 0, 0));
                     break;
             }
         }
@@ -151,21 +174,23 @@ public sealed record NetworkSummary(int Inputs, IReadOnlyList<NetworkSummary.Row
     public long NonTrainableParameters => Rows.Sum(r => r.NonTrainable);
     public long TrainableParameters => TotalParameters - NonTrainableParameters;
 
+    /// <remarks>Numbers are written in the invariant culture (4,481 and 17.50), as Keras prints them, whatever the machine's locale.</remarks>
     public override string ToString()
     {
+        var inv = CultureInfo.InvariantCulture;
         var sb = new System.Text.StringBuilder();
         string line = new('─', 66);
         sb.AppendLine(line);
-        sb.AppendLine($"{"Layer (type)",-34}{"Output Shape",-18}{"Param #",14}");
+        sb.AppendLine(inv, $"{"Layer (type)",-34}{"Output Shape",-18}{"Param #",14}");
         sb.AppendLine(line);
-        sb.AppendLine($"{"input (Input)",-34}{$"(None, {Inputs})",-18}{0,14}");
+        sb.AppendLine(inv, $"{"input (Input)",-34}{$"(None, {Inputs})",-18}{0,14}");
         foreach (var r in Rows)
-            sb.AppendLine($"{$"{r.Name} ({r.Type})",-34}{$"(None, {r.Units})",-18}{r.Parameters,14:N0}");
+            sb.AppendLine(inv, $"{$"{r.Name} ({r.Type})",-34}{string.Create(inv, $"(None, {r.Units})"),-18}{r.Parameters,14:N0}");
         sb.AppendLine(line);
         int bytes = Precision == Precision.Float64 ? 8 : 4;
-        sb.AppendLine($"Total params: {TotalParameters:N0} ({TotalParameters * bytes / 1024.0:0.##} KB)");
-        sb.AppendLine($"Trainable params: {TrainableParameters:N0}");
-        sb.AppendLine($"Non-trainable params: {NonTrainableParameters:N0}");
+        sb.AppendLine(inv, $"Total params: {TotalParameters:N0} ({TotalParameters * bytes / 1024.0:0.00} KB)");
+        sb.AppendLine(inv, $"Trainable params: {TrainableParameters:N0}");
+        sb.AppendLine(inv, $"Non-trainable params: {NonTrainableParameters:N0}");
         sb.Append(line);
         return sb.ToString();
     }
