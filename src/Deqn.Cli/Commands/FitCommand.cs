@@ -160,6 +160,7 @@ public sealed class FitCommand : CliCommand
         model.Save(run.File("model.deqn"));
         model.ExportSafetensors(run.File("model.safetensors"));
         WriteMetrics(run, result, data);
+        WriteSplit(run, result.Split);
         Report(console, result, data, run);
         return 0;
     }
@@ -338,6 +339,18 @@ public sealed class FitCommand : CliCommand
             doc["test_confusion_matrix"] = Enumerable.Range(0, k).Select(i => Enumerable.Range(0, k).Select(j => c.ConfusionMatrix[i, j]).ToArray()).ToArray();
         }
         AtomicFile.WriteAllText(run.File("metrics.json"), JsonSerializer.Serialize(doc, TrainedModel.Json));
+    }
+
+    /// <summary>split.csv: which part each data row (0-based, header excluded) went to, so the split can be reused elsewhere.</summary>
+    private static void WriteSplit(RunFolder run, DataSplit split)
+    {
+        var part = new string[split.Train.Length + split.Validation.Length + split.Test.Length];
+        foreach (var i in split.Train) part[i] = "train";
+        foreach (var i in split.Validation) part[i] = "validation";
+        foreach (var i in split.Test) part[i] = "test";
+        var sb = new System.Text.StringBuilder("row,part\n");
+        for (int i = 0; i < part.Length; i++) sb.Append(i).Append(',').Append(part[i]).Append('\n');
+        AtomicFile.WriteAllText(run.File("split.csv"), sb.ToString());
     }
 
     private static void Report(IAnsiConsole console, FitResult r, TabularData data, RunFolder run)

@@ -77,21 +77,41 @@ public sealed class Network : nn.Module<Tensor, Tensor>
         }
     }
 
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) => Run(input, stopAtSoftmax: false);
+
+    /// <summary>Output logits for classification: the network without its softmax.</summary>
+    public Tensor Logits(Tensor input) => Run(input, stopAtSoftmax: true);
+
+    /// <summary>
+    /// The generator dropout masks are drawn from while training. libtorch's own dropout draws from the global generator,
+    /// which would make runs depend on whatever else the process did; the trainer sets this to its seeded generator.
+    /// </summary>
+    public Generator? DropoutGenerator { get; set; }
+
+    private Tensor Run(Tensor input, bool stopAtSoftmax)
     {
         var x = input;
         foreach (var stage in _stages)
         {
+            if (stopAtSoftmax && stage is ActivationStage { Activation: Activation.Softmax }) break;
             x = stage switch
             {
                 DenseStage d => d.Layer.forward(x),
                 NormStage n => Normalize(n, x),
                 ActivationStage a => a.Activation.Apply(x),
-                DropoutStage p => nn.functional.dropout(x, p.Rate, training),
+                DropoutStage p => Dropout(x, p.Rate),
                 _ => throw new InvalidOperationException(),
             };
         }
         return x;
+    }
+
+    private Tensor Dropout(Tensor x, double rate)
+    {
+        if (!training) return x;
+        if (DropoutGenerator is null) return nn.functional.dropout(x, rate, training: true);
+        using var keep = torch.rand(x.shape, dtype: x.dtype, device: x.device, generator: DropoutGenerator).ge_(rate);
+        return x * keep / (1.0 - rate);
     }
 
     /// <summary>
@@ -113,25 +133,6 @@ public sealed class Network : nn.Module<Tensor, Tensor>
             bn.num_batches_tracked?.add_(1);
         }
         return nn.functional.batch_norm(x, null, null, bn.weight, bn.bias, training: true, eps: bn.eps);
-    }
-
-    /// <summary>Output logits for classification: the network without its softmax.</summary>
-    public Tensor Logits(Tensor input)
-    {
-        var x = input;
-        foreach (var stage in _stages)
-        {
-            if (stage is ActivationStage { Activation: Activation.Softmax }) break;
-            x = stage switch
-            {
-                DenseStage d => d.Layer.forward(x),
-                NormStage n => Normalize(n, x),
-                ActivationStage a => a.Activation.Apply(x),
-                DropoutStage p => nn.functional.dropout(x, p.Rate, training),
-                _ => throw new InvalidOperationException(),
-            };
-        }
-        return x;
     }
 
     /// <summary>The dense layers' names and weight tensors, input to output (for per-layer gradient norms).</summary>

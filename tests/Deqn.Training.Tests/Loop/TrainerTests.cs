@@ -1,0 +1,194 @@
+using Deqn.Training.Callbacks;
+using Deqn.Training.Data;
+using Deqn.Training.Logging;
+using Deqn.Training.Loop;
+using Deqn.Training.Networks;
+using Deqn.Training.Optimization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deqn.Training.Tests.Loop;
+
+public sealed class TrainerTests
+{
+    private static Dataset Data(int n, long seed, bool noise)
+    {
+        using var g = new Generator((ulong)seed);
+        var x = torch.rand(n, 3, dtype: ScalarType.Float64, generator: g);
+        var y = noise
+            ? torch.randn(n, 1, dtype: ScalarType.Float64, generator: g)
+            : (x * Math.PI).sin().sum(1, keepdim: true);
+        return new Dataset(x, y);
+    }
+
+    private static Network Net(long seed, double dropout = 0, int width = 32) =>
+        new(NetworkSpec.Dense(3, new[] { width, width }, 1, Activation.Tanh, dropout) with { Precision = Precision.Float64 }, new Generator((ulong)seed));
+
+    private sealed class Recorder : ICallback, ITrainingLogger
+    {
+        public List<Dictionary<string, Tensor>> Weights { get; } = new();
+        public List<IReadOnlyDictionary<string, double>> Scalars { get; } = new();
+        public List<string> Histograms { get; } = new();
+        public string? FinishReason { get; private set; }
+
+        public void OnEpochEnd(TrainingContext context) =>
+            Weights.Add(context.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope()));
+
+        public void LogScalars(long step, IReadOnlyDictionary<string, double> scalars) => Scalars.Add(new Dictionary<string, double>(scalars));
+        public void LogHistogram(long step, string tag, ReadOnlySpan<double> values) => Histograms.Add(tag);
+        public void Finish(string reason) => FinishReason = reason;
+    }
+
+    [Fact]
+    public void Restore_best_weights_puts_back_the_weights_of_the_best_validation_epoch()
+    {
+        // Given a wide network fitting pure noise, so validation loss soon rises (overfitting)
+        using var train = Data(20, 1, noise: true);
+        using var val = Data(20, 2, noise: true);
+        using var net = Net(3, width: 64);
+        var early = new EarlyStopping("val_loss", patience: 5, restoreBestWeights: true);
+        var recorder = new Recorder();
+        var trainer = new Trainer(net, Optimizers.Create(new OptimizerSpec(OptimizerKind.Adam) { LearningRate = 0.01 }, net.parameters()),
+            new TrainingSpec { Epochs = 300, BatchSize = 0 })
+        { Callbacks = new List<ICallback> { early, recorder } };
+
+        // When
+        var history = trainer.Fit(train, val);
+
+        // Then training stopped early, after the best epoch, and the model holds exactly that epoch's weights
+        Assert.Equal(StopReason.EarlyStopping, history.StopReason);
+        Assert.True(early.BestEpoch < history.Epochs.Count);
+        var best = recorder.Weights[early.BestEpoch - 1];
+        foreach (var (name, t) in net.state_dict())
+            Assert.True(t.equal(best[name]).item<bool>(), $"{name} differs from the best epoch's");
+        var valLoss = history.Series("val_loss");
+        Assert.Equal(valLoss.Min(), valLoss[early.BestEpoch - 1]);
+    }
+
+    [Fact]
+    public void A_non_finite_loss_stops_training_and_keeps_the_last_good_weights()
+    {
+        // Given plain SGD with an absurd learning rate, which diverges to infinity
+        using var train = Data(50, 1, noise: false);
+        using var net = Net(1);
+        var trainer = new Trainer(net, Optimizers.Create(new OptimizerSpec(OptimizerKind.Sgd) { LearningRate = 1e6 }, net.parameters()),
+            new TrainingSpec { Epochs = 200, BatchSize = 10 });
+
+        // When
+        var history = trainer.Fit(train);
+
+        // Then
+        Assert.Equal(StopReason.NonFiniteLoss, history.StopReason);
+        Assert.Contains("last finite epoch", history.StopMessage);
+        Assert.All(net.parameters(), p => Assert.True(p.isfinite().all().item<bool>()));
+    }
+
+    [Fact]
+    public void The_same_seed_gives_bit_identical_weights_and_another_seed_does_not()
+    {
+        double[] Run(long seed)
+        {
+            using var train = Data(64, 5, noise: false);
+            using var net = Net(7, dropout: 0.2);
+            var trainer = new Trainer(net, Optimizers.Create(new OptimizerSpec(OptimizerKind.Adam), net.parameters()),
+                new TrainingSpec { Epochs = 5, BatchSize = 16, Seed = seed });
+            trainer.Fit(train);
+            return net.parameters().SelectMany(p => p.detach().flatten().data<double>().ToArray()).ToArray();
+        }
+
+        Assert.Equal(Run(11), Run(11));
+        Assert.NotEqual(Run(11), Run(12));
+    }
+
+    [Fact]
+    public void Loggers_receive_loss_learning_rate_gradient_norms_and_histograms()
+    {
+        using var train = Data(40, 1, noise: false);
+        using var val = Data(10, 2, noise: false);
+        using var net = Net(1);
+        var recorder = new Recorder();
+        var trainer = new Trainer(net, Optimizers.Create(new OptimizerSpec(OptimizerKind.Adam), net.parameters()),
+            new TrainingSpec { Epochs = 4, BatchSize = 8, HistogramEvery = 2 })
+        { Loggers = new List<ITrainingLogger> { recorder } };
+
+        var history = trainer.Fit(train, val);
+
+        Assert.Equal(4, recorder.Scalars.Count);
+        Assert.All(recorder.Scalars, s =>
+        {
+            Assert.True(s["loss"] > 0);
+            Assert.True(s["val_loss"] > 0);
+            Assert.Equal(0.001, s["lr"], 12);
+            Assert.True(s["grad_norm/dense_1.weight"] > 0);
+            Assert.True(s["grad_norm/output.weight"] > 0);
+        });
+        Assert.Contains("weights/dense_1.weight", recorder.Histograms);
+        Assert.Contains("gradients/output.weight", recorder.Histograms);
+        Assert.Equal(2 * 2 * net.parameters().Count(), recorder.Histograms.Count);
+        Assert.Equal(history.StopMessage, recorder.FinishReason);
+        Assert.Equal(4 * 5, history.Steps);
+    }
+
+    [Fact]
+    public void Validating_every_k_steps_gives_one_history_row_per_k_steps()
+    {
+        using var train = Data(40, 1, noise: false);
+        using var val = Data(10, 2, noise: false);
+        using var net = Net(1);
+        var trainer = new Trainer(net, Optimizers.Create(new OptimizerSpec(OptimizerKind.Adam), net.parameters()),
+            new TrainingSpec { Epochs = 3, BatchSize = 10, ValidateEverySteps = 3 });
+
+        var history = trainer.Fit(train, val);
+
+        Assert.Equal(12, history.Steps);
+        Assert.Equal(new long[] { 3, 6, 9, 12 }, history.Epochs.Select(e => e.Step));
+        Assert.Equal(0.75, history.Epochs[0].Metrics["epoch"], 12);
+    }
+
+    [Fact]
+    public void A_schedule_sets_the_learning_rate_each_step_and_plateau_scales_it()
+    {
+        using var train = Data(40, 1, noise: false);
+        using var net = Net(1);
+        var trainer = new Trainer(net, Optimizers.Create(new OptimizerSpec(OptimizerKind.Sgd) { LearningRate = 0.1 }, net.parameters()),
+            new TrainingSpec { Epochs = 4, BatchSize = 0 })
+        { Schedule = Schedules.Create(new ScheduleSpec(ScheduleKind.Step) { StepEvery = 2, Gamma = 0.5 }, 0.1) };
+
+        var history = trainer.Fit(train);
+
+        Assert.Equal(new[] { 0.1, 0.1, 0.05, 0.05 }, history.Series("lr").Select(v => Math.Round(v, 12)));
+    }
+
+    [Fact]
+    public void Cancellation_stops_with_the_interrupted_reason()
+    {
+        using var train = Data(40, 1, noise: false);
+        using var net = Net(1);
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        var trainer = new Trainer(net, Optimizers.Create(new OptimizerSpec(OptimizerKind.Adam), net.parameters()), new TrainingSpec { Epochs = 50 });
+        var history = trainer.Fit(train, null, cancel.Token);
+        Assert.Equal(StopReason.Interrupted, history.StopReason);
+        Assert.Equal(1, history.Steps);
+    }
+
+    [Fact]
+    public void A_thousand_training_steps_leak_no_tensors()
+    {
+        // Given a warmed-up trainer (optimizer state allocated)
+        using var train = Data(64, 1, noise: false);
+        using var val = Data(16, 2, noise: false);
+        using var net = Net(1, dropout: 0.1);
+        var optimizer = Optimizers.Create(new OptimizerSpec(OptimizerKind.Adam), net.parameters());
+        new Trainer(net, optimizer, new TrainingSpec { Epochs = 1, BatchSize = 16 }).Fit(train, val);
+        long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+
+        // When 250 epochs × 4 steps run
+        var history = new Trainer(net, optimizer, new TrainingSpec { Epochs = 250, BatchSize = 16, HistogramEvery = 0 }).Fit(train, val);
+
+        // Then
+        Assert.Equal(1000, history.Steps);
+        long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Assert.True(after - before <= 0, $"live tensors grew from {before} to {after} over 1000 steps");
+    }
+}
