@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using TorchSharp;
 
 namespace Deqn.Training.Data;
@@ -27,6 +28,7 @@ public sealed record Normalizer(NormalizationKind Kind, double[] Offset, double[
             ["minmax"] = NormalizationKind.MinMax, ["min-max"] = NormalizationKind.MinMax,
         };
 
+    [JsonIgnore]
     public int Dimension => Offset.Length;
 
     /// <summary>Fits on <paramref name="rows"/> ([n, d]); pass only the training rows.</summary>
