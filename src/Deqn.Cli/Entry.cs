@@ -32,13 +32,8 @@ public static class Entry
         try
         {
             var root = new RootCommand("Deqn: train neural networks and solve economic models with Deep Equilibrium Nets.");
-            string? current = null;
             foreach (var c in Commands)
-                root.Subcommands.Add(c.Build((cmd, settings) =>
-                {
-                    current = cmd.Name;
-                    return Execute(cmd, settings, cancel.Token, stderr);
-                }));
+                root.Subcommands.Add(c.Build((cmd, settings) => Execute(cmd, settings, cancel.Token, stderr)));
             var parse = root.Parse(args);
             if (parse.Errors.Count > 0)
             {
@@ -54,16 +49,18 @@ public static class Entry
         }
     }
 
-    private static int Execute(CliCommand command, Settings settings, CancellationToken cancel, TextWriter stderr)
+    private static int Execute(CliCommand command, Func<Settings> merge, CancellationToken cancel, TextWriter stderr)
     {
         try
         {
+            var settings = merge();
             TorchEngine.SetThreads(settings.Int("threads", min: 1));
             return command.Execute(settings, cancel);
         }
         catch (Exception e) when (e is UsageException or DataException or ModelFileException or ArgumentException)
         {
             stderr.WriteLine($"deqn {command.Name}: {OneLine(e.Message)}");
+            if (Environment.GetEnvironmentVariable("DEQN_DEBUG") is not null) stderr.WriteLine(e);
             return BadInput;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

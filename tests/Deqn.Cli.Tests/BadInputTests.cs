@@ -51,7 +51,7 @@ public sealed class BadInputTests : IDisposable
     [Fact] public void Zero_width() => AssertBad(Fit(Small(), "--target", "y", "--layers", "16,0"), "--layers", "'0'");
     [Fact] public void Negative_batch_size() => AssertBad(Fit(Small(), "--target", "y", "--batch-size", "-1"), "--batch-size");
     [Fact] public void Dropout_of_one() => AssertBad(Fit(Small(), "--target", "y", "--dropout", "1"), "--dropout", "[0, 1)");
-    [Fact] public void A_value_that_is_not_a_number() => AssertBad(Fit(Small(), "--target", "y", "--epochs", "many"), "--epochs", "many");
+    [Fact] public void A_value_that_is_not_a_number() => AssertBad(Fit(Small(), "--target", "y", "--patience", "many"), "--patience", "many");
 
     [Fact]
     public void A_misspelled_config_key_is_named_with_a_suggestion()

@@ -34,7 +34,7 @@ public abstract class CliCommand
     /// <summary>Runs the command; returns the exit code. Throws <see cref="UsageException"/> (and data/model errors) for bad input.</summary>
     public abstract int Execute(Settings settings, CancellationToken cancel);
 
-    public Command Build(Func<CliCommand, Settings, int> run)
+    public Command Build(Func<CliCommand, Func<Settings>, int> run)
     {
         var description = Description;
         if (Examples.Count > 0) description += "\n\nExamples:\n" + string.Join("\n", Examples.Select(e => "  " + e));
@@ -59,7 +59,7 @@ public abstract class CliCommand
             command.Options.Add(opt);
             options.Add((d, opt));
         }
-        command.SetAction(parse =>
+        command.SetAction(parse => run(this, () =>
         {
             var settings = new Settings(AllOptions);
             var config = options.First(o => o.Def.Name == "config");
@@ -75,8 +75,8 @@ public abstract class CliCommand
                 if (parse.GetValue(arg) is { } v) settings.Set(def.Name, v, "command line");
             foreach (var (def, opt) in options)
                 if (parse.GetResult(opt) is { Implicit: false }) settings.Set(def.Name, parse.GetValue(opt) ?? "true", "command line");
-            return run(this, settings);
-        });
+            return settings;
+        }));
         return command;
     }
 }

@@ -127,7 +127,7 @@ public sealed class FitCommand : CliCommand
         run.WriteConfig("fit", s, new Dictionary<string, string> { ["data"] = Path.GetFullPath(dataPath) });
         bool quiet = s.Bool("quiet");
         var console = AnsiConsole.Console;
-        console.MarkupLine($"[bold]deqn fit[/] {Markup.Escape(dataPath)}: {data.Rows} rows, {data.FeatureNames.Count} features → " +
+        console.MarkupLine($"[bold]deqn fit[/] {Markup.Escape(dataPath)}: {data.RowCount} rows, {data.FeatureNames.Count} features → " +
                            $"{(task == TaskKind.Classification ? $"{data.ClassNames!.Count} classes of '{targets[0]}'" : string.Join(", ", targets))}");
 
         var loggers = new List<ITrainingLogger>

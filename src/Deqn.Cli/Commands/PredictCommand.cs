@@ -75,13 +75,13 @@ public sealed class PredictCommand : CliCommand
 
         void Write(TextWriter w)
         {
-            using var csv = new CsvWriter(w, CultureInfo.InvariantCulture, leaveOpen: true);
+            using var csv = CsvWriter.Create(w, new CsvWriterOptions(), leaveOpen: true);
             foreach (var h in header) csv.WriteField(h);
-            csv.NextRecord();
+            csv.EndRecord();
             foreach (var r in rows)
             {
                 foreach (var cell in r) csv.WriteField(cell);
-                csv.NextRecord();
+                csv.EndRecord();
             }
         }
 

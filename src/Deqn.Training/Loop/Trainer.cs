@@ -62,7 +62,7 @@ public sealed class Trainer
             {
                 // Norms before clipping would hide the explosion we want to show; after clipping they show what was applied.
                 foreach (var (name, p) in namedWeights)
-                    if (p.grad is { } g) gradientNorms[$"grad_norm/{name}"] = g.norm().item<double>();
+                    if (p.grad is { } g) gradientNorms[$"grad_norm/{name}"] = g.norm().ToDouble();
             }
         };
 
@@ -126,7 +126,7 @@ public sealed class Trainer
                         {
                             var l = Losses.Losses.Compute(Spec.Loss, forward(x), y, Spec.HuberDelta);
                             l.backward();
-                            return l.item<double>();
+                            return l.ToDouble();
                         });
                     }
                     step++;
@@ -195,7 +195,7 @@ public sealed class Trainer
         using (NewDisposeScope())
         {
             var output = forward(validation.Features);
-            metrics["val_loss"] = Losses.Losses.Compute(Spec.Loss, output, validation.Targets, Spec.HuberDelta).item<double>();
+            metrics["val_loss"] = Losses.Losses.Compute(Spec.Loss, output, validation.Targets, Spec.HuberDelta).ToDouble();
             if (ValidationMetrics is not null)
                 foreach (var (k, v) in ValidationMetrics(output, validation.Targets)) metrics[$"val_{k}"] = v;
         }

@@ -15,7 +15,7 @@ public sealed class WeightSnapshot : IDisposable
         var snapshot = new WeightSnapshot();
         using var _ = torch.no_grad();
         foreach (var (name, t) in module.state_dict())
-            snapshot._tensors[name] = t.detach().clone().DetachFromDisposeScope();
+            snapshot._tensors[name] = t.clone().DetachFromDisposeScope();
         return snapshot;
     }
 

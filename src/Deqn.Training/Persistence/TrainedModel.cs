@@ -108,7 +108,7 @@ public sealed class TrainedModel : IDisposable
         using (var meta = zip.CreateEntry(MetadataEntry, CompressionLevel.Optimal).Open())
             JsonSerializer.Serialize(meta, Metadata, Json);
         using var weights = new MemoryStream();
-        Network.save(weights);
+        using (var writer = new BinaryWriter(weights, System.Text.Encoding.UTF8, leaveOpen: true)) Network.save(writer);
         using var entry = zip.CreateEntry(WeightsEntry, CompressionLevel.Fastest).Open();
         entry.Write(weights.GetBuffer(), 0, (int)weights.Length);
     }
@@ -141,8 +141,8 @@ public sealed class TrainedModel : IDisposable
         var network = new Network(metadata.Network, generator, device);
         try
         {
-            using var ws = new MemoryStream(weights);
-            network.load(ws);
+            using var reader = new BinaryReader(new MemoryStream(weights));
+            network.load(reader);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -50,9 +50,15 @@ public static class SupervisedFit
         if (data.Task != spec.Task)
             throw new ArgumentException($"the data are prepared for {data.Task.ToString().ToLowerInvariant()} but the spec asks for {spec.Task.ToString().ToLowerInvariant()}");
 
+        if (spec.Task == TaskKind.Classification && spec.Stratify)
+        {
+            var single = data.Classes!.GroupBy(c => c).FirstOrDefault(g => g.Count() == 1);
+            if (single is not null)
+                throw new DataException($"class '{data.ClassNames![single.Key]}' has only one row; cannot stratify the split (turn stratification off)");
+        }
         var split = spec.Task == TaskKind.Classification && spec.Stratify
             ? DataSplit.Stratified(data.Classes!, spec.Split, Seeds.Derive(spec.Seed, "split"))
-            : DataSplit.Random(data.Rows, spec.Split, Seeds.Derive(spec.Seed, "split"));
+            : DataSplit.Random(data.RowCount, spec.Split, Seeds.Derive(spec.Seed, "split"));
 
         var xTrainRaw = TabularData.Rows(data.Features, split.Train);
         var inputNormalizer = Normalizer.Fit(spec.InputNormalization, xTrainRaw);
@@ -149,7 +155,7 @@ public static class SupervisedFit
         if (task == TaskKind.Classification)
         {
             var predicted = output.argmax(-1);
-            return new Dictionary<string, double> { ["accuracy"] = predicted.eq(target).to_type(ScalarType.Float64).mean().item<double>() };
+            return new Dictionary<string, double> { ["accuracy"] = predicted.eq(target).to_type(ScalarType.Float64).mean().ToDouble() };
         }
         var p = targetNormalizer is null ? output : targetNormalizer.Inverse(output);
         var t = targetNormalizer is null ? target : targetNormalizer.Inverse(target);

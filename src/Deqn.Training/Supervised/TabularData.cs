@@ -22,7 +22,7 @@ public sealed record TabularData
 
     public IReadOnlyList<string>? ClassNames { get; init; }
 
-    public int Rows => Features.GetLength(0);
+    public int RowCount => Features.GetLength(0);
     public TaskKind Task => Classes is null ? TaskKind.Regression : TaskKind.Classification;
 
     public static TabularData Regression(IReadOnlyList<string> featureNames, double[,] x, IReadOnlyList<string> targetNames, double[,] y)

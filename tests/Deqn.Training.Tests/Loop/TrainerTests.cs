@@ -32,7 +32,7 @@ public sealed class TrainerTests
         public string? FinishReason { get; private set; }
 
         public void OnEpochEnd(TrainingContext context) =>
-            Weights.Add(context.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope()));
+            Weights.Add(context.Model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone().DetachFromDisposeScope()));
 
         public void LogScalars(long step, IReadOnlyDictionary<string, double> scalars) => Scalars.Add(new Dictionary<string, double>(scalars));
         public void LogHistogram(long step, string tag, ReadOnlySpan<double> values) => Histograms.Add(tag);
@@ -60,7 +60,7 @@ public sealed class TrainerTests
         Assert.True(early.BestEpoch < history.Epochs.Count);
         var best = recorder.Weights[early.BestEpoch - 1];
         foreach (var (name, t) in net.state_dict())
-            Assert.True(t.equal(best[name]).item<bool>(), $"{name} differs from the best epoch's");
+            Assert.True(t.eq(best[name]).all().item<bool>(), $"{name} differs from the best epoch's");
         var valLoss = history.Series("val_loss");
         Assert.Equal(valLoss.Min(), valLoss[early.BestEpoch - 1]);
     }
