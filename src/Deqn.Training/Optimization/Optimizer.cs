@@ -30,6 +30,8 @@ public abstract class Optimizer : IDisposable
             // A parameter listed twice would be updated twice per step.
             if (!seen.Add(p)) throw new ArgumentException("the same parameter is listed twice");
             if (!p.is_floating_point()) throw new ArgumentException($"parameters must be floating point (got {p.dtype})");
+            // backward() fills .grad only on leaves: a parameter made from e.g. other.clone() would silently never move.
+            if (!p.is_leaf) throw new ArgumentException("parameters must be leaf tensors (build them from detach()ed values)");
         }
         Parameters = parameters;
         Settings = settings;
