@@ -88,8 +88,9 @@ public sealed class Trainer
             {
                 ["loss"] = lossCount > 0 ? lossSum / lossCount : double.NaN,
                 ["lr"] = _optimizer.LearningRate,
-                ["epoch"] = epochPosition,
             };
+            // With evaluations every k steps, rows are no longer epochs: say how far into training each one is.
+            if (Spec.ValidateEverySteps > 0) metrics["epochs"] = epochPosition;
             lossSum = 0;
             lossCount = 0;
             if (validation is not null && validation.Count > 0) Evaluate(validation, forward, lossKind, metrics);
