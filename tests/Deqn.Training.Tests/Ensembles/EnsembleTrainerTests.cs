@@ -92,6 +92,37 @@ public sealed class EnsembleTrainerTests
     }
 
     [Fact]
+    public void Stacked_classification_with_cross_entropy_matches_separate_trainings()
+    {
+        // Given three softmax classifiers, each with its own labelled points (class = which coordinate is largest)
+        var spec = NetworkSpec.Dense(3, [8], 3, Activation.Tanh) with { Precision = Precision.Float64, OutputActivation = Activation.Softmax };
+        var opt = new OptimizerSpec(OptimizerKind.Adam) { LearningRate = 0.02 };
+        var training = new TrainingSpec { Epochs = 4, BatchSize = 8, Loss = Deqn.Training.Losses.LossKind.CrossEntropy };
+        var train = Enumerable.Range(0, 3).Select(k =>
+        {
+            using var g = new Generator((ulong)(40 + k));
+            var x = torch.rand(30, 3, dtype: ScalarType.Float64, generator: g);
+            return new Dataset(x, x.argmax(1));
+        }).ToArray();
+        using var stack = NetworkStack.FromSeeds(spec, InitSeeds);
+        using var optimizer = Optimizers.Create(opt, stack.parameters());
+
+        // When
+        new EnsembleTrainer(stack, optimizer, training) { MemberSeeds = ShuffleSeeds }.Fit(train);
+
+        // Then (1e-9 relative, as for regression)
+        for (int k = 0; k < 3; k++)
+        {
+            var (net, _) = Separate(spec, k, opt, training, train[k], null);
+            using var got = stack.Extract(k);
+            double rel = RelativeDifference(got, net);
+            Assert.True(rel <= 1e-9, $"member {k}: weights differ by {rel:G3} relative (> 1e-9)");
+            net.Dispose();
+        }
+        foreach (var d in train) d.Dispose();
+    }
+
+    [Fact]
     public void Per_member_learning_rate_factors_equal_separate_runs_with_those_rates()
     {
         // Given base rate 0.01 and factors 1, 0.3, 2.5
