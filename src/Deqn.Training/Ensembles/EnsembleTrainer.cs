@@ -75,6 +75,9 @@ public sealed class EnsembleTrainer
 
     public TrainingSpec Spec { get; }
 
+    // The loss in use: the spec's, or chosen by the targets (cross-entropy for class indices) as the single-network trainer does.
+    private LossKind _loss;
+
     /// <summary>
     /// Seed of member k's generator for shuffling and dropout, as <see cref="TrainingSpec.Seed"/> of a separate run.
     /// Null: member k uses <c>Spec.Seed + k</c>.
@@ -111,6 +114,7 @@ public sealed class EnsembleTrainer
     public EnsembleHistory Fit(Tensor features, Tensor targets, Tensor? validationFeatures = null, Tensor? validationTargets = null, CancellationToken cancel = default)
     {
         int members = _stack.Members;
+        _loss = Spec.Loss ?? (targets.dtype == ScalarType.Int64 ? LossKind.CrossEntropy : LossKind.Mse);
         CheckData(features, targets, "training");
         if ((validationFeatures is null) != (validationTargets is null)) throw new ArgumentException("validation features and targets must be given together");
         if (validationFeatures is not null) CheckData(validationFeatures, validationTargets!, "validation");
@@ -173,7 +177,7 @@ public sealed class EnsembleTrainer
         bool restoreBest = EarlyStopping is { RestoreBestWeights: true };
         bool scaled = factors.Any(f => f != 1.0);
         Tensor factorTensor = torch.tensor(factors, dtype: _stack.DType).view(K, 1, 1);
-        Func<Tensor, Tensor> forward = Spec.Loss == LossKind.CrossEntropy ? _stack.Logits : _stack.forward;
+        Func<Tensor, Tensor> forward = _loss == LossKind.CrossEntropy ? _stack.Logits : _stack.forward;
 
         Tensor[] Copy() { using var _ = no_grad(); return ps.Select(p => p.detach().clone()).ToArray(); }
         // Weights a stopped member is held at, the best epoch's weights, and the last epoch's with a finite loss.
@@ -347,19 +351,19 @@ public sealed class EnsembleTrainer
     private Tensor MemberLosses(Tensor output, Tensor target)
     {
         long K = output.shape[0];
-        if (Spec.Loss == LossKind.CrossEntropy)
+        if (_loss == LossKind.CrossEntropy)
         {
             long b = output.shape[1], classes = output.shape[2];
             return nn.functional.cross_entropy(output.reshape(b * K, classes), target.reshape(b * K), reduction: nn.Reduction.None).view(K, b).mean([1L]);
         }
         if (!output.shape.SequenceEqual(target.shape))
-            throw new ArgumentException($"{Spec.Loss.Name()}: prediction [{string.Join(", ", output.shape)}] and target [{string.Join(", ", target.shape)}] must have the same shape");
-        var perElement = Spec.Loss switch
+            throw new ArgumentException($"{_loss.Name()}: prediction [{string.Join(", ", output.shape)}] and target [{string.Join(", ", target.shape)}] must have the same shape");
+        var perElement = _loss switch
         {
             LossKind.Mse => output.sub(target).square(),
             LossKind.Mae => output.sub(target).abs(),
             LossKind.Huber => nn.functional.huber_loss(output, target, Spec.HuberDelta, nn.Reduction.None),
-            _ => throw new ArgumentOutOfRangeException(nameof(Spec.Loss), Spec.Loss, null),
+            _ => throw new ArgumentOutOfRangeException(nameof(Spec.Loss), _loss, null),
         };
         return perElement.mean([1L, 2L]);
     }
@@ -429,7 +433,7 @@ public sealed class EnsembleTrainer
         if (x.dim() != 3 || x.shape[0] != K || x.shape[2] != spec.Inputs)
             throw new ArgumentException($"{what} features must be [{K}, n, {spec.Inputs}] (got [{string.Join(", ", x.shape)}])");
         if (x.dtype != _stack.DType) throw new ArgumentException($"{what} features are {x.dtype}, the stack is {_stack.DType}");
-        bool classes = Spec.Loss == LossKind.CrossEntropy;
+        bool classes = _loss == LossKind.CrossEntropy;
         bool ok = classes
             ? y.dim() == 2 && y.dtype == ScalarType.Int64 && y.shape[0] == K && y.shape[1] == x.shape[1]
             : y.dim() == 3 && y.dtype == _stack.DType && y.shape[0] == K && y.shape[1] == x.shape[1] && y.shape[2] == spec.Outputs;
