@@ -13,7 +13,7 @@ public static class Entry
     public const int BadInput = 2;
     public const int Failure = 1;
 
-    public static IReadOnlyList<CliCommand> Commands { get; } = new CliCommand[] { new FitCommand(), new PredictCommand() };
+    public static IReadOnlyList<CliCommand> Commands { get; } = new CliCommand[] { new FitCommand(), new PredictCommand(), new ApproxCommand() };
 
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {

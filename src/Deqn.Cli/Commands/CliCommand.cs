@@ -47,8 +47,16 @@ public abstract class CliCommand
             arguments.Add((p, arg));
         }
         var options = new List<(OptionDef Def, Option<string?> Opt)>();
+        var repeatable = new List<(OptionDef Def, Option<string[]> Opt)>();
         foreach (var d in OwnOptions.Concat(CommonOptions))
         {
+            if (d.Repeatable)
+            {
+                var many = new Option<string[]>($"--{d.Name}") { Description = d.Help, Arity = ArgumentArity.OneOrMore, HelpName = d.ValueName ?? d.Name };
+                command.Options.Add(many);
+                repeatable.Add((d, many));
+                continue;
+            }
             var help = d.Help + (d.Default is { Length: > 0 } ? $" [default: {d.Default}]" : "");
             var opt = new Option<string?>($"--{d.Name}")
             {
@@ -75,6 +83,9 @@ public abstract class CliCommand
                 if (parse.GetValue(arg) is { } v) settings.Set(def.Name, v, "command line");
             foreach (var (def, opt) in options)
                 if (parse.GetResult(opt) is { Implicit: false }) settings.Set(def.Name, parse.GetValue(opt) ?? "true", "command line");
+            foreach (var (def, opt) in repeatable)
+                if (parse.GetResult(opt) is { Implicit: false } && parse.GetValue(opt) is { Length: > 0 } values)
+                    settings.Set(def.Name, string.Join(';', values), "command line");
             return settings;
         }));
         return command;

@@ -49,6 +49,13 @@ public static class ConfigFile
         foreach (var (keyNode, valueNode) in map.Children)
         {
             var key = ((YamlScalarNode)keyNode).Value ?? "";
+            if (Settings.Canonical(key) == "sweep" && valueNode is YamlMappingNode axes)
+            {
+                // sweep: {layers: [[64, 64], [128, 128]], activation: [tanh, relu]} → "layers=64,64|128,128;activation=tanh|relu"
+                result.Add(("sweep", string.Join(';', axes.Children.Select(a =>
+                    $"{((YamlScalarNode)a.Key).Value}={string.Join('|', a.Value is YamlSequenceNode seq ? seq.Children.Select(YamlValue) : new[] { YamlValue(a.Value) })}"))));
+                continue;
+            }
             switch (valueNode)
             {
                 case YamlMappingNode section:
@@ -71,6 +78,13 @@ public static class ConfigFile
         }
     }
 
+    private static string YamlValue(YamlNode node) => node switch
+    {
+        YamlScalarNode s => s.Value ?? "",
+        YamlSequenceNode list => string.Join(',', list.Children.Select(YamlValue)),
+        _ => throw new UsageException($"line {node.Start.Line}: a sweep value must be a value or a list"),
+    };
+
     private static void ReadToml(string path, string text, List<(string, string?)> result)
     {
         TomlTable table;
@@ -83,6 +97,12 @@ public static class ConfigFile
     {
         foreach (var (key, value) in table)
         {
+            if (Settings.Canonical(key) == "sweep" && value is TomlTable axes)
+            {
+                result.Add(("sweep", string.Join(';', axes.Select(a =>
+                    $"{a.Key}={string.Join('|', a.Value is TomlArray arr ? arr.Select(v => v is TomlArray inner ? string.Join(',', inner.Select(Scalar)) : Scalar(v)) : new[] { Scalar(a.Value) })}"))));
+                continue;
+            }
             switch (value)
             {
                 case TomlTable section: Flatten(section, result); break;

@@ -6,7 +6,8 @@ namespace Deqn.Cli.Options;
 /// <param name="Help">One line for --help.</param>
 /// <param name="Flag">A switch: given without a value means "true".</param>
 /// <param name="Group">Heading for --help and the merged config.</param>
-public sealed record OptionDef(string Name, string? Default, string Help, string Group, bool Flag = false, string? ValueName = null);
+/// <param name="Repeatable">May be given several times; the values are joined with ';'.</param>
+public sealed record OptionDef(string Name, string? Default, string Help, string Group, bool Flag = false, string? ValueName = null, bool Repeatable = false);
 
 /// <summary>A thrown one-line message about the user's input: an option, a config key, a file.</summary>
 public sealed class UsageException(string message) : Exception(message);
@@ -27,6 +28,14 @@ public sealed class Settings
     }
 
     public IReadOnlyList<OptionDef> Definitions => _defs;
+
+    /// <summary>A copy to vary (a sweep's configurations start from the study's settings).</summary>
+    public Settings Clone()
+    {
+        var copy = new Settings(_defs);
+        foreach (var (k, v) in _values) copy._values[k] = v;
+        return copy;
+    }
 
     public static string Canonical(string key) => key.Trim().Replace('_', '-').ToLowerInvariant();
 

@@ -50,6 +50,9 @@ public sealed class RunFolder
         return new RunFolder(path);
     }
 
+    /// <summary>An existing run folder, to add to (resume).</summary>
+    public static RunFolder Open(string path) => new(System.IO.Path.GetFullPath(path));
+
     /// <summary>Writes config.yaml: every setting with its final value, so that <c>--config</c> on it reruns the run.</summary>
     public void WriteConfig(string command, Settings settings, IReadOnlyDictionary<string, string>? resolvedPaths = null)
     {

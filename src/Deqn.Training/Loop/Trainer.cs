@@ -52,7 +52,7 @@ public sealed class Trainer
         Func<Tensor, Tensor> forward = lossKind == LossKind.CrossEntropy && _model is Network n ? n.Logits : _model.forward;
         var namedWeights = _model.named_parameters().Where(p => p.parameter.dim() >= 2).ToArray();
         var gradientNorms = new Dictionary<string, double>();
-        bool wantNorms = Spec.LogGradientNorms && Loggers.Count > 0;
+        bool wantNorms = Spec.LogGradientNorms;
         bool captureNorms = false;
 
         _optimizer.AfterBackward = () =>
@@ -97,9 +97,8 @@ public sealed class Trainer
             context.SetMetrics(metrics);
             foreach (var cb in Callbacks) cb.OnEpochEnd(context);
 
-            var logged = new Dictionary<string, double>(metrics);
-            foreach (var (k, v) in gradientNorms) logged[k] = v;
-            foreach (var logger in Loggers) logger.LogScalars(period, logged);
+            foreach (var (k, v) in gradientNorms) metrics[k] = v;
+            foreach (var logger in Loggers) logger.LogScalars(period, metrics);
             if (Spec.HistogramEvery > 0 && period % Spec.HistogramEvery == 0 && Loggers.Count > 0) LogHistograms(period);
             history.Add(new EpochRecord(period, step, clock.Elapsed.TotalSeconds, metrics));
 

@@ -1,0 +1,170 @@
+using System.Text.Json;
+using Deqn.Training.Logging;
+using Deqn.Training.Loop;
+using Deqn.Training.Persistence;
+
+namespace Deqn.Approximation.Study;
+
+/// <summary>What a study run produced: every experiment's result (reused and new) and whether it finished.</summary>
+public sealed record StudyResults(IReadOnlyList<ExperimentResult> Results, int Planned, int Reused, int Ran, bool Completed, TimeSpan Elapsed);
+
+/// <summary>
+/// Runs a study: plans the experiments, reuses those a previous run of the same folder finished, trains the rest on
+/// <see cref="StudySpec.Parallelism"/> threads (stacking same-shape experiments where that pays), and writes each
+/// experiment's result, model and history as soon as it finishes, so an interrupted study can be resumed.
+/// </summary>
+public sealed class StudyRunner
+{
+    private readonly StudySpec _spec;
+    private readonly string? _folder;
+    private readonly object _gate = new();
+
+    public StudyRunner(StudySpec spec, string? runFolder)
+    {
+        spec.Validate();
+        _spec = spec;
+        _folder = runFolder;
+    }
+
+    /// <summary>Called once with the number of experiments left to run.</summary>
+    public Action<int>? OnPlanned { get; init; }
+
+    /// <summary>Called (serialized) after each experiment is saved.</summary>
+    public Action<ExperimentResult>? OnExperimentDone { get; init; }
+
+    public IEnumerable<ExperimentKey> AllKeys()
+    {
+        for (int c = 0; c < _spec.Configurations.Count; c++)
+            for (int f = 0; f < _spec.Functions.Count; f++)
+                foreach (var n in _spec.SampleSizes)
+                    foreach (var seed in _spec.Seeds)
+                        yield return new ExperimentKey(c, f, n, seed);
+    }
+
+    public string ExperimentFolder(ExperimentKey key) => Path.Combine(_folder!, "experiments", key.Id);
+
+    /// <summary>Results already saved in the run folder for this study's experiments.</summary>
+    public Dictionary<ExperimentKey, ExperimentResult> LoadFinished()
+    {
+        var done = new Dictionary<ExperimentKey, ExperimentResult>();
+        if (_folder is null) return done;
+        foreach (var key in AllKeys())
+        {
+            var file = Path.Combine(ExperimentFolder(key), "result.json");
+            if (!File.Exists(file)) continue;
+            var r = JsonSerializer.Deserialize<ExperimentResult>(File.ReadAllText(file), TrainedModel.Json);
+            if (r is not null && r.Key == key) done[key] = r;
+        }
+        return done;
+    }
+
+    public StudyResults Run(CancellationToken cancel = default)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var tests = _spec.Functions.Select(f => Experiments.TestSetFor(_spec, f)).ToArray();
+        var finished = LoadFinished();
+        int reused = finished.Count;
+        var missing = AllKeys().Where(k => !finished.ContainsKey(k)).ToList();
+        var units = Plan(missing);
+        OnPlanned?.Invoke(missing.Count);
+
+        var queue = new Queue<IReadOnlyList<ExperimentKey>>(units);
+        Exception? failure = null;
+        int ran = 0;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        void Worker()
+        {
+            while (true)
+            {
+                IReadOnlyList<ExperimentKey> unit;
+                lock (_gate)
+                {
+                    if (queue.Count == 0 || stop.IsCancellationRequested) return;
+                    unit = queue.Dequeue();
+                }
+                try
+                {
+                    var outcomes = unit.Count == 1
+                        ? new[] { Experiments.RunSingle(_spec, unit[0], tests[unit[0].Function], _folder is null ? null : ExperimentFolder(unit[0]), stop.Token) }
+                        : Experiments.RunStacked(_spec, unit, unit.Select(k => tests[k.Function]).ToArray(), stop.Token);
+                    foreach (var o in outcomes)
+                    {
+                        using var model = o.Model;
+                        // An interrupted experiment is not a result: a resumed run trains it again.
+                        if (o.History.StopReason == StopReason.Interrupted) continue;
+                        Save(o, stacked: unit.Count > 1);
+                        lock (_gate)
+                        {
+                            finished[o.Result.Key] = o.Result;
+                            ran++;
+                            OnExperimentDone?.Invoke(o.Result);
+                        }
+                    }
+                }
+                catch (Exception e)
+                {
+                    lock (_gate) failure ??= e;
+                    stop.Cancel();
+                    return;
+                }
+            }
+        }
+
+        int threads = Math.Min(_spec.Parallelism, Math.Max(1, units.Count));
+        var workers = Enumerable.Range(0, threads).Select(_ => new Thread(Worker, 16 * 1024 * 1024)).ToArray();
+        foreach (var w in workers) w.Start();
+        foreach (var w in workers) w.Join();
+        if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+
+        var ordered = AllKeys().Where(finished.ContainsKey).Select(k => finished[k]).ToList();
+        return new StudyResults(ordered, AllKeys().Count(), reused, ran, ordered.Count == AllKeys().Count(), clock.Elapsed);
+    }
+
+    /// <summary>
+    /// Groups the experiments into units of work: a stacked unit per configuration and N where stacking pays (split so
+    /// that every thread has work), single experiments otherwise; the most expensive first, so threads finish together.
+    /// </summary>
+    private List<IReadOnlyList<ExperimentKey>> Plan(List<ExperimentKey> missing)
+    {
+        var units = new List<IReadOnlyList<ExperimentKey>>();
+        foreach (var group in missing.GroupBy(k => (k.Configuration, k.N, Dim: _spec.DomainOf(_spec.Functions[k.Function]).Dimension)))
+        {
+            var keys = group.ToList();
+            var config = _spec.Configurations[group.Key.Configuration];
+            if (Experiments.CanStack(_spec, config, group.Key.N, keys.Count, group.Key.Dim))
+            {
+                int chunks = Math.Max(1, Math.Min(_spec.Parallelism, keys.Count / 4));
+                int size = (keys.Count + chunks - 1) / chunks;
+                for (int i = 0; i < keys.Count; i += size) units.Add(keys.Skip(i).Take(size).ToList());
+            }
+            else
+            {
+                units.AddRange(keys.Select(k => (IReadOnlyList<ExperimentKey>)new[] { k }));
+            }
+        }
+        return units.OrderByDescending(u => (double)u.Count * u[0].N).ToList();
+    }
+
+    private void Save(ExperimentOutcome o, bool stacked)
+    {
+        if (_folder is null) return;
+        var dir = ExperimentFolder(o.Result.Key);
+        Directory.CreateDirectory(dir);
+        o.Model.Save(Path.Combine(dir, "model.deqn"));
+        if (stacked)
+        {
+            // The stacked trainer has no loggers; write the same history files the single path writes while training.
+            using (var csv = new CsvHistoryLogger(Path.Combine(dir, "history.csv")))
+            using (var tb = new TensorBoardLogger(Path.Combine(dir, "tensorboard")))
+            {
+                foreach (var e in o.History.Epochs)
+                {
+                    ((ITrainingLogger)csv).LogScalars(e.Epoch, e.Metrics);
+                    ((ITrainingLogger)tb).LogScalars(e.Epoch, e.Metrics);
+                }
+            }
+        }
+        // The result file is written last: its presence means the experiment is complete.
+        AtomicFile.WriteAllText(Path.Combine(dir, "result.json"), JsonSerializer.Serialize(o.Result, TrainedModel.Json));
+    }
+}

@@ -1,0 +1,195 @@
+using System.Globalization;
+using Deqn.Approximation.Functions;
+using Deqn.Approximation.Study;
+using Deqn.Cli.Options;
+using Deqn.Cli.Runs;
+using Deqn.Training.Persistence;
+using Spectre.Console;
+
+namespace Deqn.Cli.Commands;
+
+/// <summary>
+/// <c>deqn approx</c>: the lecture's exercise. Approximate functions from N random points, score on shared test points,
+/// and show how the errors fall with N — for one configuration or a sweep of them.
+/// </summary>
+public sealed class ApproxCommand : CliCommand
+{
+    public override string Name => "approx";
+
+    public override string Description =>
+        "The lecture's function-approximation study: for each function, number of training points N and seed, sample N points " +
+        "uniformly in the domain, train a network, and measure the mean and maximum absolute error on 1,000 shared random test " +
+        "points; then plot the errors against N. --sweep compares architectures, activations, optimizers and any other " +
+        "training setting. Writes a run folder with results.csv, summary.csv, plots (PNG and SVG), report.md, models and " +
+        "histories; --resume finishes an interrupted study.";
+
+    public override IReadOnlyList<string> Examples => new[]
+    {
+        "./deqn approx",
+        "./deqn approx --function trig1 --n 10,50,100,500,1000 --repeats 5",
+        "./deqn approx --function \"sin(pi*x)*exp(y)\" --domain 0:1,0:2",
+        "./deqn approx --function poly1,trig1 --sweep layers=32|64,64|128,128,128 --sweep activation=tanh|relu|swish",
+        "./deqn approx --config configs/approx-learning-rate.yaml",
+        "./deqn approx --resume runs/approx-20261127-101500",
+    };
+
+    /// <summary>Approx's own defaults for the shared training settings, chosen by measurement (see docs/approx-defaults.md).</summary>
+    public static readonly IReadOnlyDictionary<string, string?> StudyDefaults = new Dictionary<string, string?>
+    {
+        ["layers"] = "64,64",
+        ["activation"] = "tanh",
+        ["optimizer"] = "adam",
+        ["lr"] = "0.003",
+        ["epochs"] = "1000",
+        ["batch-size"] = "32",
+        ["patience"] = "100",
+        ["histogram-every"] = "0",
+        ["precision"] = "float32",
+    };
+
+    protected override IReadOnlyList<OptionDef> OwnOptions { get; } = new OptionDef[]
+    {
+        new("function", "all", "built-in name(s) (" + string.Join(", ", BuiltinFunctions.All.Select(f => f.Name)) + "; 'all' = the lecture's eight 3-D functions) or an expression in x, y, z or x1..xd; several separated by ';' (or ',' for names)", "Study", ValueName: "names|expression"),
+        new("domain", null, "the box to sample from, lo:hi per dimension (e.g. 0:1,0:1,-1:1) [default: each function's own, [0,1]³ for the lecture's]", "Study", ValueName: "box"),
+        new("n", "10,50,100,500", "numbers of training points", "Study", ValueName: "list"),
+        new("repeats", "3", "seeds per (function, N): --seed, --seed+1, ...", "Study", ValueName: "k"),
+        new("test-points", "1000", "uniform random test points, shared by every experiment", "Study", ValueName: "m"),
+        new("validation-fraction", "0.2", "share of the N points held out for early stopping", "Study", ValueName: "x"),
+        new("min-validation", "5", "fewer validation points than this: no hold-out, early stopping watches the training loss", "Study", ValueName: "k"),
+        new("sweep", null, "vary a training setting: key=v1|v2|v3 (repeat --sweep for a grid)", "Study", ValueName: "key=values", Repeatable: true),
+        new("parallel", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), "experiments trained at once (one thread each)", "Study", ValueName: "k"),
+        new("stack", "true", "train same-shape experiments together as one batched model where that is faster", "Study", Flag: true),
+        new("resume", null, "finish the study of an earlier run folder (its config.yaml), training only the missing experiments", "Study", ValueName: "run folder"),
+    }.Concat(TrainingOptions.Definitions(StudyDefaults)).ToArray();
+
+    public override int Execute(Settings s, CancellationToken cancel)
+    {
+        RunFolder run;
+        if (s.String("resume") is { } resume)
+        {
+            (s, run) = Resumed(s, resume);
+        }
+        else
+        {
+            run = RunFolder.Create(s.String("out"), "approx", FolderName(s), s);
+        }
+        var study = BuildStudy(s);
+        if (s.Source("resume") == "default") run.WriteConfig("approx", s);
+
+        var console = AnsiConsole.Console;
+        bool quiet = s.Bool("quiet");
+        int total = study.Configurations.Count * study.Functions.Count * study.SampleSizes.Count * study.Seeds.Count;
+        console.MarkupLine($"[bold]deqn approx[/]: {study.Functions.Count} function(s) × N ∈ {{{string.Join(", ", study.SampleSizes)}}} × {study.Seeds.Count} seed(s) × {study.Configurations.Count} configuration(s) = {total} experiments, {study.TestPoints} test points");
+
+        using var progress = new StudyProgress(console, quiet);
+        var runner = new StudyRunner(study, run.Path)
+        {
+            OnPlanned = left => progress.Start(left, total - left),
+            OnExperimentDone = progress.Advance,
+        };
+        var results = runner.Run(cancel);
+        progress.Finish();
+
+        ApproxReport.Write(run, study, results, s);
+        ApproxReport.Print(console, study, results, run);
+        if (!results.Completed)
+        {
+            console.MarkupLine($"[yellow]Interrupted[/]: {results.Results.Count} of {results.Planned} experiments are done and saved. Finish with: ./deqn approx --resume {Markup.Escape(run.Path)}");
+            return 130;
+        }
+        return 0;
+    }
+
+    private static string FolderName(Settings s)
+    {
+        var f = s.String("function") ?? "all";
+        return f.All(c => char.IsLetterOrDigit(c) || c is ',' or '-' or '_') && f.Length <= 40 ? f.Replace(',', '+') : "custom";
+    }
+
+    /// <summary>The settings of the run being resumed, and its folder; options given now must not change the study.</summary>
+    private static (Settings, RunFolder) Resumed(Settings now, string folder)
+    {
+        var config = Path.Combine(folder, "config.yaml");
+        if (!Directory.Exists(folder)) throw now.Error("resume", $"{folder} is not a folder");
+        if (!File.Exists(config)) throw now.Error("resume", $"{folder} is not an approx run (no config.yaml)");
+        var allowed = new HashSet<string> { "resume", "parallel", "threads", "quiet", "stack" };
+        foreach (var (def, _, source) in now.All())
+            if (source == "command line" && !allowed.Contains(def.Name))
+                throw now.Error(def.Name, $"cannot be changed when resuming; the study's settings come from {config}");
+        var s = new Settings(now.Definitions);
+        foreach (var (key, value) in ConfigFile.Load(config))
+        {
+            if (!s.IsKnown(key)) throw new UsageException($"{config}: key '{key}' is not an approx setting; is {folder} an approx run?");
+            s.Set(key, value, config);
+        }
+        foreach (var name in allowed)
+            if (now.Source(name) == "command line") s.Set(name, now.Raw(name), "command line");
+        return (s, RunFolder.Open(folder));
+    }
+
+    internal static StudySpec BuildStudy(Settings s)
+    {
+        var functions = ParseFunctions(s);
+        Box? domain = null;
+        if (s.String("domain") is { } d)
+        {
+            int dims = functions.Max(f => f.Dimension);
+            domain = s.Parse("domain", v => Box.Parse(v, dims));
+            foreach (var f in functions)
+                if (f.Dimension > domain.Dimension)
+                    throw s.Error("domain", $"{domain} has {domain.Dimension} dimensions but '{f.Name}' uses {f.Dimension}");
+        }
+        var sizes = s.List("n").Select(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
+            ? n
+            : throw s.Error("n", $"'{v}' is not a whole number")).ToArray();
+        if (sizes.Length == 0) throw s.Error("n", "give at least one number of training points");
+        foreach (var n in sizes)
+        {
+            if (n < 2) throw s.Error("n", $"needs at least 2 training points (got {n})");
+            if (n > 1_000_000) throw s.Error("n", $"{n} training points is beyond any sane limit (1,000,000)");
+        }
+        int repeats = s.Int("repeats", min: 1);
+        long seed = s.Long("seed");
+        int testPoints = s.Int("test-points", min: 1);
+        if (testPoints > 10_000_000) throw s.Error("test-points", $"{testPoints} is beyond any sane limit (10,000,000)");
+        double vf = s.Double("validation-fraction");
+        if (!(vf >= 0 && vf < 1)) throw s.Error("validation-fraction", $"must be in [0, 1) (got {vf})");
+
+        var axes = Sweeps.Parse(s.String("sweep"), s, TrainingOptions.Names.Where(n => n is not ("normalize" or "normalize-targets")));
+        var configurations = new List<StudyConfiguration>();
+        foreach (var combo in Sweeps.Combinations(axes))
+        {
+            var variant = s.Clone();
+            foreach (var (key, value) in combo) variant.Set(key, value, $"--sweep {key}={value}");
+            var spec = TrainingOptions.BuildSpec(variant, TaskKind.Regression);
+            configurations.Add(new StudyConfiguration(Sweeps.Label(combo), combo, spec));
+        }
+
+        return new StudySpec
+        {
+            Functions = functions,
+            Domain = domain,
+            SampleSizes = sizes,
+            Seeds = Enumerable.Range(0, repeats).Select(i => seed + i).ToArray(),
+            TestPoints = testPoints,
+            ValidationFraction = vf,
+            MinValidationPoints = s.Int("min-validation", min: 0),
+            Configurations = configurations,
+            Parallelism = s.Int("parallel", min: 1),
+            BatchSameShape = s.Bool("stack"),
+        };
+    }
+
+    private static IReadOnlyList<ITargetFunction> ParseFunctions(Settings s)
+    {
+        var text = s.Required("function", "a built-in name or an expression");
+        if (text.Equals("all", StringComparison.OrdinalIgnoreCase))
+            return BuiltinFunctions.All.Where(f => f.Dimension == 3).ToArray();
+        string[] parts = text.Contains(';')
+            ? text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : text.Split(',', StringSplitOptions.TrimEntries) is var names && names.All(n => BuiltinFunctions.TryGet(n, out _)) ? names : new[] { text };
+        int? dims = null;
+        if (s.String("domain") is { } d) dims = d.Contains(':') ? d.Split(',').Length : null;
+        return parts.Select(p => BuiltinFunctions.TryGet(p, out var f) ? f : s.Parse("function", _ => ExpressionFunction.Parse(p, dims))).ToArray();
+    }
+}

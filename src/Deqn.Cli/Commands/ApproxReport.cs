@@ -1,0 +1,259 @@
+using System.Globalization;
+using Deqn.Approximation.Study;
+using Deqn.Cli.Options;
+using Deqn.Cli.Runs;
+using Deqn.Reports;
+using Spectre.Console;
+
+namespace Deqn.Cli.Commands;
+
+/// <summary>Turns a study's results into the files people read: tidy CSVs, plots, report.md, and the console table.</summary>
+public static class ApproxReport
+{
+    /// <summary>Mean, spread and extremes of one metric over seeds.</summary>
+    public sealed record Stat(double Mean, double Sd, double Min, double Max, int Count)
+    {
+        public static Stat Of(IEnumerable<double> values)
+        {
+            var v = values.ToArray();
+            double mean = v.Average();
+            double sd = v.Length > 1 ? Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1)) : 0;
+            return new Stat(mean, sd, v.Min(), v.Max(), v.Length);
+        }
+    }
+
+    public sealed record Cell(string Configuration, IReadOnlyDictionary<string, string> Sweep, string Function, int N, Stat Mean, Stat Max, Stat RelMean, Stat RelMax);
+
+    public static IReadOnlyList<Cell> Summarize(IEnumerable<ExperimentResult> results) =>
+        results.GroupBy(r => (r.Key.Configuration, r.Key.Function, r.Key.N))
+            .OrderBy(g => g.Key.Configuration).ThenBy(g => g.Key.Function).ThenBy(g => g.Key.N)
+            .Select(g => new Cell(g.First().Configuration, g.First().SweepValues, g.First().Function, g.Key.N,
+                Stat.Of(g.Select(r => r.MeanAbsError)), Stat.Of(g.Select(r => r.MaxAbsError)),
+                Stat.Of(g.Select(r => r.RelMeanAbsError)), Stat.Of(g.Select(r => r.RelMaxAbsError))))
+            .ToList();
+
+    public static void Write(RunFolder run, StudySpec study, StudyResults results, Settings settings)
+    {
+        var sweepKeys = study.Configurations.SelectMany(c => c.SweepValues.Keys).Distinct().ToArray();
+        WriteResults(run, results.Results, sweepKeys);
+        var cells = Summarize(results.Results);
+        WriteSummary(run, cells, sweepKeys);
+        if (cells.Count == 0) return;
+        var plots = Plots(run, study, cells, results.Results);
+        WriteMarkdown(run, study, results, cells, plots);
+    }
+
+    private static void WriteResults(RunFolder run, IReadOnlyList<ExperimentResult> results, string[] sweepKeys)
+    {
+        var columns = new List<string> { "experiment", "configuration" };
+        columns.AddRange(sweepKeys);
+        columns.AddRange(new[] { "function", "n", "seed", "mean_abs_error", "max_abs_error", "rmse", "rel_mean_abs_error", "rel_max_abs_error", "rel_rmse",
+            "train_points", "validation_points", "epochs", "stop_reason", "final_loss", "best_val_loss", "seconds", "mode" });
+        var rows = results.Select(r =>
+        {
+            var row = new List<object?> { r.Key.Id, r.Configuration };
+            row.AddRange(sweepKeys.Select(k => (object?)(r.SweepValues.TryGetValue(k, out var v) ? v : null)));
+            row.AddRange(new object?[] { r.Function, r.Key.N, r.Key.Seed, r.MeanAbsError, r.MaxAbsError, r.Rmse, r.RelMeanAbsError, r.RelMaxAbsError, r.RelRmse,
+                r.TrainPoints, r.ValidationPoints, r.Epochs, r.StopReason, r.FinalLoss, r.BestValidationLoss, r.Seconds, r.Mode });
+            return (IReadOnlyList<object?>)row;
+        });
+        TidyCsv.Write(run.File("results.csv"), columns, rows);
+    }
+
+    private static void WriteSummary(RunFolder run, IReadOnlyList<Cell> cells, string[] sweepKeys)
+    {
+        var columns = new List<string> { "configuration" };
+        columns.AddRange(sweepKeys);
+        columns.AddRange(new[] { "function", "n", "seeds",
+            "mean_abs_error_mean", "mean_abs_error_sd", "mean_abs_error_min", "mean_abs_error_max",
+            "max_abs_error_mean", "max_abs_error_sd", "max_abs_error_min", "max_abs_error_max",
+            "rel_mean_abs_error_mean", "rel_max_abs_error_mean" });
+        var rows = cells.Select(c =>
+        {
+            var row = new List<object?> { c.Configuration };
+            row.AddRange(sweepKeys.Select(k => (object?)(c.Sweep.TryGetValue(k, out var v) ? v : null)));
+            row.AddRange(new object?[] { c.Function, c.N, c.Mean.Count, c.Mean.Mean, c.Mean.Sd, c.Mean.Min, c.Mean.Max, c.Max.Mean, c.Max.Sd, c.Max.Min, c.Max.Max, c.RelMean.Mean, c.RelMax.Mean });
+            return (IReadOnlyList<object?>)row;
+        });
+        TidyCsv.Write(run.File("summary.csv"), columns, rows);
+    }
+
+    private sealed record PlotFiles(string Title, string Png, string Caption);
+
+    private static List<PlotFiles> Plots(RunFolder run, StudySpec study, IReadOnlyList<Cell> cells, IReadOnlyList<ExperimentResult> results)
+    {
+        var dir = run.File("plots");
+        Directory.CreateDirectory(dir);
+        var plots = new List<PlotFiles>();
+        bool sweep = study.Configurations.Count > 1;
+        var functions = cells.Select(c => c.Function).Distinct().ToArray();
+
+        Series Line(string label, IEnumerable<Cell> group, Func<Cell, Stat> stat)
+        {
+            var g = group.OrderBy(c => c.N).ToArray();
+            return new Series(label, g.Select(c => (double)c.N).ToArray(), g.Select(c => stat(c).Mean).ToArray())
+            {
+                Lower = g.Select(c => stat(c).Min).ToArray(),
+                Upper = g.Select(c => stat(c).Max).ToArray(),
+            };
+        }
+
+        foreach (var (metric, stat, word) in new (string, Func<Cell, Stat>, string)[] { ("mean", c => c.Mean, "Mean"), ("max", c => c.Max, "Maximum") })
+        {
+            string file = Path.Combine(dir, $"{metric}_error_vs_n");
+            string title = $"{word} absolute error on {study.TestPoints} test points vs number of training points";
+            if (!sweep)
+            {
+                var chart = new LineChart(title, "training points N", $"{metric} |f − f̂|",
+                    functions.Select(f => Line(f, cells.Where(c => c.Function == f), stat)).ToArray())
+                { XScale = AxisScale.Log10, YScale = AxisScale.Log10 };
+                ChartRenderer.Save(chart, file);
+            }
+            else
+            {
+                var panels = functions.Select(f => new LineChart(f, "training points N", $"{metric} |f − f̂|",
+                    study.Configurations.Select(cfg => Line(cfg.Label, cells.Where(c => c.Function == f && c.Configuration == cfg.Label), stat)).Where(s => s.X.Length > 0).ToArray())
+                { XScale = AxisScale.Log10, YScale = AxisScale.Log10 }).ToArray();
+                ChartRenderer.Save(new GridOfCharts(title, panels, Math.Min(3, panels.Length)), file);
+            }
+            plots.Add(new PlotFiles($"{word} error vs N", Path.GetRelativePath(run.Path, file + ".png"),
+                $"{word} absolute error against N on log–log axes; the line is the mean over {study.Seeds.Count} seed(s), the band spans the best and worst seed."));
+        }
+
+        // Learning curves of the largest N and the first seed: how validation (or training) loss fell.
+        int bigN = study.SampleSizes.Max();
+        long seed0 = study.Seeds[0];
+        var curves = new List<Series>();
+        foreach (var r in results.Where(r => r.Key.N == bigN && r.Key.Seed == seed0))
+        {
+            var history = Path.Combine(run.Path, "experiments", r.Key.Id, "history.csv");
+            if (!File.Exists(history)) continue;
+            var (epochs, values, key) = ReadCurve(history);
+            if (epochs.Length == 0) continue;
+            curves.Add(new Series(sweep ? $"{r.Function} · {r.Configuration}" : r.Function, epochs, values));
+            if (curves.Count >= 12) break;
+        }
+        if (curves.Count > 0)
+        {
+            string file = Path.Combine(dir, "learning_curves");
+            ChartRenderer.Save(new LineChart($"Learning curves (N = {bigN}, seed {seed0})", "epoch", "validation loss (normalized units)", curves)
+            { YScale = AxisScale.Log10, Markers = false }, file);
+            plots.Add(new PlotFiles("Learning curves", Path.GetRelativePath(run.Path, file + ".png"),
+                $"Validation loss per epoch for N = {bigN} (training loss where there was no hold-out)."));
+        }
+
+        if (sweep)
+        {
+            var ns = study.SampleSizes.OrderBy(n => n).ToArray();
+            var groups = study.Configurations.Select(cfg =>
+            {
+                var values = ns.Select(n => Mean(cells.Where(c => c.Configuration == cfg.Label && c.N == n).Select(c => c.RelMean.Mean))).ToArray();
+                var lo = ns.Select(n => MinOr(cells.Where(c => c.Configuration == cfg.Label && c.N == n).Select(c => c.RelMean.Mean))).ToArray();
+                var hi = ns.Select(n => MaxOr(cells.Where(c => c.Configuration == cfg.Label && c.N == n).Select(c => c.RelMean.Mean))).ToArray();
+                return (cfg.Label, values, (double[]?)lo, (double[]?)hi);
+            }).ToArray();
+            string file = Path.Combine(dir, "comparison");
+            ChartRenderer.Save(new BarChart("Relative mean error by configuration (mean over functions; bars span the functions)", "mean |f − f̂| / range of f",
+                ns.Select(n => $"N = {n}").ToArray(), groups) { YScale = AxisScale.Log10 }, file);
+            plots.Add(new PlotFiles("Configurations compared", Path.GetRelativePath(run.Path, file + ".png"),
+                "Mean absolute error relative to each function's range, averaged over functions and seeds, per configuration and N."));
+        }
+        return plots;
+    }
+
+    private static double Mean(IEnumerable<double> v) { var a = v.ToArray(); return a.Length == 0 ? double.NaN : a.Average(); }
+    private static double MinOr(IEnumerable<double> v) { var a = v.ToArray(); return a.Length == 0 ? double.NaN : a.Min(); }
+    private static double MaxOr(IEnumerable<double> v) { var a = v.ToArray(); return a.Length == 0 ? double.NaN : a.Max(); }
+
+    private static (double[] Epochs, double[] Values, string Key) ReadCurve(string historyCsv)
+    {
+        var lines = File.ReadAllLines(historyCsv);
+        if (lines.Length < 2) return (Array.Empty<double>(), Array.Empty<double>(), "");
+        var header = lines[0].Split(',');
+        int col = Array.IndexOf(header, "val_loss");
+        if (col < 0) col = Array.IndexOf(header, "loss");
+        var epochs = new List<double>();
+        var values = new List<double>();
+        foreach (var line in lines.Skip(1))
+        {
+            var cells = line.Split(',');
+            if (col >= cells.Length) continue;
+            if (double.TryParse(cells[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var e) &&
+                double.TryParse(cells[col], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v))
+            {
+                epochs.Add(e);
+                values.Add(v);
+            }
+        }
+        return (epochs.ToArray(), values.ToArray(), header[col]);
+    }
+
+    private static void WriteMarkdown(RunFolder run, StudySpec study, StudyResults results, IReadOnlyList<Cell> cells, List<PlotFiles> plots)
+    {
+        var md = new MarkdownReport();
+        md.Heading(1, "Function approximation study");
+        md.Paragraph($"{study.Functions.Count} function(s) × N ∈ {{{string.Join(", ", study.SampleSizes)}}} × {study.Seeds.Count} seed(s) × {study.Configurations.Count} configuration(s); " +
+                     $"errors on {study.TestPoints} uniformly random test points shared by every experiment. {results.Results.Count} of {results.Planned} experiments done" +
+                     (results.Completed ? "." : " (interrupted: finish with `--resume`)."));
+        md.Code($"./deqn {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}", "bash");
+        md.Paragraph("Every setting of this run is in `config.yaml`; `./deqn approx --config config.yaml --out <new folder>` reproduces it. " +
+                     "Each experiment's model, history and TensorBoard events are under `experiments/<id>/`; `results.csv` has one row per experiment, `summary.csv` one per configuration, function and N.");
+        md.Heading(2, "Functions");
+        md.Table(new[] { "name", "formula", "domain" },
+            study.Functions.Select(f => (IReadOnlyList<string>)new[] { f.Name, f.Formula, study.DomainOf(f).ToString() }).ToArray());
+        foreach (var p in plots)
+        {
+            md.Heading(2, p.Title);
+            md.Image(p.Title, p.Png);
+            md.Paragraph(p.Caption);
+        }
+        var ns = study.SampleSizes.OrderBy(n => n).ToArray();
+        foreach (var cfg in study.Configurations)
+        {
+            md.Heading(2, study.Configurations.Count > 1 ? $"Errors: {cfg.Label}" : "Errors");
+            md.Paragraph("Mean absolute error / maximum absolute error, each the mean over seeds.");
+            md.Table(new[] { "function" }.Concat(ns.Select(n => $"N = {n}")).ToArray(),
+                cells.Where(c => c.Configuration == cfg.Label).GroupBy(c => c.Function).Select(g =>
+                    (IReadOnlyList<string>)new[] { g.Key }.Concat(ns.Select(n => g.FirstOrDefault(c => c.N == n) is { } c
+                        ? $"{MarkdownReport.FormatNumber(c.Mean.Mean)} / {MarkdownReport.FormatNumber(c.Max.Mean)}" : "–")).ToArray()).ToArray());
+        }
+        if (study.Configurations.Count > 1)
+        {
+            md.Heading(2, "Ranking per N");
+            md.Paragraph("Configurations ranked by relative mean error (mean absolute error divided by the function's range on the test points), averaged over functions and seeds.");
+            foreach (var n in ns)
+            {
+                var ranked = study.Configurations.Select(cfg => (cfg.Label, Rel: Mean(cells.Where(c => c.Configuration == cfg.Label && c.N == n).Select(c => c.RelMean.Mean)),
+                        RelMax: Mean(cells.Where(c => c.Configuration == cfg.Label && c.N == n).Select(c => c.RelMax.Mean))))
+                    .Where(x => double.IsFinite(x.Rel)).OrderBy(x => x.Rel).ToArray();
+                md.Heading(3, $"N = {n}");
+                md.Table(new[] { "rank", "configuration", "relative mean error", "relative max error" },
+                    ranked.Select((x, i) => (IReadOnlyList<string>)new[] { (i + 1).ToString(CultureInfo.InvariantCulture), x.Label, MarkdownReport.FormatNumber(x.Rel), MarkdownReport.FormatNumber(x.RelMax) }).ToArray());
+            }
+            md.Heading(2, "Best configuration per function and N");
+            md.Table(new[] { "function" }.Concat(ns.Select(n => $"N = {n}")).ToArray(),
+                cells.GroupBy(c => c.Function).Select(g => (IReadOnlyList<string>)new[] { g.Key }.Concat(ns.Select(n =>
+                    g.Where(c => c.N == n).OrderBy(c => c.Mean.Mean).FirstOrDefault() is { } best ? $"{best.Configuration} ({MarkdownReport.FormatNumber(best.Mean.Mean)})" : "–")).ToArray()).ToArray());
+        }
+        md.Save(run.File("report.md"));
+    }
+
+    public static void Print(IAnsiConsole console, StudySpec study, StudyResults results, RunFolder run)
+    {
+        var cells = Summarize(results.Results);
+        var ns = study.SampleSizes.OrderBy(n => n).ToArray();
+        foreach (var cfg in study.Configurations)
+        {
+            var table = new Table().Border(TableBorder.Rounded)
+                .Title(study.Configurations.Count > 1 ? Markup.Escape(cfg.Label) : "mean / max absolute error (mean over seeds)");
+            table.AddColumn("function");
+            foreach (var n in ns) table.AddColumn(new TableColumn($"N = {n}").RightAligned());
+            foreach (var g in cells.Where(c => c.Configuration == cfg.Label).GroupBy(c => c.Function))
+                table.AddRow(new[] { Markup.Escape(g.Key) }.Concat(ns.Select(n => g.FirstOrDefault(c => c.N == n) is { } c
+                    ? $"{MarkdownReport.FormatNumber(c.Mean.Mean)} / {MarkdownReport.FormatNumber(c.Max.Mean)}" : "–")).ToArray());
+            console.Write(table);
+        }
+        console.MarkupLine($"{results.Ran} experiments trained, {results.Reused} reused, in {results.Elapsed.TotalSeconds:0.0} s");
+        console.MarkupLine($"Run folder: [bold]{Markup.Escape(run.Path)}[/]  (report.md, results.csv, summary.csv, plots/)");
+    }
+}

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Globalization;
+using Deqn.Approximation.Study;
+using Spectre.Console;
+
+namespace Deqn.Cli.Commands;
+
+/// <summary>
+/// Progress over a study's experiments: one line redrawn in place on a terminal (count, bar, elapsed, ETA, the last
+/// result), plain lines every 5% or 5 s when the output is redirected.
+/// </summary>
+public sealed class StudyProgress(IAnsiConsole console, bool quiet) : IDisposable
+{
+    private readonly Stopwatch _clock = new();
+    private readonly bool _interactive = !quiet && !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("CI") is not ("true" or "1");
+    private int _total, _done, _reused;
+    private TimeSpan _lastLine = TimeSpan.MinValue;
+    private int _lastPercent = -1;
+
+    public void Start(int toRun, int reused)
+    {
+        _total = toRun;
+        _reused = reused;
+        _clock.Start();
+        if (reused > 0 && !quiet) console.WriteLine($"{reused} experiments already done in this folder; running the other {toRun}");
+    }
+
+    public void Advance(ExperimentResult r)
+    {
+        _done++;
+        if (quiet) return;
+        var elapsed = _clock.Elapsed;
+        var eta = _done > 0 ? TimeSpan.FromSeconds(elapsed.TotalSeconds / _done * (_total - _done)) : TimeSpan.Zero;
+        string last = string.Create(CultureInfo.InvariantCulture, $"{r.Function} N={r.Key.N} seed {r.Key.Seed}: mean {r.MeanAbsError:0.###e+0}, max {r.MaxAbsError:0.###e+0}");
+        if (_interactive)
+        {
+            int width = 24, filled = _total == 0 ? width : width * _done / _total;
+            var bar = new string('━', filled) + new string('╺', Math.Min(1, width - filled)) + new string(' ', Math.Max(0, width - filled - 1));
+            var line = $"experiments {_done}/{_total} {bar} [{Format(elapsed)} elapsed, eta {Format(eta)}]  {last}";
+            int max = Math.Max(20, console.Profile.Width - 1);
+            Console.Out.Write("\r" + (line.Length > max ? line[..max] : line.PadRight(max)));
+            return;
+        }
+        int percent = _total == 0 ? 100 : 100 * _done / _total;
+        if (_done == _total || percent >= _lastPercent + 5 || elapsed - _lastLine >= TimeSpan.FromSeconds(5))
+        {
+            console.WriteLine($"experiments {_done}/{_total} ({percent}%)  [{Format(elapsed)} elapsed, eta {Format(eta)}]  {last}");
+            _lastPercent = percent;
+            _lastLine = elapsed;
+        }
+    }
+
+    private bool _finished;
+
+    public void Finish()
+    {
+        if (_finished) return;
+        _finished = true;
+        if (_interactive && _done > 0) Console.Out.WriteLine();
+        _clock.Stop();
+    }
+
+    public TimeSpan Elapsed => _clock.Elapsed;
+
+    private static string Format(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture) : t.ToString(@"mm\:ss", CultureInfo.InvariantCulture);
+
+    public void Dispose() => Finish();
+}
