@@ -26,11 +26,14 @@ DLL = BENCH / "Deqn.Bench" / "bin" / "Release" / "net10.0" / "Deqn.Bench.dll"
 PYTHON = "/usr/bin/python3"  # Debian's, with python3-torch and python3-sklearn; a pyenv python3 on PATH has neither
 
 SINGLE = ["trainer", "trainer+logs", "torchsharp", "pytorch", "sklearn"]
-WORKER_OF = {"trainer": "dotnet", "trainer+logs": "dotnet", "torchsharp": "dotnet", "pytorch": "torch", "sklearn": "sklearn",
+BREAKDOWN = ["trainer+csv", "trainer+tensorboard"]
+WORKER_OF = {"trainer": "dotnet", "trainer+logs": "dotnet", "trainer+csv": "dotnet", "trainer+tensorboard": "dotnet", "torchsharp": "dotnet", "pytorch": "torch", "sklearn": "sklearn",
              "trainers-seq": "dotnet", "torchsharp-stacked": "dotnet", "ensemble": "dotnet"}
 LABEL = {
     "trainer": "Deqn Trainer (no loggers)",
     "trainer+logs": "Deqn Trainer + CSV + TensorBoard",
+    "trainer+csv": "Deqn Trainer + CSV only",
+    "trainer+tensorboard": "Deqn Trainer + TensorBoard only",
     "torchsharp": "bare TorchSharp loop",
     "pytorch": "PyTorch",
     "sklearn": "scikit-learn MLPRegressor",
@@ -50,6 +53,8 @@ def main():
     ap.add_argument("--minibatch-epochs", type=int, default=60, help="epochs per timed block at batch 32 (16 steps each)")
     ap.add_argument("--full-epochs", type=int, default=500, help="epochs per timed block at full batch (1 step each)")
     ap.add_argument("--ks", default="1,4,16,64", help="K values of the ensemble sweep")
+    ap.add_argument("--logger-breakdown", action="store_true",
+                    help="also time the Trainer with the CSV logger alone and the TensorBoard logger alone")
     ap.add_argument("--quick", action="store_true", help="smoke run: 3 rounds, blocks a fifth as long")
     ap.add_argument("--out", default=str(BENCH / "results"), help="folder for <date>.md and <date>.csv")
     args = ap.parse_args()
@@ -72,7 +77,7 @@ def main():
         cells = []  # (contender, batch, epochs)
         if args.mode in ("single", "all"):
             for batch, epochs in ((32, args.minibatch_epochs), (N_POINTS, args.full_epochs)):
-                cells += [(c, batch, epochs) for c in SINGLE]
+                cells += [(c, batch, epochs) for c in single_contenders(args)]
         ens_cells = []
         if args.mode in ("ensemble", "all"):
             for k in ks:
@@ -125,6 +130,10 @@ def main():
     md_path.write_text(md)
     print(md)
     log(f"wrote {md_path} and {csv_path}")
+
+
+def single_contenders(args):
+    return SINGLE + (BREAKDOWN if args.logger_breakdown else [])
 
 
 def worker_of(name):
@@ -293,7 +302,7 @@ def report(args, ks, rows, status, infos, loads, wall, csv_name):
                "the time other processes on this shared machine took the core away.", "",
                "| contender | wall, minibatch 32 | wall, full batch 500 | CPU, minibatch 32 | CPU, full batch 500 | earlier reference (mb / full) |",
                "|---|---:|---:|---:|---:|---:|"]
-        for c in SINGLE:
+        for c in single_contenders(args):
             note = next((s for (cc, b, _), s in status.items() if cc == c and s), None)
             ref = EARLIER.get(c)
             md.append(f"| {LABEL[c]} | {fmt_cell(wall.get((c, 32)))} | {fmt_cell(wall.get((c, N_POINTS)))} | "
@@ -304,8 +313,12 @@ def report(args, ks, rows, status, infos, loads, wall, csv_name):
                "|---|---:|---:|---:|---:|"]
         for num, den, what in (("trainer", "torchsharp", f"Trainer / bare TorchSharp (target ≤ {TARGET_RATIO:.2f})"),
                                ("trainer+logs", "trainer", "Trainer + CSV + TensorBoard / Trainer (logging cost)"),
+                               ("trainer+csv", "trainer", "Trainer + CSV / Trainer"),
+                               ("trainer+tensorboard", "trainer", "Trainer + TensorBoard / Trainer"),
                                ("pytorch", "torchsharp", "PyTorch / bare TorchSharp"),
                                ("sklearn", "torchsharp", "scikit-learn / bare TorchSharp")):
+            if num in BREAKDOWN and not args.logger_breakdown:
+                continue
             md.append(f"| {what} | " + " | ".join(fmt_ratio(paired_ratio(m, num, den, b))
                                                    for m in (wall, cpu) for b in (32, N_POINTS)) + " |")
         verdicts = []

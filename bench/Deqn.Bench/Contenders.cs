@@ -68,6 +68,8 @@ internal static class Contenders
         {
             "trainer" when slash < 0 => new TrainerContender(problem, seed: 1, logFolder: null),
             "trainer+logs" when slash < 0 => new TrainerContender(problem, seed: 1, logFolder: logFolder),
+            "trainer+csv" when slash < 0 => new TrainerContender(problem, seed: 1, logFolder: logFolder, tensorBoard: false),
+            "trainer+tensorboard" when slash < 0 => new TrainerContender(problem, seed: 1, logFolder: logFolder, csv: false),
             "torchsharp" when slash < 0 => new BareTorchSharp(problem),
             "trainers-seq" => new SequentialTrainers(problem, k),
             "torchsharp-stacked" => new StackedTorchSharp(problem, k),
@@ -89,10 +91,14 @@ internal sealed class TrainerContender : IContender
     private readonly Optimizer _optimizer;
     private readonly Dataset _data;
     private readonly string? _logFolder;
+    private readonly bool _csv, _tensorBoard;
     private long _fits;
 
-    public TrainerContender(Problem problem, long seed, string? logFolder)
+    /// <param name="logFolder">Null: no loggers. Otherwise the CSV and/or TensorBoard loggers write under it.</param>
+    public TrainerContender(Problem problem, long seed, string? logFolder, bool csv = true, bool tensorBoard = true)
     {
+        _csv = csv;
+        _tensorBoard = tensorBoard;
         using var generator = TorchEngine.Generator(seed);
         _network = new Network(Problem.NetworkSpec, generator);
         _optimizer = Optimizers.Create(Problem.Adam, _network.parameters());
@@ -117,10 +123,16 @@ internal sealed class TrainerContender : IContender
         string runFolder = Path.Combine(_logFolder, $"run{_fits}");
         var timed = BlockClock.Start();
         long steps;
-        using (var csv = CsvHistoryLogger.ForRun(runFolder))
-        using (var board = TensorBoardLogger.ForRun(runFolder))
+        var loggers = new List<ITrainingLogger>();
+        if (_csv) loggers.Add(CsvHistoryLogger.ForRun(runFolder));
+        if (_tensorBoard) loggers.Add(TensorBoardLogger.ForRun(runFolder));
+        try
         {
-            steps = new Trainer(_network, _optimizer, spec) { Loggers = [csv, board] }.Fit(_data).Steps;
+            steps = new Trainer(_network, _optimizer, spec) { Loggers = loggers }.Fit(_data).Steps;
+        }
+        finally
+        {
+            foreach (var l in loggers) l.Dispose();
         }
         var result = timed.Stop(steps);
         Directory.Delete(runFolder, recursive: true);

@@ -11,7 +11,8 @@ using TorchSharp;
 //
 //   serve <data.csv> <log-folder>   then lines:  run <contender> <batch> <epochs>  |  info  |  quit
 //
-// Contenders: trainer, trainer+logs, torchsharp, and for K networks: trainers-seq/K, torchsharp-stacked/K, ensemble/K.
+// Contenders: trainer, trainer+logs (CSV + TensorBoard), trainer+csv, trainer+tensorboard, torchsharp, and for K networks:
+// trainers-seq/K, torchsharp-stacked/K, ensemble/K.
 if (args.Length != 3 || args[0] != "serve")
 {
     Console.Error.WriteLine("usage: Deqn.Bench serve <data.csv> <log-folder>   (normally started by bench/run)");
