@@ -34,7 +34,7 @@ public static class Entry
             var root = new RootCommand("Deqn: train neural networks and solve economic models with Deep Equilibrium Nets.");
             foreach (var c in Commands)
                 root.Subcommands.Add(c.Build((cmd, settings) => Execute(cmd, settings, cancel.Token, stderr)));
-            var parse = root.Parse(args);
+            var parse = root.Parse(args.Length == 0 ? new[] { "--help" } : args);
             if (parse.Errors.Count > 0)
             {
                 string where = parse.CommandResult.Command is { } cmd && cmd != root ? $"deqn {cmd.Name}" : "deqn";

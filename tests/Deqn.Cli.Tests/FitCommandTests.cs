@@ -100,8 +100,9 @@ public sealed class FitCommandTests : IDisposable
         // Given the shared diabetes data
         var csv = SharedData("diabetes.csv");
 
-        // When
-        var r = Run("fit", csv, "--target", "progression", "--seed", "0", "--out", Out("diabetes"));
+        // When trained with the shipped config (the data path given explicitly, since tests do not run from the repository root)
+        var config = Path.Combine(RepositoryRoot, "configs", "fit-diabetes.yaml");
+        var r = Run("fit", csv, "--config", config, "--seed", "0", "--out", Out("diabetes"));
 
         // Then
         Assert.True(r.ExitCode == 0, r.Stderr);

@@ -49,7 +49,7 @@ public abstract class CliCommand
         var options = new List<(OptionDef Def, Option<string?> Opt)>();
         foreach (var d in OwnOptions.Concat(CommonOptions))
         {
-            var help = d.Help + (d.Default is { Length: > 0 } && !d.Flag ? $" [default: {d.Default}]" : "");
+            var help = d.Help + (d.Default is { Length: > 0 } ? $" [default: {d.Default}]" : "");
             var opt = new Option<string?>($"--{d.Name}")
             {
                 Description = help,

@@ -161,7 +161,7 @@ public sealed class FitCommand : CliCommand
         model.ExportSafetensors(run.File("model.safetensors"));
         WriteMetrics(run, result, data);
         WriteSplit(run, result.Split);
-        Report(console, result, data, run);
+        Report(console, result, data, run, quiet);
         return 0;
     }
 
@@ -353,10 +353,11 @@ public sealed class FitCommand : CliCommand
         AtomicFile.WriteAllText(run.File("split.csv"), sb.ToString());
     }
 
-    private static void Report(IAnsiConsole console, FitResult r, TabularData data, RunFolder run)
+    private static void Report(IAnsiConsole console, FitResult r, TabularData data, RunFolder run, bool quiet)
     {
         console.WriteLine();
-        console.MarkupLine($"Stopped: {Markup.Escape(r.History.StopMessage)} ({r.History.Epochs.Count} epochs, {r.History.Elapsed.TotalSeconds:0.0} s)");
+        // The progress display already printed why training stopped.
+        if (quiet) console.MarkupLine($"Stopped: {Markup.Escape(r.History.StopMessage)} ({r.History.Epochs.Count} epochs, {r.History.Elapsed.TotalSeconds:0.0} s)");
         var table = new Table().Border(TableBorder.Rounded).AddColumn("metric").AddColumn(new TableColumn("train").RightAligned())
             .AddColumn(new TableColumn("validation").RightAligned()).AddColumn(new TableColumn("test").RightAligned());
         foreach (var key in r.TrainMetrics.Keys)

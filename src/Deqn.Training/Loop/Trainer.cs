@@ -48,7 +48,8 @@ public sealed class Trainer
         var context = new TrainingContext(_model, _optimizer, Spec.Epochs);
         var history = new List<EpochRecord>();
         using var lastGood = WeightSnapshot.Take(_model);
-        Func<Tensor, Tensor> forward = Spec.Loss == LossKind.CrossEntropy && _model is Network n ? n.Logits : _model.forward;
+        var lossKind = Spec.Loss ?? (train.IsClassification ? LossKind.CrossEntropy : LossKind.Mse);
+        Func<Tensor, Tensor> forward = lossKind == LossKind.CrossEntropy && _model is Network n ? n.Logits : _model.forward;
         var namedWeights = _model.named_parameters().Where(p => p.parameter.dim() >= 2).ToArray();
         var gradientNorms = new Dictionary<string, double>();
         bool wantNorms = Spec.LogGradientNorms && Loggers.Count > 0;
@@ -87,11 +88,12 @@ public sealed class Trainer
             {
                 ["loss"] = lossCount > 0 ? lossSum / lossCount : double.NaN,
                 ["lr"] = _optimizer.LearningRate,
-                ["epoch"] = epochPosition,
             };
+            // With evaluations every k steps, rows are no longer epochs: say how far into training each one is.
+            if (Spec.ValidateEverySteps > 0) metrics["epochs"] = epochPosition;
             lossSum = 0;
             lossCount = 0;
-            if (validation is not null && validation.Count > 0) Evaluate(validation, forward, metrics);
+            if (validation is not null && validation.Count > 0) Evaluate(validation, forward, lossKind, metrics);
             context.SetMetrics(metrics);
             foreach (var cb in Callbacks) cb.OnEpochEnd(context);
 
@@ -124,7 +126,7 @@ public sealed class Trainer
                         var y = full ? train.Targets : train.Targets.index_select(0, batches[b]);
                         loss = _optimizer.Step(() =>
                         {
-                            var l = Losses.Losses.Compute(Spec.Loss, forward(x), y, Spec.HuberDelta);
+                            var l = Losses.Losses.Compute(lossKind, forward(x), y, Spec.HuberDelta);
                             l.backward();
                             return l.ToDouble();
                         });
@@ -188,14 +190,14 @@ public sealed class Trainer
         return new TrainingHistory(history, stop.Value, stopMessage, clock.Elapsed, step);
     }
 
-    private void Evaluate(Dataset validation, Func<Tensor, Tensor> forward, Dictionary<string, double> metrics)
+    private void Evaluate(Dataset validation, Func<Tensor, Tensor> forward, LossKind loss, Dictionary<string, double> metrics)
     {
         _model.eval();
         using (no_grad())
         using (NewDisposeScope())
         {
             var output = forward(validation.Features);
-            metrics["val_loss"] = Losses.Losses.Compute(Spec.Loss, output, validation.Targets, Spec.HuberDelta).ToDouble();
+            metrics["val_loss"] = Losses.Losses.Compute(loss, output, validation.Targets, Spec.HuberDelta).ToDouble();
             if (ValidationMetrics is not null)
                 foreach (var (k, v) in ValidationMetrics(output, validation.Targets)) metrics[$"val_{k}"] = v;
         }

@@ -13,7 +13,8 @@ public sealed record TrainingSpec
     /// <summary>Reshuffle the rows every epoch.</summary>
     public bool Shuffle { get; init; } = true;
 
-    public LossKind Loss { get; init; } = LossKind.Mse;
+    /// <summary>The loss; null chooses by the targets: cross-entropy for class indices, MSE otherwise.</summary>
+    public LossKind? Loss { get; init; }
     public double HuberDelta { get; init; } = 1.0;
 
     /// <summary>Clip each gradient element to [−v, v] before the update.</summary>

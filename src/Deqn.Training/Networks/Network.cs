@@ -180,13 +180,13 @@ public sealed record NetworkSummary(int Inputs, IReadOnlyList<NetworkSummary.Row
     {
         var inv = CultureInfo.InvariantCulture;
         var sb = new System.Text.StringBuilder();
-        string line = new('─', 66);
+        string line = new('─', 72);
         sb.AppendLine(line);
-        sb.AppendLine(inv, $"{"Layer (type)",-34}{"Output Shape",-18}{"Param #",14}");
+        sb.AppendLine(inv, $"{"Layer (type)",-40}{"Output Shape",-18}{"Param #",14}");
         sb.AppendLine(line);
-        sb.AppendLine(inv, $"{"input (Input)",-34}{$"(None, {Inputs})",-18}{0,14}");
+        sb.AppendLine(inv, $"{"input (Input)",-40}{$"(None, {Inputs})",-18}{0,14}");
         foreach (var r in Rows)
-            sb.AppendLine(inv, $"{$"{r.Name} ({r.Type})",-34}{string.Create(inv, $"(None, {r.Units})"),-18}{r.Parameters,14:N0}");
+            sb.AppendLine(inv, $"{$"{r.Name} ({r.Type})",-40}{string.Create(inv, $"(None, {r.Units})"),-18}{r.Parameters,14:N0}");
         sb.AppendLine(line);
         int bytes = Precision == Precision.Float64 ? 8 : 4;
         sb.AppendLine(inv, $"Total params: {TotalParameters:N0} ({TotalParameters * bytes / 1024.0:0.00} KB)");

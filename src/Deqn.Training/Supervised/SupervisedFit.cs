@@ -3,6 +3,7 @@ using Deqn.Training.Data;
 using Deqn.Training.Engine;
 using Deqn.Training.Logging;
 using Deqn.Training.Loop;
+using Deqn.Training.Losses;
 using Deqn.Training.Metrics;
 using Deqn.Training.Networks;
 using Deqn.Training.Optimization;
@@ -50,6 +51,8 @@ public static class SupervisedFit
         if (data.Task != spec.Task)
             throw new ArgumentException($"the data are prepared for {data.Task.ToString().ToLowerInvariant()} but the spec asks for {spec.Task.ToString().ToLowerInvariant()}");
 
+        if (spec.Task == TaskKind.Classification && spec.Training.Loss is { } l && l != LossKind.CrossEntropy)
+            throw new ArgumentException($"classification trains with cross_entropy, not {l.Name()}");
         if (spec.Task == TaskKind.Classification && spec.Stratify)
         {
             var single = data.Classes!.GroupBy(c => c).FirstOrDefault(g => g.Count() == 1);

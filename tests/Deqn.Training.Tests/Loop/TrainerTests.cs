@@ -142,7 +142,7 @@ public sealed class TrainerTests
 
         Assert.Equal(12, history.Steps);
         Assert.Equal(new long[] { 3, 6, 9, 12 }, history.Epochs.Select(e => e.Step));
-        Assert.Equal(0.75, history.Epochs[0].Metrics["epoch"], 12);
+        Assert.Equal(0.75, history.Epochs[0].Metrics["epochs"], 12);
     }
 
     [Fact]
