@@ -337,7 +337,8 @@ def report(args, ks, rows, status, infos, loads, wall, csv_name):
         md += ["## K networks together: µs per network-step", "",
                "`trainers-seq/K`: K `Trainer`s one after the other (what a user can do today). `torchsharp-stacked/K`: the "
                "bare TorchSharp baseline, weights stacked [K, in, out], one bmm per layer, one Adam, the same minibatch for "
-               "all K. `ensemble/K`: Deqn.Training.Ensembles (EnsembleTrainer over a NetworkStack). Blocks are about as long "
+               "all K. `ensemble/K`: Deqn.Training.Ensembles, one EnsembleTrainer fit of a NetworkStack, each member with its own "
+               "shuffle as K separate runs would (so K different minibatches are gathered per step). Blocks are about as long "
                f"for every K (epochs divided by K). Median over {args.ensemble_rounds} rounds.", ""]
         pending = set()
         for metric, title in (("wall_us", "Wall time"), ("cpu_us", "CPU time")):
