@@ -55,17 +55,21 @@ public sealed class CsvHistoryLogger : ITrainingLogger
             }
         }
         _rows.Add((step, row));
-        if (newColumns)
+        if (newColumns || _rows.Count == 1)
         {
+            // A new column changes the header: rewrite the whole file, atomically.
             _body.Clear();
             foreach (var (s, values) in _rows)
                 AppendRow(s, values);
+            WriteAtomically();
         }
         else
         {
+            // Same columns: append one line. Rewriting the file every epoch made long runs quadratic in their epochs.
+            int start = _body.Length;
             AppendRow(step, row);
+            File.AppendAllText(FilePath, _body.ToString(start, _body.Length - start), Utf8NoBom);
         }
-        WriteAtomically();
     }
 
     public void Dispose() { }

@@ -1,0 +1,126 @@
+using Deqn.Approximation.Functions;
+using Deqn.Approximation.Study;
+using Deqn.Training.Networks;
+using Deqn.Training.Optimization;
+using Deqn.Training.Supervised;
+
+namespace Deqn.Approximation.Tests.Study;
+
+public sealed class StudyRunnerTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("deqn-study-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static StudySpec Small(int parallelism, bool stack, OptimizerKind optimizer = OptimizerKind.Adam) => new()
+    {
+        Functions = new[] { BuiltinFunctions.Get("poly1"), BuiltinFunctions.Get("trig1") },
+        SampleSizes = new[] { 10, 40 },
+        Seeds = new long[] { 0, 1 },
+        TestPoints = 200,
+        Parallelism = parallelism,
+        BatchSameShape = stack,
+        Configurations = new[]
+        {
+            new StudyConfiguration("default", new Dictionary<string, string>(), new SupervisedSpec
+            {
+                Hidden = new[] { new LayerSpec(16), new LayerSpec(16) },
+                Optimizer = new OptimizerSpec(optimizer) { LearningRate = optimizer == OptimizerKind.Lbfgs ? 1 : 0.01 },
+                Training = new() { Epochs = 30, BatchSize = 8 },
+                Precision = Precision.Float64,
+            }),
+        },
+    };
+
+    private static double[] Errors(StudyResults r) => r.Results.SelectMany(x => new[] { x.MeanAbsError, x.MaxAbsError }).ToArray();
+
+    [Fact]
+    public void Parallel_and_sequential_runs_give_identical_results()
+    {
+        // Given the same study run on one thread and on two
+        var one = new StudyRunner(Small(1, stack: false), null).Run();
+        var two = new StudyRunner(Small(2, stack: false), null).Run();
+
+        // Then every experiment's errors are bit-identical, in the same order
+        Assert.Equal(8, one.Results.Count);
+        Assert.Equal(one.Results.Select(r => r.Key), two.Results.Select(r => r.Key));
+        Assert.Equal(Errors(one), Errors(two));
+    }
+
+    [Fact]
+    public void Stacked_training_matches_separate_training_up_to_rounding()
+    {
+        var separate = new StudyRunner(Small(1, stack: false), null).Run();
+        var stacked = new StudyRunner(Small(2, stack: true), null).Run();
+
+        Assert.Contains(stacked.Results, r => r.Mode == "stacked");
+        for (int i = 0; i < separate.Results.Count; i++)
+        {
+            var a = separate.Results[i];
+            var b = stacked.Results[i];
+            Assert.Equal(a.Key, b.Key);
+            Assert.Equal(a.Epochs, b.Epochs);
+            Assert.Equal(a.MeanAbsError, b.MeanAbsError, 1e-9 * Math.Max(1, a.MeanAbsError));
+            Assert.Equal(a.MaxAbsError, b.MaxAbsError, 1e-9 * Math.Max(1, a.MaxAbsError));
+        }
+    }
+
+    [Fact]
+    public void Resume_runs_exactly_the_missing_experiments()
+    {
+        // Given a study folder where three experiments were removed after a full run
+        var spec = Small(2, stack: false);
+        var full = new StudyRunner(spec, _dir).Run();
+        var runner = new StudyRunner(spec, _dir);
+        var removed = full.Results.Take(3).Select(r => r.Key).ToArray();
+        foreach (var key in removed) Directory.Delete(runner.ExperimentFolder(key), recursive: true);
+
+        // When it is resumed
+        var ran = new List<ExperimentKey>();
+        var resumed = new StudyRunner(spec, _dir) { OnExperimentDone = r => ran.Add(r.Key) }.Run();
+
+        // Then only those three were trained, and the results equal the uninterrupted run's
+        Assert.Equal(removed.OrderBy(k => k.Id), ran.OrderBy(k => k.Id));
+        Assert.Equal(5, resumed.Reused);
+        Assert.True(resumed.Completed);
+        Assert.Equal(Errors(full), Errors(resumed));
+    }
+
+    [Fact]
+    public void A_cancelled_study_keeps_finished_experiments_and_reports_it_is_incomplete()
+    {
+        using var cancel = new CancellationTokenSource();
+        int done = 0;
+        var runner = new StudyRunner(Small(1, stack: false), _dir) { OnExperimentDone = _ => { if (++done == 2) cancel.Cancel(); } };
+
+        var partial = runner.Run(cancel.Token);
+
+        Assert.False(partial.Completed);
+        Assert.Equal(2, partial.Results.Count);
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(_dir, "experiments"), "result.json", SearchOption.AllDirectories).Length);
+    }
+
+    [Fact]
+    public void Training_points_are_shared_across_functions_and_configurations_and_lie_in_the_domain()
+    {
+        var spec = Small(1, stack: false);
+        var a = Experiments.Sample(spec, spec.Functions[0], 40, 1);
+        var b = Experiments.Sample(spec, spec.Functions[1], 40, 1);
+        var c = Experiments.Sample(spec, spec.Functions[0], 40, 2);
+        Assert.Equal(a.Features, b.Features);
+        Assert.NotEqual(a.Features, c.Features);
+        foreach (var v in a.Features) Assert.InRange(v, 0, 1);
+        Assert.Equal(spec.Functions[0].Evaluate(a.Features), Enumerable.Range(0, 40).Select(i => a.Targets![i, 0]));
+    }
+
+    [Fact]
+    public void Ten_points_train_without_a_hold_out_and_larger_samples_keep_a_fifth_for_validation()
+    {
+        var spec = Small(1, stack: false);
+        var all = new StudyRunner(spec, null).Run().Results;
+        var ten = all.Where(r => r.Key.N == 10).ToArray();
+        var forty = all.Where(r => r.Key.N == 40).ToArray();
+        Assert.All(ten, r => Assert.Equal((10, 0), (r.TrainPoints, r.ValidationPoints)));
+        Assert.All(forty, r => Assert.Equal((32, 8), (r.TrainPoints, r.ValidationPoints)));
+    }
+}
