@@ -123,23 +123,50 @@ public static class ApproxReport
         // Learning curves of the largest N and the first seed: how validation (or training) loss fell.
         int bigN = study.SampleSizes.Max();
         long seed0 = study.Seeds[0];
+        var firstRuns = results.Where(r => r.Key.N == bigN && r.Key.Seed == seed0).ToArray();
+        bool both = functions.Length == 1 && study.Configurations.Count <= 6;
         var curves = new List<Series>();
-        foreach (var r in results.Where(r => r.Key.N == bigN && r.Key.Seed == seed0))
+        foreach (var r in firstRuns)
         {
-            var history = Path.Combine(run.Path, "experiments", r.Key.Id, "history.csv");
+            var history = HistoryPath(run, r);
             if (!File.Exists(history)) continue;
-            var (epochs, values, key) = ReadCurve(history);
-            if (epochs.Length == 0) continue;
-            curves.Add(new Series(sweep ? $"{r.Function} · {r.Configuration}" : r.Function, epochs, values));
+            string label = sweep ? (functions.Length == 1 ? r.Configuration : $"{r.Function} · {r.Configuration}") : r.Function;
+            var (e, v) = ReadColumn(history, "val_loss");
+            if (e.Length > 0) curves.Add(new Series(both ? $"{label} · validation" : label, e, v));
+            if (both || e.Length == 0)
+            {
+                var (te, tv) = ReadColumn(history, "loss");
+                if (te.Length > 0) curves.Add(new Series($"{label} · training", te, tv));
+            }
             if (curves.Count >= 12) break;
         }
         if (curves.Count > 0)
         {
             string file = Path.Combine(dir, "learning_curves");
-            ChartRenderer.Save(new LineChart($"Learning curves (N = {bigN}, seed {seed0})", "epoch", "validation loss (normalized units)", curves)
+            ChartRenderer.Save(new LineChart($"Learning curves (N = {bigN}, seed {seed0})", "epoch", "loss (MSE on normalized targets)", curves)
             { YScale = AxisScale.Log10, Markers = false }, file);
             plots.Add(new PlotFiles("Learning curves", Path.GetRelativePath(run.Path, file + ".png"),
-                $"Validation loss per epoch for N = {bigN} (training loss where there was no hold-out)."));
+                $"Loss per epoch for N = {bigN}: on the validation points, and on the training points where shown or where there was no hold-out."));
+        }
+
+        // Per-layer gradient norms over training (the vanishing/exploding-gradient diagnostic), one panel per configuration.
+        var panels = new List<LineChart>();
+        foreach (var r in firstRuns.Where(r => r.Key.Function == 0).Take(9))
+        {
+            var history = HistoryPath(run, r);
+            if (!File.Exists(history)) continue;
+            var layers = File.ReadLines(history).First().Split(',').Where(c => c.StartsWith("grad_norm/", StringComparison.Ordinal)).ToArray();
+            if (layers.Length == 0) continue;
+            var series = layers.Select(c => { var (e, v) = ReadColumn(history, c); return new Series(c["grad_norm/".Length..].Replace(".weight", ""), e, v); })
+                .Where(x => x.X.Length > 0).ToArray();
+            panels.Add(new LineChart(sweep ? r.Configuration : r.Function, "epoch", "‖∂loss/∂W‖ of the layer", series) { YScale = AxisScale.Log10, Markers = false });
+        }
+        if (panels.Count > 0)
+        {
+            string file = Path.Combine(dir, "gradient_norms");
+            ChartRenderer.Save(new GridOfCharts($"Gradient norm per layer over training ({functions[0]}, N = {bigN}, seed {seed0})", panels, Math.Min(2, panels.Count)), file);
+            plots.Add(new PlotFiles("Gradient norms per layer", Path.GetRelativePath(run.Path, file + ".png"),
+                "L2 norm of each dense layer's weight gradient at the end of every epoch. Layers whose gradient is orders of magnitude below the others barely learn (vanishing gradients); growing norms signal exploding gradients."));
         }
 
         if (sweep)
@@ -165,13 +192,15 @@ public static class ApproxReport
     private static double MinOr(IEnumerable<double> v) { var a = v.ToArray(); return a.Length == 0 ? double.NaN : a.Min(); }
     private static double MaxOr(IEnumerable<double> v) { var a = v.ToArray(); return a.Length == 0 ? double.NaN : a.Max(); }
 
-    private static (double[] Epochs, double[] Values, string Key) ReadCurve(string historyCsv)
+    private static string HistoryPath(RunFolder run, ExperimentResult r) => Path.Combine(run.Path, "experiments", r.Key.Id, "history.csv");
+
+    /// <summary>One column of a history.csv against its epoch column; empty when the column is absent.</summary>
+    private static (double[] Epochs, double[] Values) ReadColumn(string historyCsv, string column)
     {
         var lines = File.ReadAllLines(historyCsv);
-        if (lines.Length < 2) return (Array.Empty<double>(), Array.Empty<double>(), "");
-        var header = lines[0].Split(',');
-        int col = Array.IndexOf(header, "val_loss");
-        if (col < 0) col = Array.IndexOf(header, "loss");
+        if (lines.Length < 2) return (Array.Empty<double>(), Array.Empty<double>());
+        int col = Array.IndexOf(lines[0].Split(','), column);
+        if (col < 0) return (Array.Empty<double>(), Array.Empty<double>());
         var epochs = new List<double>();
         var values = new List<double>();
         foreach (var line in lines.Skip(1))
@@ -185,7 +214,7 @@ public static class ApproxReport
                 values.Add(v);
             }
         }
-        return (epochs.ToArray(), values.ToArray(), header[col]);
+        return (epochs.ToArray(), values.ToArray());
     }
 
     private static void WriteMarkdown(RunFolder run, StudySpec study, StudyResults results, IReadOnlyList<Cell> cells, List<PlotFiles> plots)
