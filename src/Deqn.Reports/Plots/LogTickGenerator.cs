@@ -79,7 +79,7 @@ internal sealed class LogTickGenerator : ITickGenerator
         return [.. ticks.OrderBy(t => t.Position)];
     }
 
-    private static readonly int[][] MantissaSets = [[1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 5], [1, 3], [1]];
+    private static readonly int[][] MantissaSets = [[1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 5], [1, 2, 5], [1, 3], [1]];
 
     private static Tick[]? MantissaTicks(double lo, double hi, int maxMajor)
     {
@@ -122,30 +122,36 @@ internal sealed class LogTickGenerator : ITickGenerator
         return positions;
     }
 
-    /// <summary>For ranges under a factor of ~2: evenly spaced values (in data units) placed on the log axis.</summary>
+    /// <summary>When mantissa ticks are too few: evenly spaced values (in data units) placed on the log axis.</summary>
     private static Tick[] LinearTicks(double lo, double hi, int maxMajor)
     {
         var low = Math.Pow(10, lo);
         var high = Math.Pow(10, hi);
-        var step = NiceStep((high - low) / Math.Max(1, maxMajor - 1));
+        // The widest 1–2–5 step that still gives three labels, so the reader can see the spacing.
+        var step = NiceSteps(high - low).FirstOrDefault(s => Count(s) >= 3 && Count(s) <= maxMajor);
+        if (step == 0)
+            step = NiceSteps(high - low).First(s => Count(s) >= 2);
         var ticks = new List<Tick>();
         for (var k = Math.Ceiling(low / step); k * step <= high * (1 + 1e-12); k++)
         {
             var value = k * step;
-            if (value <= 0)
-                continue;
-            ticks.Add(Tick.Major(Math.Log10(value), FormatPlain(value, step)));
+            if (value > 0)
+                ticks.Add(Tick.Major(Math.Log10(value), FormatPlain(value, step)));
         }
 
         return [.. ticks];
+
+        int Count(double s) => (int)(Math.Floor(high * (1 + 1e-12) / s) - Math.Ceiling(low / s)) + 1;
     }
 
-    private static double NiceStep(double rough)
+    private static IEnumerable<double> NiceSteps(double span)
     {
-        var exponent = Math.Floor(Math.Log10(rough));
-        var fraction = rough / Math.Pow(10, exponent);
-        var nice = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10;
-        return nice * Math.Pow(10, exponent);
+        var exponent = (int)Math.Floor(Math.Log10(span));
+        for (var e = exponent; e > exponent - 6; e--)
+        {
+            foreach (var m in new[] { 5, 2, 1 })
+                yield return m * Math.Pow(10, e);
+        }
     }
 
     private static string FormatPlain(double value, double step)

@@ -259,8 +259,8 @@ internal static class PlotBuilder
     {
         if (scale != AxisScale.Log10)
         {
-            // ScottPlot's default density packs labels every ~40 px at our font sizes; half as many read better.
-            axis.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { TickDensity = 0.6 };
+            // ScottPlot's default packs a label every ~40 px at our font sizes and mixes "0" with "0.5".
+            axis.TickGenerator = new LinearTickGenerator();
             return;
         }
 
