@@ -1,0 +1,40 @@
+namespace Deqn.Reports;
+
+/// <summary>
+/// One line on a chart. <see cref="Lower"/> and <see cref="Upper"/> are absolute values (not offsets from
+/// <see cref="Y"/>), e.g. the min and max over seeds or mean ∓ sd; when both are set a translucent band is drawn.
+/// </summary>
+public sealed record Series(string Label, double[] X, double[] Y)
+{
+    public double[]? Lower { get; init; }
+    public double[]? Upper { get; init; }
+}
+
+public enum AxisScale
+{
+    Linear,
+    Log10,
+}
+
+public sealed record LineChart(string Title, string XLabel, string YLabel, IReadOnlyList<Series> Series)
+{
+    public AxisScale XScale { get; init; } = AxisScale.Linear;
+    public AxisScale YScale { get; init; } = AxisScale.Linear;
+    public bool Markers { get; init; } = true;
+}
+
+/// <summary>
+/// Grouped bars: one bar per (category, group). Each group's <c>Values</c> has one entry per category.
+/// <c>ErrorLow</c> and <c>ErrorHigh</c> are absolute bar ends (e.g. min and max over seeds), not offsets; either may be null.
+/// </summary>
+public sealed record BarChart(
+    string Title,
+    string YLabel,
+    IReadOnlyList<string> Categories,
+    IReadOnlyList<(string Label, double[] Values, double[]? ErrorLow, double[]? ErrorHigh)> Groups)
+{
+    public AxisScale YScale { get; init; } = AxisScale.Linear;
+}
+
+/// <summary>Small multiples laid out row by row; a series label keeps its colour and marker in every panel.</summary>
+public sealed record GridOfCharts(string Title, IReadOnlyList<LineChart> Panels, int Columns);

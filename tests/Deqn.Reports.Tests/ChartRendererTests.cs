@@ -1,0 +1,169 @@
+namespace Deqn.Reports.Tests;
+
+public sealed class ChartRendererTests
+{
+    private static readonly double[] Ns = [100, 300, 1000, 3000, 10000];
+
+    private static Series PowerLaw(string label, double scale, double rate)
+    {
+        var y = Ns.Select(n => scale * Math.Pow(n, -rate)).ToArray();
+        return new Series(label, Ns, y) { Lower = y.Select(v => v * 0.5).ToArray(), Upper = y.Select(v => v * 2).ToArray() };
+    }
+
+    private static LineChart LogLog(params Series[] series) =>
+        new("Test error vs sample size", "Sample size N", "Test MSE", series) { XScale = AxisScale.Log10, YScale = AxisScale.Log10 };
+
+    [Fact]
+    public void A_log_log_line_chart_with_bands_is_written_as_a_png_of_the_requested_size_and_an_svg_with_its_texts()
+    {
+        // Given
+        using var folder = new TempFolder();
+        var chart = LogLog(PowerLaw("relu 64×2", 0.5, 0.5), PowerLaw("tanh 32×3", 0.3, 0.7));
+
+        // When
+        var (png, svg) = ChartRenderer.Save(chart, folder.File("error_vs_n"), 800, 500);
+
+        // Then
+        Assert.Equal(folder.File("error_vs_n.png"), png);
+        Assert.Equal(folder.File("error_vs_n.svg"), svg);
+        Assert.Equal((800, 500), ImageFiles.PngSize(png));
+        var texts = ImageFiles.SvgTexts(svg);
+        Assert.Contains("Test error vs sample size", texts);
+        Assert.Contains("Sample size N", texts);
+        Assert.Contains("Test MSE", texts);
+        Assert.Contains("relu 64×2", texts);
+        Assert.Contains("tanh 32×3", texts);
+        // Decade labels in superscript notation on both axes: 10² … 10⁴ for N, negative powers for the error.
+        Assert.Contains("10³", texts);
+        Assert.Contains("10⁻³", texts);
+    }
+
+    [Fact]
+    public void Non_positive_and_non_finite_values_on_a_log_axis_are_left_out_counted_and_noted_on_the_chart()
+    {
+        // Given
+        using var folder = new TempFolder();
+        var chart = LogLog(
+            PowerLaw("fine", 0.5, 0.5),
+            new Series("broken", [0, 100, 1000, 10000], [0.1, 0, -1, double.NaN]));
+
+        // When
+        var omitted = ChartRenderer.CountOmittedValues(chart);
+        var (png, svg) = ChartRenderer.Save(chart, folder.File("broken"));
+
+        // Then: x = 0 takes its point, then y = 0, y = -1 and y = NaN; nothing else is lost.
+        Assert.Equal(4, omitted);
+        Assert.Equal((900, 600), ImageFiles.PngSize(png));
+        Assert.Contains(ImageFiles.SvgTexts(svg), t => t.StartsWith("4 values not shown", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_log_chart_where_no_value_can_be_shown_still_renders_with_a_note()
+    {
+        // Given
+        using var folder = new TempFolder();
+        var chart = LogLog(new Series("zeros", [1, 2, 3], [0, 0, -1]));
+
+        // When
+        var (png, svg) = ChartRenderer.Save(chart, folder.File("empty"));
+
+        // Then
+        Assert.Equal((900, 600), ImageFiles.PngSize(png));
+        Assert.Contains(ImageFiles.SvgTexts(svg), t => t.StartsWith("3 values not shown", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_grouped_bar_chart_with_error_bars_and_a_log_axis_renders_its_categories_and_group_labels()
+    {
+        // Given
+        using var folder = new TempFolder();
+        var chart = new BarChart(
+            "Test MSE by configuration",
+            "Test MSE",
+            ["N = 100", "N = 1000", "N = 10000"],
+            [
+                ("relu 64×2", [0.05, 0.016, 0.005], [0.03, 0.012, 0.004], [0.08, 0.02, 0.007]),
+                ("least squares", [0.2, 0.15, 0.0], null, null),
+            ])
+        { YScale = AxisScale.Log10 };
+
+        // When
+        var omitted = ChartRenderer.CountOmittedValues(chart);
+        var (png, svg) = ChartRenderer.Save(chart, folder.File("bars"));
+
+        // Then
+        Assert.Equal(1, omitted);
+        Assert.Equal((900, 600), ImageFiles.PngSize(png));
+        var texts = ImageFiles.SvgTexts(svg);
+        Assert.Contains("Test MSE by configuration", texts);
+        Assert.Contains("Test MSE", texts);
+        Assert.Contains("N = 1000", texts);
+        Assert.Contains("least squares", texts);
+        Assert.Contains("10⁻²", texts);
+    }
+
+    [Fact]
+    public void A_bar_group_with_the_wrong_number_of_values_is_rejected_with_its_label_in_the_message()
+    {
+        // Given
+        var chart = new BarChart("t", "y", ["a", "b"], [("short", [1.0], null, null)]);
+
+        // When
+        var error = Assert.Throws<ArgumentException>(() => ChartRenderer.Save(chart, Path.Combine(Path.GetTempPath(), "never")));
+
+        // Then
+        Assert.Contains("short", error.Message);
+    }
+
+    [Fact]
+    public void A_grid_of_five_panels_in_three_columns_is_two_rows_of_panels_under_a_title_band()
+    {
+        // Given
+        using var folder = new TempFolder();
+        string[] functions = ["sin(x)", "exp(x)", "|x|", "x²", "step"];
+        var panels = functions.Select((f, k) => LogLog(PowerLaw("relu", 0.5, 0.5), PowerLaw("tanh", 0.3, 0.3 + 0.1 * k)) with { Title = f }).ToList();
+        var grid = new GridOfCharts("Error vs N by function", panels, Columns: 3);
+
+        // When
+        var (png, svg) = ChartRenderer.Save(grid, folder.File("grid"), panelWidth: 400, panelHeight: 300);
+
+        // Then
+        var (width, height) = ImageFiles.PngSize(png);
+        Assert.Equal(3 * 400, width);
+        Assert.True(height > 2 * 300 && height < 2 * 300 + 100, $"height {height}: two rows of 300 plus a title band");
+        var texts = ImageFiles.SvgTexts(svg);
+        Assert.Contains("Error vs N by function", texts);
+        Assert.All(functions, f => Assert.Contains(f, texts));
+        // The same two series in every panel: one legend, not five.
+        Assert.Single(texts, t => t == "relu");
+    }
+
+    [Fact]
+    public void Saving_over_an_existing_chart_replaces_it_and_leaves_no_temporary_files()
+    {
+        // Given
+        using var folder = new TempFolder();
+        var path = folder.File("chart");
+        File.WriteAllText(path + ".png", "old");
+        File.WriteAllText(path + ".svg", "old");
+        var chart = new LineChart("Loss", "Epoch", "Loss", [new Series("train", [1, 2, 3], [1, 0.5, 0.25])]);
+
+        // When
+        ChartRenderer.Save(chart, path);
+
+        // Then
+        Assert.Equal((900, 600), ImageFiles.PngSize(path + ".png"));
+        Assert.Contains("Loss", ImageFiles.SvgTexts(path + ".svg"));
+        Assert.Equal(["chart.png", "chart.svg"], Directory.GetFiles(folder.Path).Select(f => Path.GetFileName(f)!).Order().ToArray());
+    }
+
+    [Fact]
+    public void A_series_whose_x_and_y_lengths_differ_is_rejected()
+    {
+        // Given
+        var chart = new LineChart("t", "x", "y", [new Series("bad", [1, 2, 3], [1, 2])]);
+
+        // When / Then
+        Assert.Throws<ArgumentException>(() => ChartRenderer.CountOmittedValues(chart));
+    }
+}
