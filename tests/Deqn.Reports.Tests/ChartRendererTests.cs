@@ -139,6 +139,32 @@ public sealed class ChartRendererTests
     }
 
     [Fact]
+    public void The_png_shows_the_title_text_so_a_font_was_found_without_fontconfig()
+    {
+        // Given
+        using var folder = new TempFolder();
+        var chart = new LineChart("Loss by epoch", "Epoch", "Loss", [new Series("train", [1, 2, 3], [1, 0.5, 0.25])]);
+
+        // When
+        var (png, _) = ChartRenderer.Save(chart, folder.File("title"));
+
+        // Then: the band above the data area holds nothing but the title, so dark pixels there are its glyphs.
+        using var bitmap = SkiaSharp.SKBitmap.Decode(png);
+        var dark = 0;
+        for (var y = 0; y < 40; y++)
+        {
+            for (var x = 300; x < 600; x++)
+            {
+                var pixel = bitmap.GetPixel(x, y);
+                if (pixel.Red + pixel.Green + pixel.Blue < 200)
+                    dark++;
+            }
+        }
+
+        Assert.True(dark > 200, $"only {dark} dark pixels where the title should be");
+    }
+
+    [Fact]
     public void Saving_over_an_existing_chart_replaces_it_and_leaves_no_temporary_files()
     {
         // Given
