@@ -48,7 +48,7 @@ public sealed class ApproxCommandTests : IDisposable
     [Fact]
     public void A_sweep_writes_a_comparison_chart_and_a_ranking()
     {
-        var r = Approx(Fast.Concat(new[] { "--function", "trig1", "--repeats", "1", "--sweep", "activation=tanh|relu", "--sweep", "layers=8|8,8", "--out", Out("sweep") }).ToArray());
+        var r = Approx(Fast.Where(a => a != "--repeats" && a != "2").Concat(new[] { "--function", "trig1", "--repeats", "1", "--sweep", "activation=tanh|relu", "--sweep", "layers=8|8,8", "--out", Out("sweep") }).ToArray());
         Assert.True(r.ExitCode == 0, r.Stderr);
         var results = File.ReadAllLines(Path.Combine(Out("sweep"), "results.csv"));
         Assert.StartsWith("experiment,configuration,activation,layers,function", results[0]);
@@ -61,14 +61,15 @@ public sealed class ApproxCommandTests : IDisposable
     public void Resume_through_the_command_line_trains_only_what_is_missing()
     {
         Assert.Equal(0, Approx(Fast.Concat(new[] { "--function", "poly1", "--out", Out("r") }).ToArray()).ExitCode);
-        var before = File.ReadAllText(Path.Combine(Out("r"), "results.csv"));
+        string Errors() => string.Join("\n", File.ReadAllLines(Path.Combine(Out("r"), "results.csv")).Select(l => string.Join(',', l.Split(',').Take(9))));
+        var before = Errors();
         var victim = Directory.GetDirectories(Path.Combine(Out("r"), "experiments"))[0];
         Directory.Delete(victim, recursive: true);
 
         var r = Approx("--resume", Out("r"));
 
         Assert.True(r.ExitCode == 0, r.Stderr);
-        Assert.Equal(before, File.ReadAllText(Path.Combine(Out("r"), "results.csv")).Replace("\r", ""));
+        Assert.Equal(before, Errors());
         Assert.True(Directory.Exists(victim));
     }
 

@@ -65,7 +65,8 @@ public sealed class StudyRunner
         var finished = LoadFinished();
         int reused = finished.Count;
         var missing = AllKeys().Where(k => !finished.ContainsKey(k)).ToList();
-        var units = Plan(missing);
+        var stackedUnits = new HashSet<IReadOnlyList<ExperimentKey>>(ReferenceEqualityComparer.Instance);
+        var units = Plan(missing, stackedUnits);
         OnPlanned?.Invoke(missing.Count);
 
         var queue = new Queue<IReadOnlyList<ExperimentKey>>(units);
@@ -84,7 +85,7 @@ public sealed class StudyRunner
                 }
                 try
                 {
-                    var outcomes = unit.Count == 1
+                    var outcomes = unit.Count == 1 && !stackedUnits.Contains(unit)
                         ? new[] { Experiments.RunSingle(_spec, unit[0], tests[unit[0].Function], _folder is null ? null : ExperimentFolder(unit[0]), stop.Token) }
                         : Experiments.RunStacked(_spec, unit, unit.Select(k => tests[k.Function]).ToArray(), stop.Token);
                     foreach (var o in outcomes)
@@ -92,7 +93,7 @@ public sealed class StudyRunner
                         using var model = o.Model;
                         // An interrupted experiment is not a result: a resumed run trains it again.
                         if (o.History.StopReason == StopReason.Interrupted) continue;
-                        Save(o, stacked: unit.Count > 1);
+                        Save(o, stacked: stackedUnits.Contains(unit));
                         lock (_gate)
                         {
                             finished[o.Result.Key] = o.Result;
@@ -124,18 +125,26 @@ public sealed class StudyRunner
     /// Groups the experiments into units of work: a stacked unit per configuration and N where stacking pays (split so
     /// that every thread has work), single experiments otherwise; the most expensive first, so threads finish together.
     /// </summary>
-    private List<IReadOnlyList<ExperimentKey>> Plan(List<ExperimentKey> missing)
+    private List<IReadOnlyList<ExperimentKey>> Plan(List<ExperimentKey> missing, HashSet<IReadOnlyList<ExperimentKey>> stacked)
     {
         var units = new List<IReadOnlyList<ExperimentKey>>();
+        // Whether a group is stacked is decided on the whole study, not on what is missing, so that a resumed run trains
+        // each experiment the same way as an uninterrupted one.
+        var groupSizes = AllKeys().GroupBy(k => (k.Configuration, k.N, Dim: _spec.DomainOf(_spec.Functions[k.Function]).Dimension)).ToDictionary(g => g.Key, g => g.Count());
         foreach (var group in missing.GroupBy(k => (k.Configuration, k.N, Dim: _spec.DomainOf(_spec.Functions[k.Function]).Dimension)))
         {
             var keys = group.ToList();
             var config = _spec.Configurations[group.Key.Configuration];
-            if (Experiments.CanStack(_spec, config, group.Key.N, keys.Count, group.Key.Dim))
+            if (Experiments.CanStack(_spec, config, group.Key.N, groupSizes[group.Key], group.Key.Dim))
             {
                 int chunks = Math.Max(1, Math.Min(_spec.Parallelism, keys.Count / 4));
                 int size = (keys.Count + chunks - 1) / chunks;
-                for (int i = 0; i < keys.Count; i += size) units.Add(keys.Skip(i).Take(size).ToList());
+                for (int i = 0; i < keys.Count; i += size)
+                {
+                    var unit = keys.Skip(i).Take(size).ToList();
+                    units.Add(unit);
+                    stacked.Add(unit);
+                }
             }
             else
             {

@@ -190,6 +190,13 @@ public sealed class ApproxCommand : CliCommand
             : text.Split(',', StringSplitOptions.TrimEntries) is var names && names.All(n => BuiltinFunctions.TryGet(n, out _)) ? names : new[] { text };
         int? dims = null;
         if (s.String("domain") is { } d) dims = d.Contains(':') ? d.Split(',').Length : null;
-        return parts.Select(p => BuiltinFunctions.TryGet(p, out var f) ? f : s.Parse("function", _ => ExpressionFunction.Parse(p, dims))).ToArray();
+        return parts.Select(p =>
+        {
+            if (BuiltinFunctions.TryGet(p, out var f)) return f;
+            // A bare word that is not a variable was meant as a built-in name: list those rather than call it an unknown variable.
+            if (System.Text.RegularExpressions.Regex.IsMatch(p, "^[A-Za-z_][A-Za-z0-9_]*$") && !System.Text.RegularExpressions.Regex.IsMatch(p, "^([xyzXYZ]|[xX][0-9]+)$"))
+                return s.Parse("function", BuiltinFunctions.Get);
+            return s.Parse("function", _ => ExpressionFunction.Parse(p, dims));
+        }).ToArray();
     }
 }

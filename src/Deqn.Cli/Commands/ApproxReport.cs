@@ -4,6 +4,7 @@ using Deqn.Cli.Options;
 using Deqn.Cli.Runs;
 using Deqn.Reports;
 using Spectre.Console;
+using BarChart = Deqn.Reports.BarChart;
 
 namespace Deqn.Cli.Commands;
 
@@ -101,7 +102,7 @@ public static class ApproxReport
         foreach (var (metric, stat, word) in new (string, Func<Cell, Stat>, string)[] { ("mean", c => c.Mean, "Mean"), ("max", c => c.Max, "Maximum") })
         {
             string file = Path.Combine(dir, $"{metric}_error_vs_n");
-            string title = $"{word} absolute error on {study.TestPoints} test points vs number of training points";
+            string title = $"{word} absolute error vs N ({study.TestPoints} test points)";
             if (!sweep)
             {
                 var chart = new LineChart(title, "training points N", $"{metric} |f − f̂|",
@@ -111,10 +112,10 @@ public static class ApproxReport
             }
             else
             {
-                var panels = functions.Select(f => new LineChart(f, "training points N", $"{metric} |f − f̂|",
+                var functionPanels = functions.Select(f => new LineChart(f, "training points N", $"{metric} |f − f̂|",
                     study.Configurations.Select(cfg => Line(cfg.Label, cells.Where(c => c.Function == f && c.Configuration == cfg.Label), stat)).Where(s => s.X.Length > 0).ToArray())
                 { XScale = AxisScale.Log10, YScale = AxisScale.Log10 }).ToArray();
-                ChartRenderer.Save(new GridOfCharts(title, panels, Math.Min(3, panels.Length)), file);
+                ChartRenderer.Save(new GridOfCharts(title, functionPanels, Math.Min(3, functionPanels.Length)), file);
             }
             plots.Add(new PlotFiles($"{word} error vs N", Path.GetRelativePath(run.Path, file + ".png"),
                 $"{word} absolute error against N on log–log axes; the line is the mean over {study.Seeds.Count} seed(s), the band spans the best and worst seed."));

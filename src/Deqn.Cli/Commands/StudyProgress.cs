@@ -31,7 +31,7 @@ public sealed class StudyProgress(IAnsiConsole console, bool quiet) : IDisposabl
         if (quiet) return;
         var elapsed = _clock.Elapsed;
         var eta = _done > 0 ? TimeSpan.FromSeconds(elapsed.TotalSeconds / _done * (_total - _done)) : TimeSpan.Zero;
-        string last = string.Create(CultureInfo.InvariantCulture, $"{r.Function} N={r.Key.N} seed {r.Key.Seed}: mean {r.MeanAbsError:0.###e+0}, max {r.MaxAbsError:0.###e+0}");
+        string last = string.Create(CultureInfo.InvariantCulture, $"{r.Function} N={r.Key.N} seed {r.Key.Seed}: mean {r.MeanAbsError:0.##e+0}, max {r.MaxAbsError:0.##e+0}");
         if (_interactive)
         {
             int width = 24, filled = _total == 0 ? width : width * _done / _total;
@@ -44,7 +44,7 @@ public sealed class StudyProgress(IAnsiConsole console, bool quiet) : IDisposabl
         int percent = _total == 0 ? 100 : 100 * _done / _total;
         if (_done == _total || percent >= _lastPercent + 5 || elapsed - _lastLine >= TimeSpan.FromSeconds(5))
         {
-            console.WriteLine($"experiments {_done}/{_total} ({percent}%)  [{Format(elapsed)} elapsed, eta {Format(eta)}]  {last}");
+            Console.Out.WriteLine($"experiments {_done}/{_total} ({percent}%)  [{Format(elapsed)} elapsed, eta {Format(eta)}]  {last}");
             _lastPercent = percent;
             _lastLine = elapsed;
         }
