@@ -75,6 +75,13 @@ public static class Experiments
         };
     }
 
+    /// <summary>The experiment's split of its N points into training and validation, as the fit makes it.</summary>
+    public static DataSplit SplitFor(StudySpec study, StudyConfiguration config, int n, long seed)
+    {
+        var spec = SpecFor(study, config, n, seed);
+        return DataSplit.Random(n, spec.Split, Seeds.Derive(spec.Seed, "split"));
+    }
+
     public static ExperimentOutcome RunSingle(StudySpec study, ExperimentKey key, TestSet test, string? logDirectory, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
@@ -132,7 +139,7 @@ public static class Experiments
         {
             var spec = SpecFor(study, config, n, key.Seed);
             var data = Sample(study, study.Functions[key.Function], n, key.Seed);
-            var split = DataSplit.Random(data.RowCount, spec.Split, Seeds.Derive(spec.Seed, "split"));
+            var split = SplitFor(study, config, n, key.Seed);
             var inX = Normalizer.Fit(spec.InputNormalization, TabularData.Rows(data.Features, split.Train));
             Normalizer? inY = spec.TargetNormalization == NormalizationKind.None ? null : Normalizer.Fit(spec.TargetNormalization, TabularData.Rows(data.Targets!, split.Train));
             members.Add((spec, split, inX, inY, data));

@@ -62,6 +62,7 @@ public sealed class StudyRunner
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var tests = _spec.Functions.Select(f => Experiments.TestSetFor(_spec, f)).ToArray();
+        WriteTestSets(tests);
         var finished = LoadFinished();
         int reused = finished.Count;
         var missing = AllKeys().Where(k => !finished.ContainsKey(k)).ToList();
@@ -154,11 +155,50 @@ public sealed class StudyRunner
         return units.OrderByDescending(u => (double)u.Count * u[0].N).ToList();
     }
 
+    /// <summary>data/test-f&lt;i&gt;.csv: each function's shared test points and true values, for other tools to score on the same points.</summary>
+    private void WriteTestSets(IReadOnlyList<TestSet> tests)
+    {
+        if (_folder is null) return;
+        for (int i = 0; i < tests.Count; i++)
+        {
+            var path = Path.Combine(_folder, "data", $"test-f{i + 1}.csv");
+            if (File.Exists(path)) continue;
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            var names = Experiments.VariableNames(tests[i].Points.GetLength(1));
+            AtomicFile.WriteAllText(path, PointsCsv(names, tests[i].Points, tests[i].Values, null));
+        }
+    }
+
+    private static string PointsCsv(string[] names, double[,] x, IReadOnlyList<double> y, string[]? part)
+    {
+        var sb = new System.Text.StringBuilder(string.Join(',', names)).Append(",f");
+        if (part is not null) sb.Append(",part");
+        sb.Append('\n');
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        for (int i = 0; i < x.GetLength(0); i++)
+        {
+            for (int j = 0; j < x.GetLength(1); j++) sb.Append(x[i, j].ToString("R", inv)).Append(',');
+            sb.Append(y[i].ToString("R", inv));
+            if (part is not null) sb.Append(',').Append(part[i]);
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
     private void Save(ExperimentOutcome o, bool stacked)
     {
         if (_folder is null) return;
         var dir = ExperimentFolder(o.Result.Key);
         Directory.CreateDirectory(dir);
+        // points.csv: the experiment's N points and which were used for training or validation.
+        var key = o.Result.Key;
+        var data = Experiments.Sample(_spec, _spec.Functions[key.Function], key.N, key.Seed);
+        var split = Experiments.SplitFor(_spec, _spec.Configurations[key.Configuration], key.N, key.Seed);
+        var part = new string[key.N];
+        foreach (var i in split.Train) part[i] = "train";
+        foreach (var i in split.Validation) part[i] = "validation";
+        AtomicFile.WriteAllText(Path.Combine(dir, "points.csv"),
+            PointsCsv(data.FeatureNames.ToArray(), data.Features, Enumerable.Range(0, key.N).Select(i => data.Targets![i, 0]).ToArray(), part));
         o.Model.Save(Path.Combine(dir, "model.deqn"));
         if (stacked)
         {
