@@ -268,6 +268,12 @@ public static class ApproxReport
         md.Save(run.File("report.md"));
     }
 
+    /// <summary>Three significant digits, scientific below 0.01: keeps the console table within 80 columns.</summary>
+    private static string Compact(double v) =>
+        !double.IsFinite(v) ? v.ToString(CultureInfo.InvariantCulture)
+        : v != 0 && (Math.Abs(v) < 0.01 || Math.Abs(v) >= 1e4) ? v.ToString("0.##e+0", CultureInfo.InvariantCulture)
+        : v.ToString(Math.Abs(v) >= 100 ? "0" : Math.Abs(v) >= 10 ? "0.0" : Math.Abs(v) >= 1 ? "0.00" : Math.Abs(v) >= 0.1 ? "0.000" : "0.0000", CultureInfo.InvariantCulture);
+
     public static void Print(IAnsiConsole console, StudySpec study, StudyResults results, RunFolder run)
     {
         var cells = Summarize(results.Results);
@@ -280,7 +286,7 @@ public static class ApproxReport
             foreach (var n in ns) table.AddColumn(new TableColumn($"N = {n}").RightAligned());
             foreach (var g in cells.Where(c => c.Configuration == cfg.Label).GroupBy(c => c.Function))
                 table.AddRow(new[] { Markup.Escape(g.Key) }.Concat(ns.Select(n => g.FirstOrDefault(c => c.N == n) is { } c
-                    ? $"{MarkdownReport.FormatNumber(c.Mean.Mean)} / {MarkdownReport.FormatNumber(c.Max.Mean)}" : "–")).ToArray());
+                    ? $"{Compact(c.Mean.Mean)} / {Compact(c.Max.Mean)}" : "–")).ToArray());
             console.Write(table);
         }
         console.MarkupLine($"{results.Ran} experiments trained, {results.Reused} reused, in {results.Elapsed.TotalSeconds:0.0} s");
