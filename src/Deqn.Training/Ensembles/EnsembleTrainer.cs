@@ -44,8 +44,15 @@ public sealed record EnsembleHistory(IReadOnlyList<TrainingHistory> Members, Tim
 /// </summary>
 /// <remarks>
 /// <para>Equivalence with separate runs holds for the element-wise optimizers (SGD, momentum, Nesterov, AdaGrad, RMSProp,
-/// Adam, AdamW), which update each entry from its own gradient and state. L-BFGS is refused. Gradient clipping by value
-/// is element-wise; clipping by norm uses each member's own global norm.</para>
+/// Adam, AdamW), which update each entry from its own gradient and state. Gradient clipping by value is element-wise;
+/// clipping by norm uses each member's own global norm.</para>
+/// <para>L-BFGS trains full batch (the batch size is ignored) with <see cref="StackedLbfgs"/>: each member has its own
+/// history and line search, so a member trains as a separate L-BFGS run would, but with a backtracking Armijo line
+/// search instead of the single-network optimizer's strong-Wolfe one. An epoch is one L-BFGS step (up to max_iter
+/// iterations); validation and early stopping happen after each epoch (ValidateEverySteps is ignored), and a member whose
+/// L-BFGS converged stops with <see cref="StopReason.Converged"/>. The optimizer passed in only supplies the settings and
+/// learning rate; its own state is not used, and each <see cref="Fit(Tensor, Tensor, Tensor?, Tensor?, CancellationToken)"/>
+/// starts with an empty history.</para>
 /// <para>Not supported here: callbacks and loggers (they see one model), validation metrics other than the loss, and
 /// gradient-norm or histogram logging; the <see cref="TrainingSpec"/> options for those are ignored.</para>
 /// </remarks>
@@ -63,8 +70,6 @@ public sealed class EnsembleTrainer
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(spec);
         spec.Validate();
-        if (optimizer.Settings.Kind == OptimizerKind.Lbfgs)
-            throw new NotSupportedException("L-BFGS cannot train a stack: its line search would choose one step length for all members together, so they would not train as separate runs");
         var own = new HashSet<Parameter>(stack.parameters(), ReferenceEqualityComparer.Instance);
         if (optimizer.Parameters.Count != own.Count || !optimizer.Parameters.All(own.Contains))
             throw new ArgumentException("the optimizer must update exactly the stack's parameters (build it with stack.parameters())");
@@ -269,82 +274,141 @@ public sealed class EnsembleTrainer
         using var flatTargets = targets.dim() == 3 ? targets.reshape(K * n, targets.shape[2]) : targets.reshape(K * n);
         var targetShape = targets.shape;
 
-        for (int epoch = 1; epoch <= Spec.Epochs && members.Any(m => m.Active); epoch++)
+        if (_optimizer.Settings.Kind == OptimizerKind.Lbfgs)
         {
-            _stack.train();
-            using var epochScope = NewDisposeScope();
-            var plans = generators.Select(g => MiniBatches.Plan(n, Spec.BatchSize, g, Spec.Shuffle)).ToArray();
-            int batchCount = plans[0].Count;
-            long[] lengths = plans[0].Select(b => b.shape[0]).ToArray();
-            Tensor xe = features, ye = targets;
-            if (!(batchCount == 1 && lengths[0] == n))
+            RunLbfgs();
+        }
+        else
+        {
+            for (int epoch = 1; epoch <= Spec.Epochs && members.Any(m => m.Active); epoch++)
             {
-                // One gather per epoch puts each member's rows in its own shuffled order; a batch is then a view.
-                var order = torch.stack(plans.Select(p => torch.cat(p.ToArray())).ToArray()).add_(offsets).view(-1);
-                xe = flatFeatures.index_select(0, order).view(features.shape);
-                ye = flatTargets.index_select(0, order).view(targetShape);
-            }
-            foreach (var plan in plans)
-                foreach (var t in plan) t.Dispose();
-
-            long start = 0;
-            bool interrupted = false;
-            for (int b = 0; b < batchCount; b++)
-            {
-                if (Schedule is not null) _optimizer.LearningRate = Schedule.At(epoch - 1 + (double)b / batchCount);
-                double[] losses = Array.Empty<double>();
-                using (var stepScope = NewDisposeScope())
+                _stack.train();
+                using var epochScope = NewDisposeScope();
+                var plans = generators.Select(g => MiniBatches.Plan(n, Spec.BatchSize, g, Spec.Shuffle)).ToArray();
+                int batchCount = plans[0].Count;
+                long[] lengths = plans[0].Select(b => b.shape[0]).ToArray();
+                Tensor xe = features, ye = targets;
+                if (!(batchCount == 1 && lengths[0] == n))
                 {
-                    var xb = batchCount == 1 ? xe : xe.narrow(1, start, lengths[b]);
-                    var yb = batchCount == 1 ? ye : ye.narrow(1, start, lengths[b]);
-                    Tensor[]? before = scaled ? Copy() : null;
-                    _optimizer.Step(() =>
+                    // One gather per epoch puts each member's rows in its own shuffled order; a batch is then a view.
+                    var order = torch.stack(plans.Select(p => torch.cat(p.ToArray())).ToArray()).add_(offsets).view(-1);
+                    xe = flatFeatures.index_select(0, order).view(features.shape);
+                    ye = flatTargets.index_select(0, order).view(targetShape);
+                }
+                foreach (var plan in plans)
+                    foreach (var t in plan) t.Dispose();
+
+                long start = 0;
+                bool interrupted = false;
+                for (int b = 0; b < batchCount; b++)
+                {
+                    if (Schedule is not null) _optimizer.LearningRate = Schedule.At(epoch - 1 + (double)b / batchCount);
+                    double[] losses = Array.Empty<double>();
+                    using (var stepScope = NewDisposeScope())
                     {
-                        var perMember = MemberLosses(forward(xb), yb);
-                        var total = perMember.sum();
-                        total.backward();
-                        losses = ToDoubles(perMember.detach());
-                        return total.ToDouble();
-                    });
-                    using (no_grad())
-                    {
-                        // w_old + f·(w_new − w_old): the increment of a run with learning rate f·lr.
-                        if (before is not null)
-                            for (int i = 0; i < ps.Count; i++) ps[i].sub_(before[i]).mul_(factorTensor).add_(before[i]);
-                        if (anyStopped) CopyWhere(stoppedMask, frozen, ps);
+                        var xb = batchCount == 1 ? xe : xe.narrow(1, start, lengths[b]);
+                        var yb = batchCount == 1 ? ye : ye.narrow(1, start, lengths[b]);
+                        Tensor[]? before = scaled ? Copy() : null;
+                        _optimizer.Step(() =>
+                        {
+                            var perMember = MemberLosses(forward(xb), yb);
+                            var total = perMember.sum();
+                            total.backward();
+                            losses = ToDoubles(perMember.detach());
+                            return total.ToDouble();
+                        });
+                        using (no_grad())
+                        {
+                            // w_old + f·(w_new − w_old): the increment of a run with learning rate f·lr.
+                            if (before is not null)
+                                for (int i = 0; i < ps.Count; i++) ps[i].sub_(before[i]).mul_(factorTensor).add_(before[i]);
+                            if (anyStopped) CopyWhere(stoppedMask, frozen, ps);
+                        }
                     }
-                }
-                start += lengths[b];
-                step++;
-                foreach (var m in Active())
-                {
-                    m.Steps++;
-                    m.LossSum += losses[m.Index] * lengths[b];
-                }
-                lossCount += lengths[b];
+                    start += lengths[b];
+                    step++;
+                    foreach (var m in Active())
+                    {
+                        m.Steps++;
+                        m.LossSum += losses[m.Index] * lengths[b];
+                    }
+                    lossCount += lengths[b];
 
-                if (Spec.StopOnNonFiniteLoss)
-                    foreach (var m in Active().Where(m => !double.IsFinite(losses[m.Index])).ToArray())
-                        Stop(m, StopReason.NonFiniteLoss, $"the loss became {losses[m.Index]} at epoch {epoch}, step {m.Steps}; the weights of the last finite epoch were kept", restoreLastGood: true);
-                if (cancel.IsCancellationRequested)
-                {
-                    foreach (var m in Active().ToArray()) Stop(m, StopReason.Interrupted, $"interrupted at epoch {epoch}, step {m.Steps}");
-                    interrupted = true;
-                    break;
+                    if (Spec.StopOnNonFiniteLoss)
+                        foreach (var m in Active().Where(m => !double.IsFinite(losses[m.Index])).ToArray())
+                            Stop(m, StopReason.NonFiniteLoss, $"the loss became {losses[m.Index]} at epoch {epoch}, step {m.Steps}; the weights of the last finite epoch were kept", restoreLastGood: true);
+                    if (cancel.IsCancellationRequested)
+                    {
+                        foreach (var m in Active().ToArray()) Stop(m, StopReason.Interrupted, $"interrupted at epoch {epoch}, step {m.Steps}");
+                        interrupted = true;
+                        break;
+                    }
+                    if (!members.Any(m => m.Active)) break;
+                    if (Spec.ValidateEverySteps > 0 && step % Spec.ValidateEverySteps == 0) EndPeriod(epoch - 1 + (b + 1.0) / batchCount);
+                    if (!members.Any(m => m.Active)) break;
                 }
-                if (!members.Any(m => m.Active)) break;
-                if (Spec.ValidateEverySteps > 0 && step % Spec.ValidateEverySteps == 0) EndPeriod(epoch - 1 + (b + 1.0) / batchCount);
-                if (!members.Any(m => m.Active)) break;
+                if (interrupted || !members.Any(m => m.Active)) break;
+                if (Spec.ValidateEverySteps == 0) EndPeriod(epoch);
+                if (Spec.MaxSeconds is { } budget && clock.Elapsed.TotalSeconds >= budget)
+                    foreach (var m in Active().ToArray()) Stop(m, StopReason.TimeBudget, $"time budget of {budget:0.#} s used after epoch {epoch}");
             }
-            if (interrupted || !members.Any(m => m.Active)) break;
-            if (Spec.ValidateEverySteps == 0) EndPeriod(epoch);
-            if (Spec.MaxSeconds is { } budget && clock.Elapsed.TotalSeconds >= budget)
-                foreach (var m in Active().ToArray()) Stop(m, StopReason.TimeBudget, $"time budget of {budget:0.#} s used after epoch {epoch}");
         }
         foreach (var m in Active().ToArray()) Stop(m, StopReason.MaxEpochs, $"ran all {Spec.Epochs} epochs");
 
         var histories = members.Select(m => new TrainingHistory(m.Records, m.Reason, m.Message, m.Elapsed, m.Steps)).ToArray();
         return new EnsembleHistory(histories, clock.Elapsed, step);
+
+        // Full batch: an epoch is one stacked L-BFGS step (up to max_iter iterations) over each member's whole training set.
+        void RunLbfgs()
+        {
+            var o = _optimizer.Settings;
+            using var lbfgs = new StackedLbfgs(_stack, o.LearningRate, o.HistorySize, o.MaxIterations, o.ToleranceGrad, o.ToleranceChange);
+            for (int epoch = 1; epoch <= Spec.Epochs && members.Any(m => m.Active); epoch++)
+            {
+                _stack.train();
+                if (Schedule is not null) _optimizer.LearningRate = Schedule.At(epoch - 1);
+                for (int k = 0; k < K; k++) lbfgs.SetLearningRate(k, _optimizer.LearningRate * factors[k]);
+                double[] losses;
+                using (NewDisposeScope())
+                {
+                    var first = lbfgs.Step(() =>
+                    {
+                        var perMember = MemberLosses(forward(features), targets);
+                        perMember.sum().backward();
+                        _optimizer.AfterBackward?.Invoke();
+                        return perMember;
+                    });
+                    losses = ToDoubles(first);
+                    if (anyStopped)
+                        using (no_grad()) CopyWhere(stoppedMask, frozen, ps);
+                }
+                step++;
+                foreach (var m in Active())
+                {
+                    m.Steps++;
+                    m.LossSum += losses[m.Index] * n;
+                }
+                lossCount += n;
+
+                if (Spec.StopOnNonFiniteLoss)
+                    foreach (var m in Active().Where(m => !double.IsFinite(losses[m.Index])).ToArray())
+                        Stop(m, StopReason.NonFiniteLoss, $"the loss became {losses[m.Index]} at epoch {epoch}; the weights of the last finite epoch were kept", restoreLastGood: true);
+                if (cancel.IsCancellationRequested)
+                {
+                    foreach (var m in Active().ToArray()) Stop(m, StopReason.Interrupted, $"interrupted at epoch {epoch}");
+                    break;
+                }
+                // Recorded before a converged member stops, so its last epoch appears in its history.
+                if (members.Any(m => m.Active)) EndPeriod(epoch);
+                bool[] converged = lbfgs.Converged;
+                foreach (var m in Active().Where(m => converged[m.Index]).ToArray())
+                    Stop(m, StopReason.Converged, $"L-BFGS converged at epoch {epoch} (gradient, loss change or step below tolerance)");
+                if (Spec.MaxSeconds is { } budget && clock.Elapsed.TotalSeconds >= budget)
+                    foreach (var m in Active().ToArray()) Stop(m, StopReason.TimeBudget, $"time budget of {budget:0.#} s used after epoch {epoch}");
+                // A stopped member may have had its best weights put back: L-BFGS must not continue from there.
+                foreach (var m in members.Where(m => !m.Active)) lbfgs.Exclude(m.Index);
+            }
+        }
     }
 
     /// <summary>Each member's mean loss, [K]; the same reductions as <see cref="Losses.Losses.Compute"/> per member.</summary>

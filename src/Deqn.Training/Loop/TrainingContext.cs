@@ -18,6 +18,8 @@ public enum StopReason
     TimeBudget,
     /// <summary>A target on a monitored value was reached.</summary>
     TargetReached,
+    /// <summary>The optimizer converged (L-BFGS in a stack: gradient, loss change or step below its tolerance).</summary>
+    Converged,
 }
 
 /// <summary>

@@ -232,20 +232,6 @@ public sealed class EnsembleTrainerTests
     }
 
     [Fact]
-    public void Lbfgs_is_refused_with_a_reason()
-    {
-        // Given
-        using var stack = NetworkStack.FromSeeds(Spec(), InitSeeds);
-        using var optimizer = Optimizers.Create(new OptimizerSpec(OptimizerKind.Lbfgs), stack.parameters());
-
-        // When
-        var e = Assert.Throws<NotSupportedException>(() => new EnsembleTrainer(stack, optimizer, new TrainingSpec()));
-
-        // Then
-        Assert.Contains("line search", e.Message);
-    }
-
-    [Fact]
     public void Datasets_of_different_sizes_are_refused()
     {
         // Given
