@@ -113,14 +113,13 @@ public static class Experiments
     {
         var spec = config.Spec;
         if (!study.BatchSameShape || members < 2) return false;
-        if (spec.Optimizer.Kind == OptimizerKind.Lbfgs) return false;
         if (spec.Hidden.Any(l => l.BatchNorm is not null)) return false;
         if (spec.ReduceOnPlateau is not null) return false;
         if (!string.Equals(spec.Device, "cpu", StringComparison.OrdinalIgnoreCase)) return false;
         var probe = SpecFor(study, config, n, 0);
         int train = n - (int)Math.Round(n * probe.Split.Validation, MidpointRounding.AwayFromZero);
         var net = spec.NetworkFor(dimension, 1);
-        return EnsemblePlanner.ShouldStack(members, train, spec.Training.BatchSize, net);
+        return EnsemblePlanner.ShouldStack(members, train, spec.Training.BatchSize, net, spec.Optimizer.Kind);
     }
 
     /// <summary>Trains experiments that share a configuration and N (any functions and seeds) together as one stacked model.</summary>
