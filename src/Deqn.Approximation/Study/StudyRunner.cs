@@ -84,30 +84,44 @@ public sealed class StudyRunner
                     if (queue.Count == 0 || stop.IsCancellationRequested) return;
                     unit = queue.Dequeue();
                 }
-                try
+                for (int attempt = 1; ; attempt++)
                 {
-                    var outcomes = unit.Count == 1 && !stackedUnits.Contains(unit)
-                        ? new[] { Experiments.RunSingle(_spec, unit[0], tests[unit[0].Function], _folder is null ? null : ExperimentFolder(unit[0]), stop.Token) }
-                        : Experiments.RunStacked(_spec, unit, unit.Select(k => tests[k.Function]).ToArray(), stop.Token);
-                    foreach (var o in outcomes)
+                    try
                     {
-                        using var model = o.Model;
-                        // An interrupted experiment is not a result: a resumed run trains it again.
-                        if (o.History.StopReason == StopReason.Interrupted) continue;
-                        Save(o, stacked: stackedUnits.Contains(unit));
-                        lock (_gate)
-                        {
-                            finished[o.Result.Key] = o.Result;
-                            ran++;
-                            OnExperimentDone?.Invoke(o.Result);
-                        }
+                        RunUnit(unit);
+                        break;
+                    }
+                    // libtorch has failed, rarely and only on a heavily loaded machine with experiments on two threads, with an
+                    // internal assertion that a rerun of the same experiments does not hit; a unit is therefore tried twice.
+                    catch (System.Runtime.InteropServices.ExternalException) when (attempt == 1 && !stop.IsCancellationRequested)
+                    {
+                    }
+                    catch (Exception e)
+                    {
+                        lock (_gate) failure ??= e;
+                        stop.Cancel();
+                        return;
                     }
                 }
-                catch (Exception e)
+            }
+        }
+
+        void RunUnit(IReadOnlyList<ExperimentKey> unit)
+        {
+            var outcomes = unit.Count == 1 && !stackedUnits.Contains(unit)
+                ? new[] { Experiments.RunSingle(_spec, unit[0], tests[unit[0].Function], _folder is null ? null : ExperimentFolder(unit[0]), stop.Token) }
+                : Experiments.RunStacked(_spec, unit, unit.Select(k => tests[k.Function]).ToArray(), stop.Token);
+            foreach (var o in outcomes)
+            {
+                using var model = o.Model;
+                // An interrupted experiment is not a result: a resumed run trains it again.
+                if (o.History.StopReason == StopReason.Interrupted) continue;
+                Save(o, stacked: stackedUnits.Contains(unit));
+                lock (_gate)
                 {
-                    lock (_gate) failure ??= e;
-                    stop.Cancel();
-                    return;
+                    finished[o.Result.Key] = o.Result;
+                    ran++;
+                    OnExperimentDone?.Invoke(o.Result);
                 }
             }
         }
