@@ -153,7 +153,12 @@ def timed(argv, env, name, loads, log_path, quiet=False):
     loads.tag = None
     if proc.returncode != 0:
         sys.stderr.write(Path(log_path).read_text()[-3000:])
-        sys.exit(f"{name} failed with exit code {proc.returncode}")
+        hint = ""
+        if name == "deqn":
+            folder = argv[argv.index("--out") + 1]
+            hint = (f"; to finish it: ./deqn approx --resume {folder}, then bench/approx/run --reuse {folder} "
+                    "(Deqn's wall time is then reported as not measured)")
+        sys.exit(f"{name} failed with exit code {proc.returncode}{hint}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     log(f"{name}: {wall:.1f} s wall, {cpu:.1f} s CPU")
     return {"wall_seconds": wall, "cpu_seconds": cpu, "load_during": loads.of(name)}
