@@ -46,7 +46,7 @@ public sealed class ApproxCommand : CliCommand
         ["lbfgs-history"] = "10",
         ["lbfgs-iterations"] = "20",
         ["batch-size"] = "0",
-        ["epochs"] = "50",
+        ["epochs"] = "20",
         ["patience"] = "10",
         ["histogram-every"] = "0",
         ["precision"] = "float32",
