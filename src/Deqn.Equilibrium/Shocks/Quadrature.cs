@@ -1,0 +1,193 @@
+namespace Deqn.Equilibrium.Shocks;
+
+/// <summary>
+/// Nodes and weights that approximate an expectation over independent normal shocks ε ~ N(0, diag(σ²)):
+/// E[g(ε)] ≈ Σᵢ wᵢ·g(xᵢ). The weights sum to 1. Kept apart from the shock process it discretizes, as dolo does.
+/// </summary>
+public sealed record Quadrature
+{
+    public Quadrature(double[,] nodes, double[] weights, string rule)
+    {
+        if (nodes.GetLength(0) != weights.Length)
+            throw new ArgumentException($"{weights.Length} weights for {nodes.GetLength(0)} nodes");
+        Nodes = nodes;
+        Weights = weights;
+        Rule = rule;
+    }
+
+    /// <summary>[count, dimension]: one shock vector per row.</summary>
+    public double[,] Nodes { get; }
+
+    public double[] Weights { get; }
+
+    /// <summary>How the rule was built, for logs and reports, e.g. "Gauss–Hermite 5^2".</summary>
+    public string Rule { get; }
+
+    public int Count => Weights.Length;
+    public int Dimension => Nodes.GetLength(1);
+
+    /// <summary>Σᵢ wᵢ·g(xᵢ).</summary>
+    public double Expect(Func<double[], double> g)
+    {
+        double sum = 0;
+        var x = new double[Dimension];
+        for (int i = 0; i < Count; i++)
+        {
+            for (int j = 0; j < Dimension; j++) x[j] = Nodes[i, j];
+            sum += Weights[i] * g(x);
+        }
+        return sum;
+    }
+}
+
+/// <summary>The quadrature rules DEQN uses for expectations: Gauss–Hermite (1-D and product), monomial, pseudo-random.</summary>
+public static class Quadratures
+{
+    /// <summary>
+    /// Gauss–Hermite with <paramref name="n"/> nodes for ε ~ N(0, σ²): exact for polynomials up to degree 2n − 1.
+    /// The physicists' nodes tᵢ and weights ωᵢ (for ∫e^{−t²}f(t)dt) are found by Newton's method on the normalized
+    /// Hermite recurrence, then mapped to xᵢ = √2·σ·tᵢ, wᵢ = ωᵢ/√π.
+    /// </summary>
+    public static Quadrature GaussHermite(int n, double sigma)
+    {
+        var (t, w) = HermiteNodes(n);
+        RequireSigma(sigma, 0);
+        var nodes = new double[n, 1];
+        var weights = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            nodes[i, 0] = Math.Sqrt(2.0) * sigma * t[i];
+            weights[i] = w[i] / Math.Sqrt(Math.PI);
+        }
+        return new Quadrature(nodes, weights, $"Gauss–Hermite {n}");
+    }
+
+    /// <summary>The tensor product of 1-D Gauss–Hermite rules: nᵈ nodes, exact for each coordinate up to degree 2n − 1.</summary>
+    public static Quadrature GaussHermiteProduct(int nodesPerDimension, IReadOnlyList<double> sigmas)
+    {
+        RequireDimensions(sigmas);
+        var rules = sigmas.Select(s => GaussHermite(nodesPerDimension, s)).ToArray();
+        int d = sigmas.Count;
+        long total = (long)Math.Pow(nodesPerDimension, d);
+        if (total > 10_000_000) throw new ArgumentException($"a {nodesPerDimension}^{d} product rule has {total:N0} nodes; use the monomial rule or fewer nodes");
+        var nodes = new double[total, d];
+        var weights = new double[total];
+        var index = new int[d];
+        for (long i = 0; i < total; i++)
+        {
+            double weight = 1;
+            for (int j = 0; j < d; j++)
+            {
+                nodes[i, j] = rules[j].Nodes[index[j], 0];
+                weight *= rules[j].Weights[index[j]];
+            }
+            weights[i] = weight;
+            for (int j = d - 1; j >= 0; j--)
+            {
+                if (++index[j] < nodesPerDimension) break;
+                index[j] = 0;
+            }
+        }
+        return new Quadrature(nodes, weights, $"Gauss–Hermite {nodesPerDimension}^{d}");
+    }
+
+    /// <summary>
+    /// The monomial rule M1 (Judd, Maliar and Maliar 2011): 2d nodes ±σⱼ√d along each axis, each with weight 1/(2d).
+    /// Exact for the mean and the variances; its cost grows linearly with the number of shocks.
+    /// </summary>
+    public static Quadrature Monomial(IReadOnlyList<double> sigmas)
+    {
+        RequireDimensions(sigmas);
+        int d = sigmas.Count;
+        var nodes = new double[2 * d, d];
+        var weights = new double[2 * d];
+        for (int j = 0; j < d; j++)
+        {
+            RequireSigma(sigmas[j], j);
+            nodes[2 * j, j] = sigmas[j] * Math.Sqrt(d);
+            nodes[2 * j + 1, j] = -sigmas[j] * Math.Sqrt(d);
+            weights[2 * j] = weights[2 * j + 1] = 1.0 / (2 * d);
+        }
+        return new Quadrature(nodes, weights, $"monomial 2·{d}");
+    }
+
+    /// <summary>Equally weighted pseudo-random normal draws, reproducible from the seed (SplitMix64 and Box–Muller).</summary>
+    public static Quadrature PseudoRandom(int draws, IReadOnlyList<double> sigmas, long seed)
+    {
+        RequireDimensions(sigmas);
+        if (draws < 1) throw new ArgumentException($"pseudo-random quadrature needs at least 1 draw (got {draws})");
+        for (int j = 0; j < sigmas.Count; j++) RequireSigma(sigmas[j], j);
+        int d = sigmas.Count;
+        var nodes = new double[draws, d];
+        ulong state = (ulong)seed;
+        double Uniform()
+        {
+            state += 0x9E3779B97F4A7C15UL;
+            ulong z = state;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            z ^= z >> 31;
+            return ((z >> 11) + 0.5) * (1.0 / (1UL << 53));
+        }
+        for (int i = 0; i < draws; i++)
+            for (int j = 0; j < d; j++)
+                nodes[i, j] = sigmas[j] * Math.Sqrt(-2.0 * Math.Log(Uniform())) * Math.Cos(2.0 * Math.PI * Uniform());
+        return new Quadrature(nodes, Enumerable.Repeat(1.0 / draws, draws).ToArray(), $"pseudo-random {draws}");
+    }
+
+    /// <summary>Physicists' Gauss–Hermite nodes (ascending) and weights; the weights sum to √π.</summary>
+    internal static (double[] Nodes, double[] Weights) HermiteNodes(int n)
+    {
+        if (n < 1) throw new ArgumentException($"Gauss–Hermite needs at least 1 node (got {n})");
+        if (n > 200) throw new ArgumentException($"Gauss–Hermite with {n} nodes is beyond what double precision resolves (at most 200)");
+        const double piToMinusQuarter = 0.7511255444649425;
+        var x = new double[n];
+        var w = new double[n];
+        int m = (n + 1) / 2;
+        double z = 0;
+        for (int i = 1; i <= m; i++)
+        {
+            // Starting guesses for the largest roots, then extrapolation from the previous ones (Numerical Recipes' gauher).
+            z = i switch
+            {
+                1 => Math.Sqrt(2.0 * n + 1) - 1.85575 * Math.Pow(2.0 * n + 1, -0.16667),
+                2 => z - 1.14 * Math.Pow(n, 0.426) / z,
+                3 => 1.86 * z - 0.86 * x[0],
+                4 => 1.91 * z - 0.91 * x[1],
+                _ => 2.0 * z - x[i - 3],
+            };
+            double pp = 0;
+            for (int iteration = 0; iteration < 100; iteration++)
+            {
+                double p1 = piToMinusQuarter, p2 = 0;
+                for (int j = 0; j < n; j++)
+                {
+                    double p3 = p2;
+                    p2 = p1;
+                    p1 = z * Math.Sqrt(2.0 / (j + 1)) * p2 - Math.Sqrt((double)j / (j + 1)) * p3;
+                }
+                pp = Math.Sqrt(2.0 * n) * p2;
+                double previous = z;
+                z = previous - p1 / pp;
+                if (Math.Abs(z - previous) <= 1e-15 * Math.Max(1, Math.Abs(z))) break;
+            }
+            x[i - 1] = z;
+            x[n - i] = -z;
+            w[i - 1] = w[n - i] = 2.0 / (pp * pp);
+        }
+        if (n % 2 == 1) x[m - 1] = 0;
+        Array.Reverse(x);
+        Array.Reverse(w);
+        return (x, w);
+    }
+
+    private static void RequireDimensions(IReadOnlyList<double> sigmas)
+    {
+        if (sigmas.Count == 0) throw new ArgumentException("a quadrature needs at least one shock");
+    }
+
+    private static void RequireSigma(double sigma, int index)
+    {
+        if (!(sigma >= 0) || !double.IsFinite(sigma)) throw new ArgumentException($"shock {index + 1}: σ must be finite and ≥ 0 (got {sigma})");
+    }
+}
