@@ -1,0 +1,147 @@
+using Deqn.Equilibrium.Shocks;
+
+namespace Deqn.Equilibrium.Reference;
+
+/// <summary>The stochastic growth model with log utility (Brock–Mirman with depreciation δ), as the reference solver needs it.</summary>
+/// <param name="Alpha">Capital share α ∈ (0, 1).</param>
+/// <param name="Beta">Discount factor β ∈ (0, 1).</param>
+/// <param name="Delta">Depreciation δ ∈ (0, 1].</param>
+/// <param name="Rho">Persistence of log TFP, |ρ| &lt; 1.</param>
+/// <param name="Sigma">Standard deviation of the TFP innovation, σ ≥ 0 (0: deterministic).</param>
+public sealed record GrowthCalibration(double Alpha = 0.36, double Beta = 0.99, double Delta = 0.1, double Rho = 0.9, double Sigma = 0.04)
+{
+    public void Validate()
+    {
+        if (!(Alpha > 0 && Alpha < 1)) throw new ArgumentException($"α must be in (0, 1) (got {Alpha})");
+        if (!(Beta > 0 && Beta < 1)) throw new ArgumentException($"β must be in (0, 1) (got {Beta})");
+        if (!(Delta > 0 && Delta <= 1)) throw new ArgumentException($"δ must be in (0, 1] (got {Delta})");
+        if (!(Math.Abs(Rho) < 1)) throw new ArgumentException($"|ρ| must be below 1 (got {Rho})");
+        if (!(Sigma >= 0)) throw new ArgumentException($"σ must be ≥ 0 (got {Sigma})");
+    }
+
+    /// <summary>Resources available for consumption and next-period capital: z·K^α + (1 − δ)K.</summary>
+    public double Wealth(double k, double z) => z * Math.Pow(k, Alpha) + (1 - Delta) * k;
+
+    /// <summary>The deterministic steady state, K* = (αβ / (1 − β(1 − δ)))^{1/(1−α)}.</summary>
+    public double SteadyStateCapital => Math.Pow(Alpha * Beta / (1 - Beta * (1 - Delta)), 1 / (1 - Alpha));
+
+    /// <summary>The closed form with δ = 1 (Brock–Mirman): K' = αβ·z·K^α. Null when δ &lt; 1.</summary>
+    public double? ClosedFormNextCapital(double k, double z) => Delta == 1 ? Alpha * Beta * z * Math.Pow(k, Alpha) : null;
+}
+
+/// <summary>A policy on a (K, z) grid: the share s of wealth saved, K' = s·W(K, z), interpolated bilinearly.</summary>
+public sealed class SavingsPolicy
+{
+    public SavingsPolicy(double[] capital, double[] productivity, double[,] share)
+    {
+        Capital = capital;
+        Productivity = productivity;
+        Share = share;
+    }
+
+    public double[] Capital { get; }
+    public double[] Productivity { get; }
+    public double[,] Share { get; }
+
+    /// <summary>The saved share at any (K, z), linear inside the grid and extended linearly beyond it.</summary>
+    public double At(double k, double z)
+    {
+        var (i, tk) = Locate(Capital, k);
+        if (Productivity.Length == 1) return (1 - tk) * Share[i, 0] + tk * Share[i + 1, 0];
+        var (j, tz) = Locate(Productivity, z);
+        return (1 - tk) * ((1 - tz) * Share[i, j] + tz * Share[i, j + 1]) + tk * ((1 - tz) * Share[i + 1, j] + tz * Share[i + 1, j + 1]);
+    }
+
+    private static (int, double) Locate(double[] grid, double x)
+    {
+        int i = Array.BinarySearch(grid, x);
+        if (i < 0) i = ~i - 1;
+        i = Math.Clamp(i, 0, grid.Length - 2);
+        return (i, (x - grid[i]) / (grid[i + 1] - grid[i]));
+    }
+}
+
+/// <summary>How time iteration ended.</summary>
+public sealed record TimeIterationResult(SavingsPolicy Policy, int Iterations, double Change, bool Converged);
+
+/// <summary>
+/// The reference solution for the growth model: time iteration on the Euler equation (the Coleman operator). Given a
+/// guess of next period's savings policy, each grid point's saved share solves
+/// 1/C = β·E[(α z' K'^{α−1} + 1 − δ)/C'] by bisection (the left side rises and the right side falls with the share);
+/// the new policy replaces the guess until the largest change is below the tolerance.
+/// </summary>
+public static class TimeIteration
+{
+    public static TimeIterationResult Solve(GrowthCalibration calibration, double[] capitalGrid, double[] productivityGrid, Quadrature shocks,
+        double tolerance = 1e-10, int maxIterations = 2000)
+    {
+        calibration.Validate();
+        if (capitalGrid.Length < 2 || capitalGrid.Zip(capitalGrid.Skip(1)).Any(p => !(p.Second > p.First) || p.First <= 0))
+            throw new ArgumentException("the capital grid needs at least two positive, increasing points");
+        if (productivityGrid.Length < 1 || productivityGrid.Any(z => z <= 0) || productivityGrid.Zip(productivityGrid.Skip(1)).Any(p => !(p.Second > p.First)))
+            throw new ArgumentException("the productivity grid needs positive, increasing points");
+        if (productivityGrid.Length == 1 && calibration.Sigma > 0)
+            throw new ArgumentException("a stochastic model (σ > 0) needs a productivity grid with at least two points");
+
+        int nk = capitalGrid.Length, nz = productivityGrid.Length;
+        var share = new double[nk, nz];
+        for (int i = 0; i < nk; i++)
+            for (int j = 0; j < nz; j++) share[i, j] = calibration.Alpha * calibration.Beta;
+        var policy = new SavingsPolicy(capitalGrid, productivityGrid, share);
+        double change = double.PositiveInfinity;
+        for (int iteration = 1; iteration <= maxIterations; iteration++)
+        {
+            var next = new double[nk, nz];
+            change = 0;
+            for (int i = 0; i < nk; i++)
+                for (int j = 0; j < nz; j++)
+                {
+                    next[i, j] = SolvePoint(calibration, policy, capitalGrid[i], productivityGrid[j], shocks);
+                    change = Math.Max(change, Math.Abs(next[i, j] - share[i, j]));
+                }
+            share = next;
+            policy = new SavingsPolicy(capitalGrid, productivityGrid, share);
+            if (change < tolerance) return new TimeIterationResult(policy, iteration, change, true);
+        }
+        return new TimeIterationResult(policy, maxIterations, change, false);
+    }
+
+    /// <summary>The relative Euler error 1 − 1/(β·C·E[(1 − δ + r')/C']) of a policy at (K, z); zero for the exact policy.</summary>
+    public static double EulerError(GrowthCalibration c, Func<double, double, double> nextCapital, double k, double z, Quadrature shocks)
+    {
+        double wealth = c.Wealth(k, z);
+        double kNext = nextCapital(k, z);
+        double consumption = wealth - kNext;
+        double expectation = Expectation(c, nextCapital, kNext, z, shocks);
+        return 1 - 1 / (c.Beta * consumption * expectation);
+    }
+
+    private static double SolvePoint(GrowthCalibration c, SavingsPolicy guess, double k, double z, Quadrature shocks)
+    {
+        double wealth = c.Wealth(k, z);
+        Func<double, double, double> next = (kk, zz) => guess.At(kk, zz) * c.Wealth(kk, zz);
+        double lo = 1e-12, hi = 1 - 1e-12;
+        for (int step = 0; step < 200 && hi - lo > 1e-15; step++)
+        {
+            double s = 0.5 * (lo + hi);
+            double consumption = (1 - s) * wealth;
+            double rhs = c.Beta * Expectation(c, next, s * wealth, z, shocks);
+            if (1 / consumption < rhs) lo = s;   // consuming too much today: save more
+            else hi = s;
+        }
+        return 0.5 * (lo + hi);
+    }
+
+    /// <summary>E[(α z' K'^{α−1} + 1 − δ) / C'] with ln z' = ρ ln z + ε.</summary>
+    private static double Expectation(GrowthCalibration c, Func<double, double, double> nextCapital, double kNext, double z, Quadrature shocks)
+    {
+        double sum = 0;
+        for (int i = 0; i < shocks.Count; i++)
+        {
+            double zNext = Math.Exp(c.Rho * Math.Log(z) + shocks.Nodes[i, 0]);
+            double consumptionNext = c.Wealth(kNext, zNext) - nextCapital(kNext, zNext);
+            sum += shocks.Weights[i] * (c.Alpha * zNext * Math.Pow(kNext, c.Alpha - 1) + 1 - c.Delta) / consumptionNext;
+        }
+        return sum;
+    }
+}
