@@ -1,0 +1,42 @@
+namespace Deqn.Equilibrium.Reference;
+
+/// <summary>A simulated path of the growth model under a policy: capital and productivity in each period.</summary>
+public sealed record GrowthPath(double[] Capital, double[] Productivity);
+
+public static class GrowthSimulation
+{
+    /// <summary>
+    /// Simulates <paramref name="periods"/> periods from (K₀, z₀) under <paramref name="nextCapital"/>, with
+    /// ln z' = ρ ln z + σε and ε drawn from a seeded standard normal (SplitMix64 and Box–Muller, so paths never change
+    /// across platforms).
+    /// </summary>
+    public static GrowthPath Simulate(GrowthCalibration c, Func<double, double, double> nextCapital, double k0, double z0, int periods, long seed)
+    {
+        c.Validate();
+        if (periods < 1) throw new ArgumentException($"a path needs at least 1 period (got {periods})");
+        if (!(k0 > 0) || !(z0 > 0)) throw new ArgumentException($"initial capital and productivity must be > 0 (got {k0}, {z0})");
+        var k = new double[periods];
+        var z = new double[periods];
+        k[0] = k0;
+        z[0] = z0;
+        ulong state = (ulong)seed;
+        double Uniform()
+        {
+            state += 0x9E3779B97F4A7C15UL;
+            ulong x = state;
+            x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+            x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+            x ^= x >> 31;
+            return ((x >> 11) + 0.5) * (1.0 / (1UL << 53));
+        }
+        for (int t = 1; t < periods; t++)
+        {
+            double eps = Math.Sqrt(-2.0 * Math.Log(Uniform())) * Math.Cos(2.0 * Math.PI * Uniform());
+            k[t] = nextCapital(k[t - 1], z[t - 1]);
+            z[t] = Math.Exp(c.Rho * Math.Log(z[t - 1]) + c.Sigma * eps);
+            if (!(k[t] > 0) || !double.IsFinite(k[t]))
+                throw new InvalidOperationException($"the policy left the feasible set in period {t}: K = {k[t]}");
+        }
+        return new GrowthPath(k, z);
+    }
+}
