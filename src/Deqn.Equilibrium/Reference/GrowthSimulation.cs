@@ -19,19 +19,10 @@ public static class GrowthSimulation
         var z = new double[periods];
         k[0] = k0;
         z[0] = z0;
-        ulong state = (ulong)seed;
-        double Uniform()
-        {
-            state += 0x9E3779B97F4A7C15UL;
-            ulong x = state;
-            x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
-            x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
-            x ^= x >> 31;
-            return ((x >> 11) + 0.5) * (1.0 / (1UL << 53));
-        }
+        var normal = new Shocks.StandardNormalStream(seed);
         for (int t = 1; t < periods; t++)
         {
-            double eps = Math.Sqrt(-2.0 * Math.Log(Uniform())) * Math.Cos(2.0 * Math.PI * Uniform());
+            double eps = normal.Next();
             k[t] = nextCapital(k[t - 1], z[t - 1]);
             z[t] = Math.Exp(c.Rho * Math.Log(z[t - 1]) + c.Sigma * eps);
             if (!(k[t] > 0) || !double.IsFinite(k[t]))

@@ -119,19 +119,10 @@ public static class Quadratures
         for (int j = 0; j < sigmas.Count; j++) RequireSigma(sigmas[j], j);
         int d = sigmas.Count;
         var nodes = new double[draws, d];
-        ulong state = (ulong)seed;
-        double Uniform()
-        {
-            state += 0x9E3779B97F4A7C15UL;
-            ulong z = state;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            z ^= z >> 31;
-            return ((z >> 11) + 0.5) * (1.0 / (1UL << 53));
-        }
+        var normal = new StandardNormalStream(seed);
         for (int i = 0; i < draws; i++)
             for (int j = 0; j < d; j++)
-                nodes[i, j] = sigmas[j] * Math.Sqrt(-2.0 * Math.Log(Uniform())) * Math.Cos(2.0 * Math.PI * Uniform());
+                nodes[i, j] = sigmas[j] * normal.Next();
         return new Quadrature(nodes, Enumerable.Repeat(1.0 / draws, draws).ToArray(), $"pseudo-random {draws}");
     }
 
