@@ -12,11 +12,11 @@ public sealed record GrowthCalibration(double Alpha = 0.36, double Beta = 0.99, 
 {
     public void Validate()
     {
-        if (!(Alpha > 0 && Alpha < 1)) throw new ArgumentException($"α must be in (0, 1) (got {Alpha})");
-        if (!(Beta > 0 && Beta < 1)) throw new ArgumentException($"β must be in (0, 1) (got {Beta})");
-        if (!(Delta > 0 && Delta <= 1)) throw new ArgumentException($"δ must be in (0, 1] (got {Delta})");
-        if (!(Math.Abs(Rho) < 1)) throw new ArgumentException($"|ρ| must be below 1 (got {Rho})");
-        if (!(Sigma >= 0)) throw new ArgumentException($"σ must be ≥ 0 (got {Sigma})");
+        if (!(Alpha > 0 && Alpha < 1)) throw new ArgumentException($"alpha (α) must be in (0, 1) (got {Alpha})");
+        if (!(Beta > 0 && Beta < 1)) throw new ArgumentException($"beta (β) must be in (0, 1) (got {Beta})");
+        if (!(Delta > 0 && Delta <= 1)) throw new ArgumentException($"delta (δ) must be in (0, 1] (got {Delta})");
+        if (!(Math.Abs(Rho) < 1)) throw new ArgumentException($"rho (ρ) must satisfy |ρ| < 1 (got {Rho})");
+        if (!(Sigma >= 0)) throw new ArgumentException($"sigma (σ) must be ≥ 0 (got {Sigma})");
     }
 
     /// <summary>Resources available for consumption and next-period capital: z·K^α + (1 − δ)K.</summary>

@@ -8,9 +8,17 @@ public sealed class StandardNormalStream(long seed)
 {
     private ulong _state = (ulong)seed;
 
+    /// <summary>The generator's whole state: saving it and setting it back later continues the same stream.</summary>
+    public ulong State
+    {
+        get => _state;
+        set => _state = value;
+    }
+
     public double Next() => Math.Sqrt(-2.0 * Math.Log(Uniform())) * Math.Cos(2.0 * Math.PI * Uniform());
 
-    private double Uniform()
+    /// <summary>A uniform draw in (0, 1).</summary>
+    public double Uniform()
     {
         _state += 0x9E3779B97F4A7C15UL;
         ulong z = _state;

@@ -27,6 +27,7 @@ public sealed class ConsoleProgressLogger : ITrainingLogger
     private readonly IReadOnlyList<string> _keys;
     private readonly TimeProvider _time;
     private readonly bool _interactive;
+    private readonly string _unit;
 
     private int? _total;
     private long? _start;
@@ -45,9 +46,11 @@ public sealed class ConsoleProgressLogger : ITrainingLogger
     /// </param>
     /// <param name="keys">Metric keys to show, in this order, when present in the logged scalars.</param>
     /// <param name="timeProvider">Clock for elapsed time, ETA and the 5 s rule (tests pass a fake one).</param>
+    /// <param name="unit">What a step is called on the line ("epoch", "episode").</param>
     public ConsoleProgressLogger(
-        TextWriter? output = null, bool? interactive = null, IReadOnlyList<string>? keys = null, TimeProvider? timeProvider = null)
+        TextWriter? output = null, bool? interactive = null, IReadOnlyList<string>? keys = null, TimeProvider? timeProvider = null, string unit = "epoch")
     {
+        _unit = unit;
         _output = output ?? Console.Out;
         _keys = keys ?? DefaultKeys;
         _time = timeProvider ?? TimeProvider.System;
@@ -147,7 +150,7 @@ public sealed class ConsoleProgressLogger : ITrainingLogger
         return line.ToString();
     }
 
-    private string EpochText(long step) => _total is int n ? $"epoch {step}/{n}" : $"epoch {step}";
+    private string EpochText(long step) => _total is int n ? $"{_unit} {step}/{n}" : $"{_unit} {step}";
 
     private (TimeSpan Elapsed, TimeSpan? Eta) Times(long step, long now)
     {

@@ -54,12 +54,12 @@ public sealed class TimeIterationTests
     }
 
     [Theory]
-    [InlineData(0.0, 0.99, 0.1, 0.9, 0.04, "α")]
-    [InlineData(0.36, 1.0, 0.1, 0.9, 0.04, "β")]
-    [InlineData(0.36, 0.99, 0.0, 0.9, 0.04, "δ")]
-    [InlineData(0.36, 0.99, 1.1, 0.9, 0.04, "δ")]
-    [InlineData(0.36, 0.99, 0.1, 1.0, 0.04, "ρ")]
-    [InlineData(0.36, 0.99, 0.1, 0.9, -0.1, "σ")]
+    [InlineData(0.0, 0.99, 0.1, 0.9, 0.04, "alpha")]
+    [InlineData(0.36, 1.0, 0.1, 0.9, 0.04, "beta")]
+    [InlineData(0.36, 0.99, 0.0, 0.9, 0.04, "delta")]
+    [InlineData(0.36, 0.99, 1.1, 0.9, 0.04, "delta")]
+    [InlineData(0.36, 0.99, 0.1, 1.0, 0.04, "rho")]
+    [InlineData(0.36, 0.99, 0.1, 0.9, -0.1, "sigma")]
     public void An_impossible_calibration_is_refused_naming_the_parameter(double alpha, double beta, double delta, double rho, double sigma, string name)
     {
         var e = Assert.Throws<ArgumentException>(() => new GrowthCalibration(alpha, beta, delta, rho, sigma).Validate());

@@ -1,0 +1,17 @@
+using Deqn.Equilibrium.Modeling;
+
+namespace Deqn.Equilibrium.Models;
+
+/// <summary>The models Deqn ships, by the names <c>deqn solve</c> and <c>deqn models</c> use.</summary>
+public static class BuiltinModels
+{
+    /// <summary>A new catalog of the shipped models (add your own to it, or build your own catalog).</summary>
+    public static ModelCatalog Catalog() => new ModelCatalog()
+        .Add("brock-mirman", "Brock–Mirman 1972, deterministic, δ = 1 (closed form K' = αβK^α)",
+            new BrockMirmanCalibration(), BrockMirmanCalibration.Table, c => new BrockMirman(c))
+        .Add("brock-mirman-stochastic", "Brock–Mirman with AR(1) log TFP, δ = 1 (closed form K' = αβzK^α)",
+            new StochasticGrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4, ProductivityLow: 0.7, ProductivityHigh: 1.3),
+            StochasticGrowthCalibration.Table, c => new StochasticGrowth(c))
+        .Add("stochastic-growth", "the workshop's stochastic growth model, δ = 0.1 (reference: time iteration)",
+            new StochasticGrowthCalibration(), StochasticGrowthCalibration.Table, c => new StochasticGrowth(c));
+}

@@ -1,0 +1,118 @@
+using static TorchSharp.torch;
+
+namespace Deqn.Equilibrium.Modeling;
+
+/// <summary>
+/// A dynamic stochastic model in the economist's words. A subclass declares, in its constructor, its states (with
+/// initial distributions and optional bounds), policies (the network's outputs), definitions (derived quantities) and
+/// shocks, then writes the transition to next period's states and the equilibrium equations, returned by name.
+/// Optionally a closed-form policy (for checking) and a reference solution.
+/// </summary>
+/// <remarks>
+/// Model code computes with the tensors a <see cref="Period"/> hands it and never disposes them; the solver owns their
+/// lifetimes. A model instance holds its calibration and declarations only, so one instance serves any number of runs.
+/// </remarks>
+public abstract class Model
+{
+    private readonly List<State> _states = [];
+    private readonly List<Policy> _policies = [];
+    private readonly List<Definition> _definitions = [];
+    private readonly List<Shock> _shocks = [];
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly HashSet<object> _owned = new(ReferenceEqualityComparer.Instance);
+
+    public IReadOnlyList<State> States => _states;
+    public IReadOnlyList<Policy> Policies => _policies;
+    public IReadOnlyList<Definition> Definitions => _definitions;
+    public IReadOnlyList<Shock> Shocks => _shocks;
+
+    /// <summary>One line for listings and reports, e.g. "Brock–Mirman 1972, δ = 1".</summary>
+    public abstract string Title { get; }
+
+    /// <summary>The calibration as name → value, for reports and the run's merged config.</summary>
+    public abstract IReadOnlyList<(string Name, double Value)> Parameters { get; }
+
+    protected State State(string name, InitialDistribution initial, Bounds? bounds = null, string description = "") =>
+        Register(new State(name, description, initial, bounds), _states);
+
+    protected Policy Policy(string name, PolicyOutput output = PolicyOutput.Linear, Bounds? bounds = null, string description = "") =>
+        Register(new Policy(name, description, output, bounds), _policies);
+
+    protected Definition Define(string name, Func<Period, Tensor> compute, Bounds? bounds = null, string description = "") =>
+        Register(new Definition(name, description, compute, bounds), _definitions);
+
+    protected Shock Shock(string name, double sigma, string description = "")
+    {
+        var shock = new Shock(name, description, sigma);
+        if (!_names.Add(name)) throw new ArgumentException($"the model declares '{name}' twice");
+        shock.Index = _shocks.Count;
+        _shocks.Add(shock);
+        _owned.Add(shock);
+        return shock;
+    }
+
+    private T Register<T>(T variable, List<T> list) where T : Variable
+    {
+        if (!_names.Add(variable.Name)) throw new ArgumentException($"the model declares '{variable.Name}' twice");
+        variable.Index = list.Count;
+        list.Add(variable);
+        _owned.Add(variable);
+        return variable;
+    }
+
+    internal void CheckOwns(object handle)
+    {
+        if (!_owned.Contains(handle)) throw new InvalidOperationException($"'{handle}' belongs to another model");
+    }
+
+    /// <summary>Next period's value of every state, given this period and the shocks' values.</summary>
+    protected abstract IEnumerable<(State State, Tensor Next)> Transition(Period now, ShockValues shocks);
+
+    /// <summary>The equilibrium conditions as residuals (zero at the solution), by name; unit-free where possible.</summary>
+    protected abstract IEnumerable<(string Name, Tensor Residual)> Equations(Period now);
+
+    internal IEnumerable<(string Name, Tensor Residual)> EquationsAt(Period now) => Equations(now);
+
+    internal IEnumerable<(Policy Policy, Tensor Value)>? ClosedFormAt(Period now) => ClosedForm(now);
+
+    /// <summary>The exact policies, when the model has a closed form (reads states only); null otherwise.</summary>
+    protected virtual IEnumerable<(Policy Policy, Tensor Value)>? ClosedForm(Period now) => null;
+
+    /// <summary>Whether <see cref="ClosedForm"/> gives the solution for this calibration.</summary>
+    public virtual bool HasClosedForm => false;
+
+    /// <summary>A numerical reference solution to compare with (e.g. time iteration), or null; may take seconds.</summary>
+    public virtual IPolicyReference? Reference() => null;
+
+    /// <summary>Checks the declarations once, before a solver uses the model.</summary>
+    public void Validate()
+    {
+        if (_states.Count == 0) throw new ArgumentException($"{Title}: a model needs at least one state");
+        if (_policies.Count == 0) throw new ArgumentException($"{Title}: a model needs at least one policy");
+    }
+
+    /// <summary>The transition's states in declaration order, each reshaped to one value per row.</summary>
+    internal Tensor[] NextStates(Period now, ShockValues shocks, long[] shape)
+    {
+        var next = new Tensor?[_states.Count];
+        foreach (var (state, value) in Transition(now, shocks))
+        {
+            CheckOwns(state);
+            if (next[state.Index] is not null) throw new InvalidOperationException($"the transition gives state {state.Name} twice");
+            next[state.Index] = value.expand(shape).reshape(-1);
+        }
+        for (int i = 0; i < next.Length; i++)
+            if (next[i] is null) throw new InvalidOperationException($"the transition does not give state {_states[i].Name}");
+        return next!;
+    }
+}
+
+/// <summary>A policy known at any state, to compare a solution with: a closed form or a numerical reference.</summary>
+public interface IPolicyReference
+{
+    /// <summary>What it is, e.g. "closed form" or "time iteration on a 60 × 15 grid".</summary>
+    string Name { get; }
+
+    /// <summary>Policies [n, policies] at states [n, states].</summary>
+    double[,] PolicyAt(double[,] states);
+}

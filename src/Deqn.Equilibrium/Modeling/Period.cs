@@ -1,0 +1,157 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deqn.Equilibrium.Modeling;
+
+/// <summary>
+/// One period of a batch of economies as a model reads it: <c>t[K]</c> for a state, <c>t[s]</c> for a policy,
+/// <c>t[C]</c> for a definition — each a tensor with one value per economy, clipped into its declared bounds (the
+/// raw value is <see cref="Raw"/>). <see cref="Expect"/> integrates over next period's shocks.
+/// </summary>
+/// <remarks>
+/// Values are computed once per period and cached, so a definition read by several equations costs one evaluation and
+/// a bound's penalty is counted once. Tensors belong to the solver's dispose scope; model code never disposes them.
+/// </remarks>
+public sealed class Period
+{
+    private readonly Model _model;
+    private readonly Tensor _states;
+    private readonly Tensor? _policies;
+    private readonly Period? _broadcastOf;
+    private readonly ExpectationOperator? _expectations;
+    private readonly PenaltyLedger _penalties;
+    private readonly Dictionary<Variable, Tensor> _values = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Variable, Tensor> _raw = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<Definition> _computing = new(ReferenceEqualityComparer.Instance);
+    private Period? _broadcast;
+    private Period? _next;
+
+    internal Period(Model model, Tensor states, Tensor? policies, ExpectationOperator? expectations, PenaltyLedger penalties)
+    {
+        _model = model;
+        _states = states;
+        _policies = policies;
+        _expectations = expectations;
+        _penalties = penalties;
+    }
+
+    // A view whose values are columns [N, 1], so that a transition combines them with quadrature nodes [1, Q].
+    private Period(Period of) : this(of._model, of._states, of._policies, null, of._penalties) => _broadcastOf = of;
+
+    /// <summary>Number of economies (rows) in the batch.</summary>
+    public long Count => _states.shape[0];
+
+    /// <summary>The states as a matrix [Count, states], in declaration order (raw, not clipped).</summary>
+    public Tensor States => _states;
+
+    public Tensor this[State state] => Read(state);
+    public Tensor this[Policy policy] => Read(policy);
+    public Tensor this[Definition definition] => Read(definition);
+
+    /// <summary>The value before clipping into the variable's bounds (for implied policies, the bounded value itself).</summary>
+    public Tensor Raw(Variable variable)
+    {
+        if (_broadcastOf is not null) return _broadcastOf.Raw(variable).unsqueeze(1);
+        Read(variable);
+        return _raw.TryGetValue(variable, out var raw) ? raw : _values[variable];
+    }
+
+    /// <summary>
+    /// E[f(next period)] over the shocks, one value per economy. Next period's states come from the model's transition
+    /// at every quadrature node, and their policies from one forward pass for all nodes; every expectation in the
+    /// period shares them.
+    /// </summary>
+    public Tensor Expect(Func<Period, Tensor> f)
+    {
+        if (_expectations is null)
+            throw new InvalidOperationException(_broadcastOf is not null
+                ? "a transition cannot take expectations"
+                : "an expectation inside next period's values: nested expectations are not supported");
+        _next ??= _expectations.NextPeriod(this);
+        var values = f(_next);
+        if (values.dim() != 1 || values.shape[0] != _next.Count)
+            throw new InvalidOperationException($"an expectation's integrand must give one value per next-period economy ({_next.Count}), got shape [{string.Join(", ", values.shape)}]");
+        return _expectations.Integrate(values, Count);
+    }
+
+    internal Period Broadcast() => _broadcast ??= new Period(this);
+
+    internal Model Model => _model;
+
+    internal PenaltyLedger Penalties => _penalties;
+
+    private Tensor Read(Variable variable)
+    {
+        if (_broadcastOf is not null) return _broadcastOf.Read(variable).unsqueeze(1);
+        if (_values.TryGetValue(variable, out var cached)) return cached;
+        _model.CheckOwns(variable);
+        Tensor raw;
+        Bounds? bounds = variable.Bounds;
+        switch (variable)
+        {
+            case State s:
+                raw = _states.select(1, s.Index);
+                break;
+            case Policy p:
+                if (_policies is null) throw new InvalidOperationException($"policy {p.Name} is not available here (a closed form reads states only)");
+                raw = _policies.select(1, p.Index);
+                bounds = p.EnforcedBounds;
+                break;
+            case Definition d:
+                if (!_computing.Add(d)) throw new InvalidOperationException($"definition {d.Name} depends on itself");
+                try { raw = d.Compute(this); }
+                finally { _computing.Remove(d); }
+                if (raw.dim() != 1 || raw.shape[0] != Count)
+                    throw new InvalidOperationException($"definition {d.Name} must give one value per economy ({Count}), got shape [{string.Join(", ", raw.shape)}]");
+                break;
+            default:
+                throw new ArgumentException($"unknown kind of variable {variable.Name}");
+        }
+        var value = raw;
+        if (bounds is not null)
+        {
+            value = bounds.Clip(raw);
+            _raw[variable] = raw;
+            if (bounds.Penalty > 0) _penalties.Add(variable.Name, value.sub(raw).square().mean().mul(bounds.Penalty));
+        }
+        _values[variable] = value;
+        return value;
+    }
+}
+
+/// <summary>Bound-violation penalties of one evaluation, by variable name (current and next period add up).</summary>
+internal sealed class PenaltyLedger
+{
+    private readonly Dictionary<string, Tensor> _byName = new(StringComparer.Ordinal);
+
+    public void Add(string name, Tensor penalty) => _byName[name] = _byName.TryGetValue(name, out var p) ? p.add(penalty) : penalty;
+
+    public IReadOnlyDictionary<string, Tensor> ByName => _byName;
+}
+
+/// <summary>The shock values a transition reads: drawn innovations when simulating, quadrature nodes in expectations.</summary>
+public sealed class ShockValues
+{
+    private readonly Tensor? _values;
+    private readonly bool _asRow;
+
+    // values: [N, shocks] when simulating, [Q, shocks] quadrature nodes (read as rows [1, Q]) in expectations.
+    internal ShockValues(Model model, Tensor? values, bool asRow)
+    {
+        Model = model;
+        _values = values;
+        _asRow = asRow;
+    }
+
+    internal Model Model { get; }
+
+    public Tensor this[Shock shock]
+    {
+        get
+        {
+            Model.CheckOwns(shock);
+            var column = _values!.select(1, shock.Index);
+            return _asRow ? column.unsqueeze(0) : column;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using Deqn.Equilibrium.Shocks;
+using Deqn.Training.Initialization;
+using Deqn.Training.Networks;
+using Deqn.Training.Optimization;
+
+namespace Deqn.Equilibrium.Solving;
+
+/// <summary>
+/// How a model is solved: the network, the optimizer and the DEQN episodes (simulate trajectories under the current
+/// policy, then take epochs of shuffled minibatch steps on the mean squared residuals of the visited states).
+/// </summary>
+public sealed record SolverSpec
+{
+    public IReadOnlyList<LayerSpec> Hidden { get; init; } = [new(50, Activation.Tanh), new(50, Activation.Tanh)];
+    public InitializerSpec WeightInitializer { get; init; } = InitializerSpec.GlorotUniform;
+    public InitializerSpec BiasInitializer { get; init; } = InitializerSpec.Zeros;
+
+    /// <summary>Float64 by default: Euler errors of 1e-5 are below float32's resolution of a loss.</summary>
+    public Precision Precision { get; init; } = Precision.Float64;
+
+    public OptimizerSpec Optimizer { get; init; } = new(OptimizerKind.Adam) { LearningRate = 1e-3 };
+
+    /// <summary>The learning-rate schedule, counted in episodes.</summary>
+    public ScheduleSpec Schedule { get; init; } = new();
+
+    public double? ClipValue { get; init; }
+    public double? ClipNorm { get; init; }
+
+    /// <summary>Maximum number of episodes.</summary>
+    public int Episodes { get; init; } = 1000;
+
+    /// <summary>Economies simulated side by side.</summary>
+    public int Trajectories { get; init; } = 64;
+
+    /// <summary>Periods simulated per episode; the visited states (trajectories × length) are the episode's training set.</summary>
+    public int EpisodeLength { get; init; } = 10;
+
+    public int EpochsPerEpisode { get; init; } = 1;
+
+    /// <summary>Minibatch size; 0 takes all of the episode's states in one step.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Start every episode from fresh draws of the initial distributions instead of where the last one ended.</summary>
+    public bool RedrawEachEpisode { get; init; }
+
+    public QuadratureSpec Quadrature { get; init; } = new();
+
+    public double? MaxSeconds { get; init; }
+
+    /// <summary>Stop when the episode's loss is at or below this.</summary>
+    public double? TargetLoss { get; init; }
+
+    /// <summary>Stop when the mean |residual| of every equation on the episode's states is at or below this.</summary>
+    public double? TargetEulerError { get; init; }
+
+    /// <summary>Evaluate the residuals on the episode's states (per equation and penalty) and log every k episodes.</summary>
+    public int LogEvery { get; init; } = 10;
+
+    /// <summary>Histograms of states and policies every k episodes (0: none).</summary>
+    public int HistogramEvery { get; init; } = 100;
+
+    /// <summary>Atomic checkpoint every k episodes (0: only at the end).</summary>
+    public int CheckpointEvery { get; init; } = 100;
+
+    public long Seed { get; init; }
+    public string Device { get; init; } = "cpu";
+
+    public void Validate()
+    {
+        if (Hidden.Count == 0) throw new ArgumentException("the network needs at least one hidden layer");
+        if (Episodes < 1) throw new ArgumentException($"episodes must be at least 1 (got {Episodes})");
+        if (Trajectories < 1) throw new ArgumentException($"trajectories must be at least 1 (got {Trajectories})");
+        if (EpisodeLength < 1) throw new ArgumentException($"episode length must be at least 1 (got {EpisodeLength})");
+        if (EpochsPerEpisode < 1) throw new ArgumentException($"epochs per episode must be at least 1 (got {EpochsPerEpisode})");
+        if (BatchSize < 0) throw new ArgumentException($"batch size must be ≥ 0 (got {BatchSize})");
+        if (LogEvery < 1) throw new ArgumentException($"log-every must be at least 1 (got {LogEvery})");
+        if (HistogramEvery < 0 || CheckpointEvery < 0) throw new ArgumentException("histogram-every and checkpoint-every must be ≥ 0");
+        if (Optimizer.Kind == OptimizerKind.Lbfgs) throw new ArgumentException("L-BFGS needs a fixed data set; DEQN's states change every episode (use adam, sgd, rmsprop…)");
+        Schedule.Validate();
+    }
+}

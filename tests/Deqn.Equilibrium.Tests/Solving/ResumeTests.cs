@@ -1,0 +1,94 @@
+using Deqn.Equilibrium.Models;
+using Deqn.Equilibrium.Solving;
+using Deqn.Training.Logging;
+using Deqn.Training.Networks;
+using TorchSharp;
+
+namespace Deqn.Equilibrium.Tests.Solving;
+
+public sealed class ResumeTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "deqn-resume-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    private sealed class CancelAt(int episode, CancellationTokenSource cancel) : ITrainingLogger
+    {
+        public void LogScalars(long step, IReadOnlyDictionary<string, double> scalars)
+        {
+            if (step >= episode) cancel.Cancel();
+        }
+    }
+
+    private static SolverSpec Spec => new()
+    {
+        Hidden = [new LayerSpec(16, Activation.Tanh), new LayerSpec(16, Activation.Tanh)],
+        Episodes = 40, Trajectories = 16, EpisodeLength = 5, EpochsPerEpisode = 2, BatchSize = 24, LogEvery = 5, CheckpointEvery = 10, Seed = 7,
+    };
+
+    private static double[] Weights(SolveResult r) =>
+        r.Policy.Network.parameters().SelectMany(p => p.detach().data<double>().ToArray()).ToArray();
+
+    [Fact]
+    public void A_solve_interrupted_and_resumed_ends_exactly_where_an_uninterrupted_one_does()
+    {
+        // Given the stochastic growth model (shocks, shuffling, two epochs per episode)
+        var model = new StochasticGrowth(new StochasticGrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
+        var uninterruptedPath = Path.Combine(_dir, "a.ckpt");
+        var resumedPath = Path.Combine(_dir, "b.ckpt");
+
+        // When one solve runs 40 episodes, and another is interrupted after episode 20 and resumed from its checkpoint
+        var whole = Solver.Run(model, Spec, new SolveOptions { CheckpointPath = uninterruptedPath, ModelName = "growth" });
+        using var cancel = new CancellationTokenSource();
+        var first = Solver.Run(model, Spec, new SolveOptions { CheckpointPath = resumedPath, ModelName = "growth", Logger = new CancelAt(20, cancel), Cancel = cancel.Token });
+        Assert.Equal(SolveStop.Interrupted, first.Stop);
+        Assert.Equal(20, first.Episodes);
+        first.Policy.Dispose();
+        var checkpoint = SolverCheckpoint.Load(resumedPath);
+        var resumed = Solver.Run(model, Spec, new SolveOptions { CheckpointPath = resumedPath, ModelName = "growth", Resume = checkpoint });
+
+        // Then the weights are bit-identical and so is the logged history (apart from wall time)
+        Assert.Equal(Weights(whole), Weights(resumed));
+        Assert.Equal(whole.Steps, resumed.Steps);
+        Assert.Equal(whole.History.Select(h => (h.Episode, h.Loss, h.Metrics["euler_mean"])), resumed.History.Select(h => (h.Episode, h.Loss, h.Metrics["euler_mean"])));
+        whole.Policy.Dispose();
+        resumed.Policy.Dispose();
+    }
+
+    [Fact]
+    public void A_checkpoint_of_another_model_is_refused_with_a_message()
+    {
+        // Given a checkpoint written by a solve of the model named "growth"
+        var model = new StochasticGrowth(new StochasticGrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
+        var path = Path.Combine(_dir, "c.ckpt");
+        Solver.Run(model, Spec with { Episodes = 2 }, new SolveOptions { CheckpointPath = path, ModelName = "growth" }).Policy.Dispose();
+        // When a solve of a differently calibrated model resumes from it
+        var other = new StochasticGrowth(new StochasticGrowthCalibration(Delta: 0.5, CapitalLow: 0.1, CapitalHigh: 0.4));
+        var e = Assert.Throws<SolverException>(() => Solver.Run(other, Spec, new SolveOptions { ModelName = "growth", Resume = SolverCheckpoint.Load(path) }));
+        // Then it is refused
+        Assert.Contains("belongs to model 'growth' with other parameters", e.Message);
+    }
+
+    [Fact]
+    public void A_diverging_solve_stops_with_a_message_naming_the_equation_and_keeps_its_last_checkpoint()
+    {
+        // Given a solve that ran 5 good episodes and checkpointed them
+        var model = new StochasticGrowth(new StochasticGrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
+        var path = Path.Combine(_dir, "d.ckpt");
+        var good = Spec with { Episodes = 5, Optimizer = new(Deqn.Training.Optimization.OptimizerKind.Sgd) { LearningRate = 1e-3 } };
+        Solver.Run(model, good, new SolveOptions { CheckpointPath = path, ModelName = "growth" }).Policy.Dispose();
+        var before = File.ReadAllBytes(path);
+        // When it is resumed with a learning rate far too large
+        var bad = good with { Episodes = 400, CheckpointEvery = 1, Optimizer = new(Deqn.Training.Optimization.OptimizerKind.Sgd) { LearningRate = 1e12 } };
+        var e = Assert.Throws<SolverException>(() => Solver.Run(model, bad, new SolveOptions { CheckpointPath = path, ModelName = "growth", Resume = SolverCheckpoint.Load(path) }));
+        // Then the message says what went wrong, and the last checkpoint is a good one (the 5th episode's or a later finite one)
+        Assert.Matches("non-finite|left the feasible set", e.Message);
+        var kept = SolverCheckpoint.Load(path);
+        Assert.True(kept.Episode >= 5, e.Message);
+        if (kept.Episode == 5) Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.All(kept.History, h => Assert.True(double.IsFinite(h.Loss)));
+    }
+}
