@@ -13,7 +13,7 @@ public static class Entry
     public const int BadInput = 2;
     public const int Failure = 1;
 
-    public static IReadOnlyList<CliCommand> Commands { get; } = new CliCommand[] { new FitCommand(), new PredictCommand(), new ApproxCommand() };
+    public static IReadOnlyList<CliCommand> Commands { get; } = new CliCommand[] { new FitCommand(), new PredictCommand(), new ApproxCommand(), new SolveCommand(), new ModelsCommand(), new EvaluateCommand() };
 
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
@@ -62,6 +62,11 @@ public static class Entry
             stderr.WriteLine($"deqn {command.Name}: {OneLine(e.Message)}");
             if (Environment.GetEnvironmentVariable("DEQN_DEBUG") is not null) stderr.WriteLine(e);
             return BadInput;
+        }
+        catch (Deqn.Equilibrium.Solving.SolverException e)
+        {
+            stderr.WriteLine($"deqn {command.Name}: {OneLine(e.Message)}");
+            return Failure;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

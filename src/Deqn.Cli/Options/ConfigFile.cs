@@ -7,7 +7,8 @@ namespace Deqn.Cli.Options;
 
 /// <summary>
 /// Reads a YAML or TOML config file into flat key → value pairs. Sections (nested tables or mappings) only group
-/// keys for readability: <c>network: {layers: [64, 64]}</c> sets <c>layers</c>. Lists arrive joined by commas.
+/// keys for readability: <c>network: {layers: [64, 64]}</c> sets <c>layers</c>. Lists arrive joined by commas. Two sections
+/// keep their contents together: <c>sweep</c> (axes to vary) and <c>calibration</c> (a model's parameters, as "name=value;…").
 /// </summary>
 public static class ConfigFile
 {
@@ -56,6 +57,12 @@ public static class ConfigFile
                     $"{((YamlScalarNode)a.Key).Value}={string.Join('|', a.Value is YamlSequenceNode seq ? seq.Children.Select(YamlValue) : new[] { YamlValue(a.Value) })}"))));
                 continue;
             }
+            if (Settings.Canonical(key) == "calibration" && valueNode is YamlMappingNode parameters)
+            {
+                // calibration: {alpha: 0.36, delta: 0.1} → "alpha=0.36;delta=0.1": a model's parameters, checked against the model later.
+                result.Add(("calibration", string.Join(';', parameters.Children.Select(p => $"{((YamlScalarNode)p.Key).Value}={YamlValue(p.Value)}"))));
+                continue;
+            }
             switch (valueNode)
             {
                 case YamlMappingNode section:
@@ -101,6 +108,11 @@ public static class ConfigFile
             {
                 result.Add(("sweep", string.Join(';', axes.Select(a =>
                     $"{a.Key}={string.Join('|', a.Value is TomlArray arr ? arr.Select(v => v is TomlArray inner ? string.Join(',', inner.Select(Scalar)) : Scalar(v)) : new[] { Scalar(a.Value) })}"))));
+                continue;
+            }
+            if (Settings.Canonical(key) == "calibration" && value is TomlTable parameters)
+            {
+                result.Add(("calibration", string.Join(';', parameters.Select(p => $"{p.Key}={Scalar(p.Value)}"))));
                 continue;
             }
             switch (value)

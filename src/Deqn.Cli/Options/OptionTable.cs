@@ -145,9 +145,9 @@ public sealed class Settings
         String(name)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? Array.Empty<string>();
 
     /// <summary>Runs a parser and re-throws its complaint with the setting's name in front.</summary>
-    public T Parse<T>(string name, Func<string, T> parse)
+    public T Parse<T>(string name, Func<string, T> parse, bool allowEmpty = false)
     {
-        var v = String(name) ?? throw Error(name, "a value is required");
+        var v = String(name) ?? (allowEmpty ? "" : throw Error(name, "a value is required"));
         try { return parse(v); }
         catch (ArgumentException e) { throw Error(name, e.Message); }
     }

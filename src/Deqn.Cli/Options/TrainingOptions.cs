@@ -88,31 +88,35 @@ public static class TrainingOptions
     /// <summary>The names of the shared settings (what a sweep may vary).</summary>
     public static IEnumerable<string> Names => All.Select(d => d.Name);
 
-    public static SupervisedSpec BuildSpec(Settings s, TaskKind task)
+    /// <summary>The hidden layers from layers, activation and (when the command has them) dropout and batch norm.</summary>
+    public static LayerSpec[] Hidden(Settings s)
     {
         var widths = s.List("layers").Select(w => int.TryParse(w, NumberStyles.Integer, CultureInfo.InvariantCulture, out var x) && x > 0
             ? x
             : throw s.Error("layers", $"'{w}' is not a positive width")).ToArray();
         var activations = PerLayer(s, "activation", widths.Length, v => s.Parse("activation", _ => Activations.Parse(v)));
-        var dropouts = PerLayer(s, "dropout", widths.Length, v =>
-            double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= 0 && d < 1
-                ? d
-                : throw s.Error("dropout", $"'{v}' is not a rate in [0, 1)"));
-        BatchNormSpec? bn = s.Bool("batch-norm")
+        var dropouts = s.IsKnown("dropout")
+            ? PerLayer(s, "dropout", widths.Length, v =>
+                double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= 0 && d < 1
+                    ? d
+                    : throw s.Error("dropout", $"'{v}' is not a rate in [0, 1)"))
+            : new double[widths.Length];
+        BatchNormSpec? bn = s.IsKnown("batch-norm") && s.Bool("batch-norm")
             ? new BatchNormSpec(s.Double("bn-momentum"), s.Positive("bn-epsilon"))
             : null;
         if (bn is not null && !(bn.Momentum >= 0 && bn.Momentum < 1)) throw s.Error("bn-momentum", $"must be in [0, 1) (got {bn.Momentum})");
-        var hidden = widths.Select((w, i) => new LayerSpec(w, activations[i], dropouts[i], bn)).ToArray();
+        return widths.Select((w, i) => new LayerSpec(w, activations[i], dropouts[i], bn)).ToArray();
+    }
 
-        var weightInit = Initializer(s, "init");
-        var biasInit = Initializer(s, "bias-init");
-        var precision = s.Parse("precision", v => v.ToLowerInvariant() switch
-        {
-            "float32" or "single" or "f32" => Precision.Float32,
-            "float64" or "double" or "f64" => Precision.Float64,
-            _ => throw new ArgumentException($"unknown precision '{v}' (valid: float32, float64)"),
-        });
+    public static Precision ParsePrecision(Settings s) => s.Parse("precision", v => v.ToLowerInvariant() switch
+    {
+        "float32" or "single" or "f32" => Precision.Float32,
+        "float64" or "double" or "f64" => Precision.Float64,
+        _ => throw new ArgumentException($"unknown precision '{v}' (valid: float32, float64)"),
+    });
 
+    public static OptimizerSpec Optimizer(Settings s)
+    {
         var optimizer = new OptimizerSpec(s.Parse("optimizer", Optimizers.Parse))
         {
             LearningRate = s.PositiveOrNull("lr"),
@@ -130,24 +134,47 @@ public static class TrainingOptions
                 "pytorch" or "torch" => Convention.PyTorch,
                 _ => throw new ArgumentException($"unknown convention '{v}' (valid: keras, pytorch)"),
             }),
-            HistorySize = s.Int("lbfgs-history", min: 1),
-            MaxIterations = s.Int("lbfgs-iterations", min: 1),
+            HistorySize = s.IsKnown("lbfgs-history") ? s.Int("lbfgs-history", min: 1) : 100,
+            MaxIterations = s.IsKnown("lbfgs-iterations") ? s.Int("lbfgs-iterations", min: 1) : 20,
         };
         try { optimizer.Resolve(); }
         catch (ArgumentException e) { throw new UsageException($"--optimizer {s.String("optimizer")}: {e.Message}"); }
+        return optimizer;
+    }
 
-        int epochs = s.Int("epochs", min: 1);
+    /// <summary>The learning-rate schedule; <paramref name="length"/> (epochs, or episodes for solve) is the cosine default.</summary>
+    public static ScheduleSpec Schedule(Settings s, int length)
+    {
         var schedule = new ScheduleSpec(s.Parse("schedule", Schedules.Parse))
         {
             StepEvery = s.Positive("step-every"),
             Gamma = s.Positive("gamma"),
             DecayEpochs = s.Positive("decay-epochs"),
-            CosineEpochs = s.PositiveOrNull("cosine-epochs") ?? epochs,
+            CosineEpochs = s.PositiveOrNull("cosine-epochs") ?? length,
             MinLearningRate = s.Double("min-lr"),
             WarmupEpochs = s.Double("warmup-epochs"),
         };
         try { schedule.Validate(); }
         catch (ArgumentException e) { throw new UsageException($"--schedule {s.String("schedule")}: {e.Message}"); }
+        return schedule;
+    }
+
+    /// <summary>The shared definitions named in <paramref name="names"/>, with some defaults replaced (for commands that use only part of them).</summary>
+    public static IReadOnlyList<OptionDef> Subset(IEnumerable<string> names, IReadOnlyDictionary<string, string?> defaults)
+    {
+        var wanted = names.ToHashSet();
+        return Definitions(defaults).Where(d => wanted.Contains(d.Name)).ToArray();
+    }
+
+    public static SupervisedSpec BuildSpec(Settings s, TaskKind task)
+    {
+        var hidden = Hidden(s);
+        var weightInit = Initializer(s, "init");
+        var biasInit = Initializer(s, "bias-init");
+        var precision = ParsePrecision(s);
+        var optimizer = Optimizer(s);
+        int epochs = s.Int("epochs", min: 1);
+        var schedule = Schedule(s, epochs);
 
         var loss = s.String("loss") is null
             ? (task == TaskKind.Classification ? LossKind.CrossEntropy : LossKind.Mse)
@@ -218,7 +245,7 @@ public static class TrainingOptions
         return Enumerable.Range(0, layers).Select(i => parse(items[items.Count == 1 ? 0 : i])).ToArray();
     }
 
-    private static InitializerSpec Initializer(Settings s, string key)
+    public static InitializerSpec Initializer(Settings s, string key)
     {
         var kind = s.Parse(key, Initializers.Parse);
         var mode = s.Parse("init-mode", v => v.ToLowerInvariant().Replace("-", "_") switch

@@ -24,10 +24,13 @@ public sealed class CsvHistoryLogger : ITrainingLogger
     private readonly HashSet<string> _known = [];
     private readonly List<(long Step, Dictionary<string, double> Values)> _rows = [];
     private readonly StringBuilder _body = new();
+    private readonly string _stepColumn;
 
     /// <param name="path">The CSV file; its folder is created if needed and an existing file is replaced.</param>
-    public CsvHistoryLogger(string path)
+    /// <param name="stepColumn">Name of the first column ("epoch"; "episode" for DEQN solves).</param>
+    public CsvHistoryLogger(string path, string stepColumn = "epoch")
     {
+        _stepColumn = stepColumn;
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         FilePath = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
@@ -88,7 +91,7 @@ public sealed class CsvHistoryLogger : ITrainingLogger
 
     private void WriteAtomically()
     {
-        var text = new StringBuilder("epoch");
+        var text = new StringBuilder(_stepColumn);
         foreach (var column in _columns)
             text.Append(',').Append(Quote(column));
         text.Append('\n').Append(_body);

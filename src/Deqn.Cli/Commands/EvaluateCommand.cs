@@ -1,0 +1,71 @@
+using Deqn.Cli.Options;
+using Deqn.Cli.Runs;
+using Deqn.Equilibrium.Diagnostics;
+using Deqn.Equilibrium.Solving;
+using Deqn.Training.Persistence;
+using Spectre.Console;
+
+namespace Deqn.Cli.Commands;
+
+/// <summary><c>deqn evaluate &lt;run&gt;</c>: recomputes a solved model's diagnostics from its run folder (config and policy network).</summary>
+public sealed class EvaluateCommand : CliCommand
+{
+    public override string Name => "evaluate";
+
+    public override string Description =>
+        "Recompute the diagnostics of a 'deqn solve' run from its folder: Euler errors on a fresh path, the policy against the " +
+        "closed form or reference, CSVs, plots and report.md, written to <run>/evaluation-<time> (or --out). The --eval-* " +
+        "options change the path length, quadrature, grid and seed.";
+
+    public override IReadOnlyList<string> Examples => new[]
+    {
+        "./deqn evaluate runs/solve-stochastic-growth-20261127-101500",
+        "./deqn evaluate runs/solve-brock-mirman-20261127-101500 --eval-periods 100000 --eval-nodes 20",
+    };
+
+    public override IReadOnlyList<OptionDef> Positionals { get; } = new OptionDef[]
+    {
+        new("run", null, "the run folder of a deqn solve", "Evaluate", ValueName: "folder"),
+    };
+
+    private static readonly string[] EvaluationKeys = ["eval-periods", "eval-burn-in", "eval-quadrature", "eval-nodes", "eval-grid", "eval-seed"];
+
+    protected override IReadOnlyList<OptionDef> OwnOptions { get; } =
+        new SolveCommand().AllOptions.Where(d => EvaluationKeys.Contains(d.Name)).Select(d => d with { Default = null }).ToArray();
+
+    public override int Execute(Settings now, CancellationToken cancel)
+    {
+        var folder = now.Required("run", "the folder of a deqn solve run");
+        var config = Path.Combine(folder, "config.yaml");
+        var policyFile = Path.Combine(folder, SolveCommand.PolicyFile);
+        if (!Directory.Exists(folder)) throw now.Error("run", $"{folder} is not a folder");
+        if (!File.Exists(config)) throw now.Error("run", $"{folder} is not a run folder (no config.yaml)");
+        if (!File.Exists(policyFile)) throw now.Error("run", $"{folder} has no {SolveCommand.PolicyFile}; is it a deqn solve run?");
+
+        var solve = new SolveCommand();
+        var s = new Settings(solve.AllOptions);
+        foreach (var (key, value) in ConfigFile.Load(config))
+        {
+            if (!s.IsKnown(key)) throw new UsageException($"{config}: key '{key}' is not a solve setting; is {folder} a solve run?");
+            s.Set(key, value, config);
+        }
+        foreach (var key in EvaluationKeys)
+            if (now.String(key) is { } v) s.Set(key, v, "command line");
+        var (entry, model) = SolveCommand.BuildModel(s);
+        var spec = SolveCommand.BuildSolver(s);
+        var diagnostics = SolveCommand.BuildDiagnostics(s);
+
+        using var trained = TrainedModel.Load(policyFile);
+        if (!trained.Metadata.Provenance.TryGetValue("deqn-model", out var saved) || saved != entry.Name)
+            throw now.Error("run", $"{policyFile} is not a policy of model '{entry.Name}'");
+        var out_ = now.String("out") ?? Path.Combine(folder, $"evaluation-{DateTime.Now:yyyyMMdd-HHmmss}");
+        var run = RunFolder.Create(out_, "evaluate", entry.Name, now);
+        var policy = new PolicyNetwork(model, trained.Network);
+        var console = AnsiConsole.Console;
+        console.MarkupLine($"[bold]deqn evaluate[/] {Markup.Escape(folder)}: {Markup.Escape(model.Title)}; a fresh {diagnostics.Periods:N0}-period path…");
+        var report = SolutionDiagnostics.Run(model, policy, diagnostics, trained.Network.DType);
+        SolveReport.Write(run.Path, entry, model, spec, null, report, diagnostics, s);
+        SolveReport.Print(console, model, null, report, run.Path);
+        return 0;
+    }
+}

@@ -1,0 +1,283 @@
+using System.Globalization;
+using Deqn.Cli.Options;
+using Deqn.Cli.Runs;
+using Deqn.Equilibrium.Diagnostics;
+using Deqn.Equilibrium.Modeling;
+using Deqn.Equilibrium.Models;
+using Deqn.Equilibrium.Shocks;
+using Deqn.Equilibrium.Solving;
+using Deqn.Training.Data;
+using Deqn.Training.Logging;
+using Deqn.Training.Networks;
+using Deqn.Training.Persistence;
+using Spectre.Console;
+
+namespace Deqn.Cli.Commands;
+
+/// <summary>
+/// <c>deqn solve &lt;model&gt;</c>: Deep Equilibrium Nets. Trains a network until the model's equilibrium conditions hold on
+/// the states the economy visits, then checks the solution (Euler errors on a fresh path, closed form or reference).
+/// </summary>
+public sealed class SolveCommand : CliCommand
+{
+    public const string CheckpointFile = "checkpoints/last.ckpt";
+    public const string PolicyFile = "policy.deqn";
+
+    public override string Name => "solve";
+
+    public override string Description =>
+        "Solve a dynamic stochastic model with Deep Equilibrium Nets: each episode simulates trajectories under the current " +
+        "policy, then trains on the visited states to make the equilibrium conditions hold (mean squared residuals, float64). " +
+        "Afterwards the solution is checked: relative Euler errors on a fresh 10,000-period path with a finer quadrature, and " +
+        "the policy against the closed form or a time-iteration reference. Writes a run folder with the merged config, " +
+        "history.csv, TensorBoard events, checkpoints, the policy network, CSVs, plots and report.md. Schedules count episodes. " +
+        "'deqn models' lists the models and their parameters.";
+
+    public override IReadOnlyList<string> Examples => new[]
+    {
+        "./deqn solve brock-mirman",
+        "./deqn solve brock-mirman-stochastic --episodes 2000",
+        "./deqn solve stochastic-growth --config configs/solve-stochastic-growth.yaml",
+        "./deqn solve stochastic-growth --set delta=0.05 --set beta=0.98 --lr 3e-4",
+        "./deqn solve stochastic-growth --resume runs/solve-stochastic-growth-20261127-101500",
+    };
+
+    public static ModelCatalog Catalog { get; } = BuiltinModels.Catalog();
+
+    public override IReadOnlyList<OptionDef> Positionals { get; } = new OptionDef[]
+    {
+        new("model", "brock-mirman", "the model to solve (see 'deqn models')", "Model", ValueName: "name"),
+    };
+
+    private static readonly IReadOnlyDictionary<string, string?> NetworkDefaults = new Dictionary<string, string?>
+    {
+        ["layers"] = "50,50",
+        ["activation"] = "tanh",
+        ["precision"] = "float64",
+        ["optimizer"] = "adam",
+        ["lr"] = "0.001",
+    };
+
+    private static readonly string[] SharedNames =
+    {
+        "layers", "activation", "init", "init-mean", "init-std", "init-min", "init-max", "init-scale", "init-mode", "init-distribution", "bias-init", "precision",
+        "optimizer", "lr", "momentum", "beta1", "beta2", "rho", "epsilon", "weight-decay", "initial-accumulator", "defaults", "epsilon-outside-sqrt",
+        "clip-value", "clip-norm", "schedule", "step-every", "gamma", "decay-epochs", "cosine-epochs", "min-lr", "warmup-epochs",
+    };
+
+    protected override IReadOnlyList<OptionDef> OwnOptions { get; } = new OptionDef[]
+    {
+        new("calibration", null, "the model's parameters as name=value;name=value (a config file may give a 'calibration:' section)", "Model", ValueName: "pairs"),
+        new("set", null, "override one model parameter or setting: key=value (repeatable), e.g. --set delta=0.1", "Model", ValueName: "key=value", Repeatable: true),
+
+        new("episodes", "1000", "maximum number of episodes", "Episodes", ValueName: "n"),
+        new("trajectories", "64", "economies simulated side by side", "Episodes", ValueName: "n"),
+        new("episode-length", "10", "periods simulated per episode; the visited states are the episode's training set", "Episodes", ValueName: "n"),
+        new("epochs-per-episode", "1", "passes over an episode's states", "Episodes", ValueName: "n"),
+        new("batch-size", "64", "minibatch size (0: all of an episode's states in one step)", "Episodes", ValueName: "n"),
+        new("redraw", "false", "start every episode from fresh draws of the initial distributions instead of where the last ended", "Episodes", Flag: true),
+        new("quadrature", "gauss-hermite", "expectations over next period's shocks: gauss-hermite (product rule), monomial or pseudo-random", "Episodes", ValueName: "rule"),
+        new("nodes", "5", "Gauss–Hermite nodes per shock, or pseudo-random draws", "Episodes", ValueName: "n"),
+        new("max-seconds", null, "wall-time budget for training", "Episodes", ValueName: "s"),
+        new("target-loss", null, "stop when an episode's loss is at or below this", "Episodes", ValueName: "x"),
+        new("target-euler", null, "stop when the mean |residual| on an episode's states is at or below this", "Episodes", ValueName: "x"),
+        new("log-every", "10", "evaluate per-equation residuals and log every k episodes", "Episodes", ValueName: "k"),
+        new("histogram-every", "100", "TensorBoard histograms of states and policies every k episodes (0: none)", "Episodes", ValueName: "k"),
+        new("checkpoint-every", "100", "atomic checkpoint every k episodes (and always at the end)", "Episodes", ValueName: "k"),
+        new("resume", null, "continue an interrupted solve from its run folder (its config.yaml and checkpoint); ends as an uninterrupted run would", "Episodes", ValueName: "run folder"),
+
+        new("eval-periods", "10000", "length of the fresh simulated path the Euler errors are measured on", "Diagnostics", ValueName: "n"),
+        new("eval-burn-in", "500", "periods simulated and dropped before that path", "Diagnostics", ValueName: "n"),
+        new("eval-quadrature", "gauss-hermite", "quadrature for the evaluation (finer than training's)", "Diagnostics", ValueName: "rule"),
+        new("eval-nodes", "10", "nodes per shock for the evaluation quadrature", "Diagnostics", ValueName: "n"),
+        new("eval-grid", "50", "points per state of the grid the policy is compared on", "Diagnostics", ValueName: "n"),
+        new("eval-seed", "20261127", "seed of the evaluation path (independent of training)", "Diagnostics", ValueName: "n"),
+    }.Concat(TrainingOptions.Subset(SharedNames, NetworkDefaults)).ToArray();
+
+    public override int Execute(Settings s, CancellationToken cancel)
+    {
+        RunFolder run;
+        SolverCheckpoint? checkpoint = null;
+        if (s.String("resume") is { } resume)
+        {
+            (s, run) = Resumed(s, resume);
+            checkpoint = SolverCheckpoint.Load(run.File(CheckpointFile));
+        }
+        else
+        {
+            ApplySets(s);
+            run = RunFolder.Create(s.String("out"), "solve", s.Required("model", "a model name"), s);
+        }
+        var (entry, model) = BuildModel(s);
+        var spec = BuildSolver(s);
+        var diagnostics = BuildDiagnostics(s);
+        // The merged config names every parameter of the model, so the run reproduces even if defaults change.
+        s.Set("calibration", string.Join(';', model.Parameters.Select(p => $"{p.Name}={Format(p.Value)}")), s.Source("calibration") == "default" ? "resolved" : s.Source("calibration"));
+        if (checkpoint is null) run.WriteConfig("solve", s);
+
+        var console = AnsiConsole.Console;
+        bool quiet = s.Bool("quiet");
+        console.MarkupLine($"[bold]deqn solve {Markup.Escape(entry.Name)}[/]: {Markup.Escape(model.Title)}");
+        console.MarkupLine($"  {Markup.Escape(string.Join(", ", model.Parameters.Select(p => $"{p.Name} = {Format(p.Value)}")))}");
+        console.MarkupLine($"  states {Markup.Escape(string.Join(", ", model.States.Select(x => $"{x.Name} ~ {x.Initial}")))}; policies {Markup.Escape(string.Join(", ", model.Policies.Select(p => p.Name)))}; shocks {(model.Shocks.Count == 0 ? "none" : Markup.Escape(string.Join(", ", model.Shocks.Select(x => $"{x.Name} σ = {Format(x.Sigma)}"))))}");
+        console.MarkupLine($"  network {model.States.Count} → {string.Join(" → ", spec.Hidden.Select(h => $"{h.Width} {h.Activation.Name()}"))} → {model.Policies.Count}, {spec.Precision.ToString().ToLowerInvariant()}; {Markup.Escape(Deqn.Training.Optimization.Optimizers.Name(spec.Optimizer.Kind))} lr {Format(spec.Optimizer.Resolve().LearningRate)}; {spec.Episodes} episodes × {spec.Trajectories} trajectories × {spec.EpisodeLength} periods, {spec.EpochsPerEpisode} epoch(s), batch {spec.BatchSize}");
+        if (checkpoint is not null) console.MarkupLine($"  resuming after episode {checkpoint.Episode} from {Markup.Escape(run.File(CheckpointFile))}");
+        console.MarkupLine($"  run folder: {Markup.Escape(run.Path)}");
+
+        SolveResult result;
+        using (var logger = new CompositeLogger(
+            new CsvHistoryLogger(run.File(CsvHistoryLogger.FileName), "episode"),
+            TensorBoardLogger.ForRun(run.Path),
+            quiet ? NullLogger.Instance : new ConsoleProgressLogger(keys: ["loss", "euler_mean", "euler_max", "lr"], unit: "episode")))
+        {
+            logger.LogHyperparameters(s.All().Where(a => a.Value is not null).ToDictionary(a => a.Def.Name, a => a.Value!));
+            result = Solver.Run(model, spec, new SolveOptions
+            {
+                Logger = logger,
+                CheckpointPath = run.File(CheckpointFile),
+                Resume = checkpoint,
+                ModelName = entry.Name,
+                Cancel = cancel,
+            });
+        }
+        using var policy = result.Policy;
+        SavePolicy(run, entry.Name, model, policy);
+        if (result.Stop == SolveStop.Interrupted)
+        {
+            console.MarkupLine($"[yellow]Interrupted[/] after episode {result.Episodes}; the checkpoint is saved. Continue with: ./deqn solve {Markup.Escape(entry.Name)} --resume {Markup.Escape(run.Path)}");
+            return 130;
+        }
+        console.MarkupLine($"Checking the solution on a fresh {diagnostics.Periods:N0}-period path…");
+        var report = SolutionDiagnostics.Run(model, policy, diagnostics, policy.Network.DType);
+        SolveReport.Write(run.Path, entry, model, spec, result, report, diagnostics, s);
+        SolveReport.Print(console, model, result, report, run.Path);
+        return 0;
+    }
+
+    /// <summary>Applies each --set key=value: a known setting replaces it, anything else is a model parameter added to the calibration.</summary>
+    private static void ApplySets(Settings s)
+    {
+        if (s.String("set") is not { } sets) return;
+        var parameters = new List<string>();
+        if (s.String("calibration") is { } c) parameters.Add(c);
+        foreach (var pair in sets.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = pair.IndexOf('=');
+            if (eq <= 0) throw new UsageException($"--set {pair}: expected key=value");
+            var key = pair[..eq].Trim();
+            var value = pair[(eq + 1)..].Trim();
+            if (Settings.Canonical(key) is "set" or "calibration" or "config" or "resume") throw new UsageException($"--set {pair}: '{key}' cannot be set this way");
+            if (s.IsKnown(key)) s.Set(key, value, $"--set {key}");
+            else parameters.Add($"{key}={value}");
+        }
+        s.Set("calibration", string.Join(';', parameters), s.Source("set"));
+        s.Set("set", null, "applied");
+    }
+
+    internal static (ModelEntry Entry, Model Model) BuildModel(Settings s)
+    {
+        var entry = s.Parse("model", Catalog.Find);
+        var overrides = s.Parse("calibration", v => ModelCatalog.ParseOverrides(v), allowEmpty: true);
+        try { return (entry, entry.Create(overrides)); }
+        catch (ArgumentException e) { throw new UsageException($"{Where(s, "calibration")}: {e.Message}"); }
+    }
+
+    private static string Where(Settings s, string key) => s.Source(key) switch
+    {
+        "default" or "resolved" => $"model {s.String("model")}",
+        "command line" => "--calibration",
+        var source when source.StartsWith("--set", StringComparison.Ordinal) => "--set",
+        var source => $"{source}: calibration",
+    };
+
+    internal static SolverSpec BuildSolver(Settings s)
+    {
+        int episodes = s.Int("episodes", min: 1);
+        var spec = new SolverSpec
+        {
+            Hidden = TrainingOptions.Hidden(s),
+            WeightInitializer = TrainingOptions.Initializer(s, "init"),
+            BiasInitializer = TrainingOptions.Initializer(s, "bias-init"),
+            Precision = TrainingOptions.ParsePrecision(s),
+            Optimizer = TrainingOptions.Optimizer(s),
+            Schedule = TrainingOptions.Schedule(s, episodes),
+            ClipValue = s.PositiveOrNull("clip-value"),
+            ClipNorm = s.PositiveOrNull("clip-norm"),
+            Episodes = episodes,
+            Trajectories = s.Int("trajectories", min: 1),
+            EpisodeLength = s.Int("episode-length", min: 1),
+            EpochsPerEpisode = s.Int("epochs-per-episode", min: 1),
+            BatchSize = s.Int("batch-size", min: 0),
+            RedrawEachEpisode = s.Bool("redraw"),
+            Quadrature = s.Parse("quadrature", v => QuadratureSpec.Parse(v, s.Int("nodes", min: 1))),
+            MaxSeconds = s.PositiveOrNull("max-seconds"),
+            TargetLoss = s.PositiveOrNull("target-loss"),
+            TargetEulerError = s.PositiveOrNull("target-euler"),
+            LogEvery = s.Int("log-every", min: 1),
+            HistogramEvery = s.Int("histogram-every", min: 0),
+            CheckpointEvery = s.Int("checkpoint-every", min: 0),
+            Seed = s.Long("seed"),
+            Device = s.Required("device", "cpu or cuda"),
+        };
+        if (spec.Optimizer.Kind == Deqn.Training.Optimization.OptimizerKind.Lbfgs)
+            throw s.Error("optimizer", "lbfgs needs a fixed data set; DEQN's states change every episode (use adam, rmsprop, sgd…)");
+        if (spec.Hidden.Any(h => h.Dropout > 0 || h.BatchNorm is not null)) throw new UsageException("dropout and batch norm are not supported by deqn solve");
+        return spec;
+    }
+
+    internal static DiagnosticsSpec BuildDiagnostics(Settings s) => new()
+    {
+        Periods = s.Int("eval-periods", min: 10),
+        BurnIn = s.Int("eval-burn-in", min: 0),
+        Quadrature = s.Parse("eval-quadrature", v => QuadratureSpec.Parse(v, s.Int("eval-nodes", min: 1))),
+        GridPoints = s.Int("eval-grid", min: 2),
+        Seed = s.Long("eval-seed"),
+    };
+
+    /// <summary>The settings of the run being resumed; it must be a solve run of the same model, and only a few options may change.</summary>
+    private static (Settings, RunFolder) Resumed(Settings now, string folder)
+    {
+        var config = Path.Combine(folder, "config.yaml");
+        if (!Directory.Exists(folder)) throw now.Error("resume", $"{folder} is not a folder");
+        if (!File.Exists(config)) throw now.Error("resume", $"{folder} is not a run folder (no config.yaml)");
+        if (!File.Exists(Path.Combine(folder, CheckpointFile))) throw now.Error("resume", $"{folder} has no checkpoint ({CheckpointFile}); is it a solve run?");
+        var allowed = new HashSet<string> { "resume", "threads", "quiet", "max-seconds", "model" };
+        foreach (var (def, _, source) in now.All())
+            if (source == "command line" && !allowed.Contains(def.Name))
+                throw now.Error(def.Name, $"cannot be changed when resuming; the settings come from {config}");
+        var s = new Settings(now.Definitions);
+        foreach (var (key, value) in ConfigFile.Load(config))
+        {
+            if (!s.IsKnown(key)) throw new UsageException($"{config}: key '{key}' is not a solve setting; is {folder} a solve run?");
+            s.Set(key, value, config);
+        }
+        if (now.Source("model") == "command line" && !string.Equals(now.String("model"), s.String("model"), StringComparison.OrdinalIgnoreCase))
+            throw now.Error("resume", $"{folder} is a solve of model '{s.String("model")}', not '{now.String("model")}'");
+        foreach (var name in allowed)
+            if (name != "model" && now.Source(name) == "command line") s.Set(name, now.Raw(name), "command line");
+        return (s, RunFolder.Open(folder));
+    }
+
+    /// <summary>The trained network as a Deqn model file (inputs: the states, scaled by their initial ranges; outputs: raw policy values).</summary>
+    private static void SavePolicy(RunFolder run, string name, Model model, PolicyNetwork policy)
+    {
+        var trained = new TrainedModel(policy.Network, new ModelMetadata
+        {
+            Task = TaskKind.Regression,
+            Network = policy.Network.Spec,
+            Features = model.States.Select(x => x.Name).ToArray(),
+            Targets = model.Policies.Select(p => p.Name).ToArray(),
+            InputNormalizer = new Normalizer(NormalizationKind.MinMax, model.States.Select(x => x.Initial.Center).ToArray(), model.States.Select(x => x.Initial.HalfWidth).ToArray()),
+            Provenance = new Dictionary<string, string>
+            {
+                ["deqn-model"] = name,
+                ["calibration"] = string.Join(';', model.Parameters.Select(p => $"{p.Name}={Format(p.Value)}")),
+                ["outputs"] = "raw network outputs; the policies apply " + string.Join(", ", model.Policies.Select(p => $"{p.Name}: {p.Output.ToString().ToLowerInvariant()}{(p.Bounds is { } b ? " " + b : "")}")),
+            },
+        });
+        trained.Save(run.File(PolicyFile));
+        trained.ExportSafetensors(run.File("policy.safetensors"));
+    }
+
+    internal static string Format(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,157 @@
+using System.Globalization;
+using Deqn.Cli.Options;
+using Deqn.Equilibrium.Diagnostics;
+using Deqn.Equilibrium.Modeling;
+using Deqn.Equilibrium.Solving;
+using Deqn.Reports;
+using Spectre.Console;
+using BarChart = Deqn.Reports.BarChart;
+
+namespace Deqn.Cli.Commands;
+
+/// <summary>A solved model's diagnostics as the files economists read: CSVs, plots (PNG and SVG), report.md, and a console summary.</summary>
+public static class SolveReport
+{
+    public static void Write(string folder, ModelEntry entry, Model model, SolverSpec spec, SolveResult? result, SolutionReport report, DiagnosticsSpec diagnostics, Settings settings)
+    {
+        Directory.CreateDirectory(folder);
+        string File(string name) => Path.Combine(folder, name);
+        TidyCsv.Write(File("path.csv"), report.PathColumns, Enumerable.Range(0, report.Path.GetLength(0))
+            .Select(i => (IReadOnlyList<object?>)Enumerable.Range(0, report.PathColumns.Count).Select(j => (object?)report.Path[i, j]).ToArray()));
+        TidyCsv.Write(File("euler-errors.csv"), ["equation", "statistic", "value", "log10"], report.Errors.SelectMany(e => Statistics(e.Value)
+            .Select(x => (IReadOnlyList<object?>)[e.Key, x.Name, x.Value, Math.Log10(x.Value)])));
+        TidyCsv.Write(File("policy-errors.csv"), ["policy", "where", "reference", "mean_rel_error", "max_rel_error"],
+            report.Comparisons.Select(c => (IReadOnlyList<object?>)[c.Policy, c.Where, report.ReferenceName, c.Mean, c.Max]));
+        TidyCsv.Write(File("policy-slices.csv"), ["state", "policy", "x", "solution", "reference"], report.Slices.SelectMany(sl =>
+            sl.X.Select((x, i) => (IReadOnlyList<object?>)[sl.State, sl.Policy, x, sl.Solution[i], sl.Reference?[i]])));
+
+        var plots = new List<(string Title, string File)>();
+        Directory.CreateDirectory(File("plots"));
+        foreach (var group in report.Slices.GroupBy(sl => sl.Policy))
+        {
+            var panels = group.Select(sl =>
+            {
+                var series = new List<Series> { new("DEQN", sl.X, sl.Solution) };
+                if (sl.Reference is not null) series.Add(new(report.ReferenceName ?? "reference", sl.X, sl.Reference));
+                var others = string.Join(", ", model.States.Where(x => x.Name != sl.State).Select(x => x.Name));
+                return new LineChart($"{sl.Policy} against {sl.State}" + (others.Length > 0 ? $" ({others} at path median)" : ""), sl.State, sl.Policy, series) { Markers = false };
+            }).ToArray();
+            var name = $"policy-{Safe(group.Key)}";
+            string title = $"Policy {group.Key}: DEQN" + (report.ReferenceName is null ? "" : $" vs {report.ReferenceName}");
+            if (panels.Length == 1) ChartRenderer.Save(panels[0] with { Title = title }, File(Path.Combine("plots", name)));
+            else ChartRenderer.Save(new GridOfCharts(title, panels, Math.Min(2, panels.Length)), File(Path.Combine("plots", name)));
+            plots.Add(($"Policy {group.Key} against each state", $"plots/{name}.png"));
+        }
+
+        if (result is not null && result.History.Count > 1)
+        {
+            var h = result.History.Where(r => double.IsFinite(r.Loss) && r.Loss > 0).ToArray();
+            var episodes = h.Select(r => (double)r.Episode).ToArray();
+            var training = new GridOfCharts("Training", [
+                new LineChart("Loss (mean squared residuals + penalties)", "episode", "loss", [new Series("loss", episodes, h.Select(r => r.Loss).ToArray())]) { YScale = AxisScale.Log10, Markers = false },
+                new LineChart("|Euler residual| on the episode's states", "episode", "|residual|", [
+                    new Series("mean", episodes, h.Select(r => r.Metrics["euler_mean"]).ToArray()),
+                    new Series("max", episodes, h.Select(r => r.Metrics["euler_max"]).ToArray())]) { YScale = AxisScale.Log10, Markers = false },
+            ], 2);
+            ChartRenderer.Save(training, File("plots/training"));
+            plots.Add(("Loss and Euler residuals over episodes", "plots/training.png"));
+        }
+
+        foreach (var (equation, _) in report.Errors)
+        {
+            int column = report.PathColumns.ToList().IndexOf($"error_{equation}");
+            var logs = Enumerable.Range(0, report.Path.GetLength(0)).Select(i => Math.Log10(Math.Max(Math.Abs(report.Path[i, column]), 1e-17))).ToArray();
+            double lo = Math.Floor(logs.Min() * 4) / 4, hi = Math.Ceiling(logs.Max() * 4) / 4;
+            if (hi <= lo) hi = lo + 0.25;
+            int bins = (int)Math.Round((hi - lo) / 0.25);
+            var counts = new double[bins];
+            foreach (var v in logs) counts[Math.Min(bins - 1, (int)((v - lo) / 0.25))]++;
+            var name = $"euler-errors-{Safe(equation)}";
+            ChartRenderer.Save(new BarChart($"log10 |{equation} error| on the fresh {logs.Length:N0}-period path", "periods",
+                Enumerable.Range(0, bins).Select(b => (lo + 0.25 * b).ToString("0.00", CultureInfo.InvariantCulture)).ToArray(),
+                [("periods", counts, null, null)]), File(Path.Combine("plots", name)));
+            plots.Add(($"Histogram of log10 |{equation} error| on the fresh path", $"plots/{name}.png"));
+        }
+
+        int shown = Math.Min(500, report.Path.GetLength(0));
+        var t = Enumerable.Range(0, shown).Select(i => (double)i).ToArray();
+        var pathPanels = model.States.Select((x, j) => new LineChart(x.Name, "period", x.Name, [new Series(x.Name, t, Enumerable.Range(0, shown).Select(i => report.Path[i, j + 1]).ToArray())]) { Markers = false })
+            .Concat(model.Policies.Select((p, j) => new LineChart(p.Name, "period", p.Name, [new Series(p.Name, t, Enumerable.Range(0, shown).Select(i => report.Path[i, model.States.Count + j + 1]).ToArray())]) { Markers = false }))
+            .ToArray();
+        ChartRenderer.Save(new GridOfCharts($"The first {shown} periods of the evaluation path", pathPanels, Math.Min(2, pathPanels.Length)), File("plots/path"));
+        plots.Add(($"The first {shown} periods of the evaluation path", "plots/path.png"));
+
+        WriteMarkdown(File("report.md"), entry, model, spec, result, report, diagnostics, settings, plots);
+    }
+
+    private static IEnumerable<(string Name, double Value)> Statistics(EulerErrorStatistics s) =>
+        [("mean", s.Mean), ("median", s.Median), ("p90", s.P90), ("p99", s.P99), ("max", s.Max)];
+
+    private static void WriteMarkdown(string path, ModelEntry entry, Model model, SolverSpec spec, SolveResult? result, SolutionReport report, DiagnosticsSpec diagnostics,
+        Settings settings, List<(string Title, string File)> plots)
+    {
+        var md = new MarkdownReport();
+        md.Heading(1, $"deqn solve {entry.Name}: {model.Title}");
+        md.Paragraph(string.Join(", ", model.Parameters.Select(p => $"{p.Name} = {SolveCommand.Format(p.Value)}")) + ".");
+        if (result is not null)
+        {
+            md.Paragraph($"Trained {result.Episodes:N0} episodes ({result.Steps:N0} steps) in {result.Seconds:F1} s; stopped: {result.Stop switch
+            {
+                SolveStop.MaxEpisodes => "all episodes ran",
+                SolveStop.TargetReached => "target reached",
+                SolveStop.TimeBudget => "time budget used",
+                _ => "interrupted",
+            }}. Network {model.States.Count} → {string.Join(" → ", spec.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}"))} → {model.Policies.Count}, " +
+                $"{spec.Precision.ToString().ToLowerInvariant()}; training expectations by {result.Quadrature}. Final loss {MarkdownReport.FormatNumber(result.History[^1].Loss)}.");
+        }
+        md.Heading(2, "Euler errors on a fresh path");
+        md.Paragraph($"Relative Euler errors |e| on {diagnostics.Periods:N0} periods of a fresh simulated path (seed {diagnostics.Seed}, after {diagnostics.BurnIn} burn-in periods), expectations by {report.Quadrature}.");
+        md.Table(["equation", "mean", "median", "p90", "p99", "max", "log10 mean", "log10 max"], report.Errors.Select(e => (IReadOnlyList<string>)
+        [
+            e.Key, F(e.Value.Mean), F(e.Value.Median), F(e.Value.P90), F(e.Value.P99), F(e.Value.Max),
+            e.Value.Log10Mean.ToString("F2", CultureInfo.InvariantCulture), e.Value.Log10Max.ToString("F2", CultureInfo.InvariantCulture),
+        ]));
+        if (report.ReferenceName is not null)
+        {
+            md.Heading(2, $"Policy against the {report.ReferenceName}");
+            md.Paragraph($"Relative error |policy / reference − 1| on a {diagnostics.GridPoints}-point-per-state grid over " +
+                string.Join(" × ", report.GridBox.Select(b => $"{b.State} ∈ [{F(b.Low)}, {F(b.High)}]")) +
+                (model.Shocks.Count > 0 ? " (the path's 0.5 %–99.5 % range: the ergodic set)" : " (the initial distribution's range)") + ", and along the path.");
+            md.Table(["policy", "where", "mean rel. error", "max rel. error"], report.Comparisons.Select(c => (IReadOnlyList<string>)[c.Policy, c.Where, F(c.Mean), F(c.Max)]));
+        }
+        md.Heading(2, "Plots");
+        foreach (var (title, file) in plots) md.Image(title, file);
+        md.Heading(2, "Files");
+        md.List([
+            "`config.yaml`: the merged settings; rerun with `./deqn solve --config config.yaml --out <new folder>`",
+            "`history.csv`, `tensorboard/`: loss, per-equation residuals, penalties, learning rate per logged episode",
+            "`policy.deqn` (and `policy.safetensors`): the trained network; `checkpoints/last.ckpt`: everything to resume",
+            "`path.csv`: the evaluation path with states, policies, definitions and errors; `euler-errors.csv`, `policy-errors.csv`, `policy-slices.csv`",
+        ]);
+        md.Heading(2, "Command");
+        md.Code("deqn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), "sh");
+        md.Save(path);
+    }
+
+    public static void Print(IAnsiConsole console, Model model, SolveResult? result, SolutionReport report, string folder)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("Euler errors on a fresh path");
+        foreach (var h in new[] { "equation", "mean", "p99", "max", "log10 mean", "log10 max" }) table.AddColumn(h);
+        foreach (var (name, s) in report.Errors)
+            table.AddRow(name, F(s.Mean), F(s.P99), F(s.Max), s.Log10Mean.ToString("F2", CultureInfo.InvariantCulture), s.Log10Max.ToString("F2", CultureInfo.InvariantCulture));
+        console.Write(table);
+        if (report.ReferenceName is not null)
+        {
+            var policy = new Table().Border(TableBorder.Rounded).Title($"Policy vs {Markup.Escape(report.ReferenceName)}");
+            foreach (var h in new[] { "policy", "where", "mean rel. error", "max rel. error" }) policy.AddColumn(h);
+            foreach (var c in report.Comparisons) policy.AddRow(c.Policy, c.Where, F(c.Mean), F(c.Max));
+            console.Write(policy);
+        }
+        if (result is not null) console.MarkupLine($"{result.Episodes:N0} episodes, {result.Steps:N0} steps, {result.Seconds:F1} s of training.");
+        console.MarkupLine($"Report: {Markup.Escape(Path.Combine(folder, "report.md"))}");
+    }
+
+    private static string F(double v) => MarkdownReport.FormatNumber(v);
+
+    private static string Safe(string name) => new(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '_').ToArray());
+}

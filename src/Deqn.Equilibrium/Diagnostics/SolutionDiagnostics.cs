@@ -1,0 +1,250 @@
+using Deqn.Equilibrium.Modeling;
+using Deqn.Equilibrium.Shocks;
+using Deqn.Equilibrium.Solving;
+using Deqn.Training.Engine;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deqn.Equilibrium.Diagnostics;
+
+/// <summary>How a solution is checked: a fresh path (its own seed, many periods) and a quadrature finer than training's.</summary>
+public sealed record DiagnosticsSpec
+{
+    public int Periods { get; init; } = 10_000;
+
+    /// <summary>Periods simulated and dropped before the path starts, so it starts in the ergodic set.</summary>
+    public int BurnIn { get; init; } = 500;
+
+    public QuadratureSpec Quadrature { get; init; } = new(QuadratureKind.GaussHermite, 10);
+
+    /// <summary>Points per state of the comparison grid (product grid).</summary>
+    public int GridPoints { get; init; } = 50;
+
+    public long Seed { get; init; } = 20_261_127;
+
+    public void Validate()
+    {
+        if (Periods < 10) throw new ArgumentException($"the evaluation path needs at least 10 periods (got {Periods})");
+        if (BurnIn < 0) throw new ArgumentException($"burn-in must be ≥ 0 (got {BurnIn})");
+        if (GridPoints < 2) throw new ArgumentException($"the grid needs at least 2 points per state (got {GridPoints})");
+    }
+}
+
+/// <summary>Mean and max of |policy / reference − 1| on a grid or along the path.</summary>
+public sealed record PolicyComparison(string Policy, string Where, double Mean, double Max);
+
+/// <summary>A policy along one state, the other states held at their path medians, with the reference where there is one.</summary>
+public sealed record PolicySlice(string State, string Policy, double[] X, double[] Solution, double[]? Reference);
+
+/// <summary>
+/// What economists publish about a solution: Euler-error statistics on a fresh simulated path, the policy against a
+/// closed form or reference solution on a grid and along the path, and the path itself with every variable.
+/// </summary>
+public sealed record SolutionReport(
+    string Quadrature,
+    IReadOnlyDictionary<string, EulerErrorStatistics> Errors,
+    string? ReferenceName,
+    IReadOnlyList<PolicyComparison> Comparisons,
+    IReadOnlyList<string> PathColumns,
+    double[,] Path,
+    IReadOnlyList<(string State, double Low, double High)> GridBox,
+    IReadOnlyList<PolicySlice> Slices);
+
+public static class SolutionDiagnostics
+{
+    /// <summary>Runs every check on <paramref name="policy"/>; <paramref name="reference"/> defaults to the model's closed form or reference solution.</summary>
+    public static SolutionReport Run(Model model, IPolicyFunction policy, DiagnosticsSpec spec, ScalarType dtype = ScalarType.Float64, IPolicyReference? reference = null)
+    {
+        spec.Validate();
+        using var noGrad = torch.no_grad();
+        var sigmas = model.Shocks.Select(s => s.Sigma).ToArray();
+        using var quadrature = new QuadratureTensors(spec.Quadrature.Build(sigmas, Seeds.Derive(spec.Seed, "quadrature")), dtype);
+        var states = SimulatePath(model, policy, spec, dtype);
+
+        // Every variable along the path, and the residuals there.
+        var columns = new List<string> { "period" };
+        columns.AddRange(model.States.Select(s => s.Name));
+        columns.AddRange(model.Policies.Select(p => p.Name));
+        columns.AddRange(model.Definitions.Select(d => d.Name));
+        var equationNames = new List<string>();
+        var rows = new List<double[]>(spec.Periods);
+        const int chunk = 2000;
+        var errors = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+        for (int start = 0; start < spec.Periods; start += chunk)
+        {
+            using var scope = torch.NewDisposeScope();
+            int n = Math.Min(chunk, spec.Periods - start);
+            var x = states.narrow(0, start, n);
+            var residuals = Evaluation.Evaluate(model, x, policy, quadrature);
+            var now = residuals.Now;
+            var parts = new List<Tensor> { x, policy.Values(x) };
+            parts.AddRange(model.Definitions.Select(d => now[d].unsqueeze(1)));
+            foreach (var (name, residual) in residuals.Equations)
+            {
+                if (start == 0) equationNames.Add(name);
+                parts.Add(residual.unsqueeze(1));
+                if (!errors.TryGetValue(name, out var list)) errors[name] = list = [];
+                list.AddRange(residual.cpu().to_type(ScalarType.Float64).data<double>().ToArray());
+            }
+            var block = Tensors.ToArray(torch.cat(parts.ToArray(), 1));
+            for (int i = 0; i < n; i++)
+            {
+                var row = new double[block.GetLength(1) + 1];
+                row[0] = start + i;
+                for (int j = 0; j < block.GetLength(1); j++) row[j + 1] = block[i, j];
+                rows.Add(row);
+            }
+        }
+        columns.AddRange(equationNames.Select(n => $"error_{n}"));
+        var path = new double[rows.Count, columns.Count];
+        for (int i = 0; i < rows.Count; i++)
+            for (int j = 0; j < columns.Count; j++) path[i, j] = rows[i][j];
+        var statistics = errors.ToDictionary(e => e.Key, e => EulerErrorStatistics.Of(e.Value), StringComparer.Ordinal);
+
+        reference ??= model.Reference() ?? (model.HasClosedForm ? new ClosedFormReference(model) : null);
+        var box = GridBox(model, path);
+        var comparisons = new List<PolicyComparison>();
+        var pathStates = Column(path, 1, model.States.Count);
+        if (reference is not null)
+        {
+            var grid = ProductGrid(box, spec.GridPoints);
+            comparisons.AddRange(Compare(model, policy, reference, grid, "grid", dtype));
+            comparisons.AddRange(Compare(model, policy, reference, pathStates, "path", dtype));
+        }
+        var slices = Slices(model, policy, reference, box, pathStates, dtype);
+        states.Dispose();
+        return new SolutionReport(quadrature.Rule.Rule, statistics, reference?.Name, comparisons, columns, path, box, slices);
+    }
+
+    /// <summary>A fresh path of one economy from the middle of the initial distributions: [periods, states].</summary>
+    public static Tensor SimulatePath(Model model, IPolicyFunction policy, DiagnosticsSpec spec, ScalarType dtype)
+    {
+        using var noGrad = torch.no_grad();
+        var random = new StandardNormalStream(Seeds.Derive(spec.Seed, "path"));
+        int d = model.States.Count;
+        var values = new double[(spec.BurnIn + spec.Periods) * d];
+        using var scope = torch.NewDisposeScope();
+        var x = torch.tensor(model.States.Select(s => s.Initial.Center).ToArray(), [1, d], dtype: ScalarType.Float64).to_type(dtype);
+        for (int t = 0; t < spec.BurnIn + spec.Periods; t++)
+        {
+            var row = x.to_type(ScalarType.Float64).data<double>().ToArray();
+            if (row.Any(v => !double.IsFinite(v)))
+                throw new SolverException($"the evaluation path left the feasible set in period {t - spec.BurnIn}: the policy is not a solution");
+            Array.Copy(row, 0, values, t * d, d);
+            using var step = torch.NewDisposeScope();
+            var next = Evaluation.Step(model, x, policy, Solver.DrawShocks(model, 1, random, dtype, x.device)).MoveToOuterDisposeScope();
+            x = next;
+        }
+        var all = torch.tensor(values, [spec.BurnIn + spec.Periods, d], dtype: ScalarType.Float64).to_type(dtype);
+        return all.narrow(0, spec.BurnIn, spec.Periods).clone().DetachFromDisposeScope();
+    }
+
+    /// <summary>
+    /// Where to compare policies: with shocks, each state's range on the path (0.5 % to 99.5 %), i.e. the ergodic set;
+    /// a deterministic model's path collapses to its steady state, so there the initial distribution's range is used.
+    /// </summary>
+    private static IReadOnlyList<(string State, double Low, double High)> GridBox(Model model, double[,] path)
+    {
+        var box = new List<(string, double, double)>();
+        for (int j = 0; j < model.States.Count; j++)
+        {
+            var s = model.States[j];
+            if (model.Shocks.Count == 0)
+            {
+                box.Add((s.Name, s.Initial.Low, s.Initial.High));
+                continue;
+            }
+            var values = Enumerable.Range(0, path.GetLength(0)).Select(i => path[i, j + 1]).Order().ToArray();
+            double lo = values[(int)(0.005 * (values.Length - 1))], hi = values[(int)Math.Ceiling(0.995 * (values.Length - 1))];
+            if (!(hi > lo)) (lo, hi) = (s.Initial.Low, s.Initial.High);
+            box.Add((s.Name, lo, hi));
+        }
+        return box;
+    }
+
+    private static double[,] ProductGrid(IReadOnlyList<(string State, double Low, double High)> box, int points)
+    {
+        int d = box.Count;
+        int total = (int)Math.Pow(points, d);
+        var grid = new double[total, d];
+        for (int i = 0; i < total; i++)
+        {
+            int rest = i;
+            for (int j = d - 1; j >= 0; j--)
+            {
+                int k = rest % points;
+                rest /= points;
+                grid[i, j] = box[j].Low + (box[j].High - box[j].Low) * k / (points - 1.0);
+            }
+        }
+        return grid;
+    }
+
+    private static IEnumerable<PolicyComparison> Compare(Model model, IPolicyFunction policy, IPolicyReference reference, double[,] states, string where, ScalarType dtype)
+    {
+        using var scope = torch.NewDisposeScope();
+        var mine = Tensors.ToArray(policy.Values(Tensors.FromArray(states, dtype)));
+        var exact = reference.PolicyAt(states);
+        for (int p = 0; p < model.Policies.Count; p++)
+        {
+            double sum = 0, max = 0;
+            int n = states.GetLength(0);
+            for (int i = 0; i < n; i++)
+            {
+                double e = Math.Abs(mine[i, p] / exact[i, p] - 1);
+                sum += e;
+                max = Math.Max(max, e);
+            }
+            yield return new PolicyComparison(model.Policies[p].Name, where, sum / n, max);
+        }
+    }
+
+    private static List<PolicySlice> Slices(Model model, IPolicyFunction policy, IPolicyReference? reference,
+        IReadOnlyList<(string State, double Low, double High)> box, double[,] pathStates, ScalarType dtype)
+    {
+        const int points = 101;
+        int d = model.States.Count;
+        var medians = Enumerable.Range(0, d).Select(j => Enumerable.Range(0, pathStates.GetLength(0)).Select(i => pathStates[i, j]).Order().ElementAt(pathStates.GetLength(0) / 2)).ToArray();
+        var slices = new List<PolicySlice>();
+        for (int j = 0; j < d; j++)
+        {
+            var states = new double[points, d];
+            var x = new double[points];
+            for (int i = 0; i < points; i++)
+            {
+                for (int k = 0; k < d; k++) states[i, k] = medians[k];
+                x[i] = states[i, j] = box[j].Low + (box[j].High - box[j].Low) * i / (points - 1.0);
+            }
+            using var scope = torch.NewDisposeScope();
+            var mine = Tensors.ToArray(policy.Values(Tensors.FromArray(states, dtype)));
+            var exact = reference?.PolicyAt(states);
+            for (int p = 0; p < model.Policies.Count; p++)
+                slices.Add(new PolicySlice(model.States[j].Name, model.Policies[p].Name, x,
+                    Enumerable.Range(0, points).Select(i => mine[i, p]).ToArray(),
+                    exact is null ? null : Enumerable.Range(0, points).Select(i => exact[i, p]).ToArray()));
+        }
+        return slices;
+    }
+
+    private static double[,] Column(double[,] m, int from, int count)
+    {
+        var result = new double[m.GetLength(0), count];
+        for (int i = 0; i < m.GetLength(0); i++)
+            for (int j = 0; j < count; j++) result[i, j] = m[i, from + j];
+        return result;
+    }
+
+    /// <summary>The model's closed form as a reference at given states.</summary>
+    private sealed class ClosedFormReference(Model model) : IPolicyReference
+    {
+        private readonly ClosedFormPolicy _policy = new(model);
+
+        public string Name => "closed form";
+
+        public double[,] PolicyAt(double[,] states)
+        {
+            using var scope = torch.NewDisposeScope();
+            return Tensors.ToArray(_policy.Values(Tensors.FromArray(states, ScalarType.Float64)));
+        }
+    }
+}
