@@ -56,6 +56,11 @@ public sealed class SolveCommand : CliCommand
         ["precision"] = "float64",
         ["optimizer"] = "adam",
         ["lr"] = "0.001",
+        // Adam as PyTorch has it (ε = 1e-8 outside the square root). The lecture's ε = 1e-7 inside the root acts as a floor
+        // of 3e-4 under the gradient scale, and DEQN's late gradients are far smaller: measured on Brock–Mirman, the policy
+        // error stalled near 5e-5 with it and reached 1e-5 without it (docs/solve-defaults.md).
+        ["defaults"] = "pytorch",
+        ["epsilon-outside-sqrt"] = "true",
     };
 
     private static readonly string[] SharedNames =
@@ -154,10 +159,15 @@ public sealed class SolveCommand : CliCommand
         return 0;
     }
 
-    /// <summary>Applies each --set key=value: a known setting replaces it, anything else is a model parameter added to the calibration.</summary>
+    /// <summary>
+    /// Applies each --set key=value: a parameter of the model goes into the calibration (so rho, gamma… mean the model's,
+    /// not the optimizer's), another known setting replaces that setting, anything else is reported as an unknown parameter.
+    /// </summary>
     private static void ApplySets(Settings s)
     {
         if (s.String("set") is not { } sets) return;
+        var entry = s.Parse("model", Catalog.Find);
+        var modelParameters = entry.Parameters.Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var parameters = new List<string>();
         if (s.String("calibration") is { } c) parameters.Add(c);
         foreach (var pair in sets.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -167,10 +177,10 @@ public sealed class SolveCommand : CliCommand
             var key = pair[..eq].Trim();
             var value = pair[(eq + 1)..].Trim();
             if (Settings.Canonical(key) is "set" or "calibration" or "config" or "resume") throw new UsageException($"--set {pair}: '{key}' cannot be set this way");
-            if (s.IsKnown(key)) s.Set(key, value, $"--set {key}");
+            if (!modelParameters.Contains(key) && s.IsKnown(key)) s.Set(key, value, $"--set {key}");
             else parameters.Add($"{key}={value}");
         }
-        s.Set("calibration", string.Join(';', parameters), s.Source("set"));
+        s.Set("calibration", string.Join(';', parameters), parameters.Count > (s.String("calibration") is null ? 0 : 1) ? "--set" : s.Source("calibration"));
         s.Set("set", null, "applied");
     }
 

@@ -161,7 +161,7 @@ public static class Solver
                             {
                                 var value = Evaluation.Evaluate(model, x, policy, quadrature).Loss();
                                 value.backward();
-                                return value.item<double>();
+                                return value.ToDouble();
                             });
                             steps++;
                             if (!double.IsFinite(loss)) throw NonFinite(model, policy, quadrature, x, e, options);
@@ -288,9 +288,9 @@ public static class Solver
             foreach (var (name, residual) in residuals.Equations)
             {
                 var abs = residual.abs();
-                double mean = abs.mean().item<double>();
-                double top = abs.max().item<double>();
-                metrics[$"mse_{name}"] = residual.square().mean().item<double>();
+                double mean = abs.mean().ToDouble();
+                double top = abs.max().ToDouble();
+                metrics[$"mse_{name}"] = residual.square().mean().ToDouble();
                 metrics[$"mean_abs_{name}"] = mean;
                 metrics[$"max_abs_{name}"] = top;
                 meanSum += mean;
@@ -298,8 +298,8 @@ public static class Solver
             }
             metrics["euler_mean"] = meanSum / residuals.Equations.Count;
             metrics["euler_max"] = max;
-            foreach (var (name, penalty) in residuals.Penalties) metrics[$"penalty_{name}"] = penalty.item<double>();
-            if (double.IsNaN(loss)) loss = residuals.Loss().item<double>();
+            foreach (var (name, penalty) in residuals.Penalties) metrics[$"penalty_{name}"] = penalty.ToDouble();
+            if (double.IsNaN(loss)) loss = residuals.Loss().ToDouble();
         }
         return new EpisodeRecord(episode, steps, seconds, lr, loss, metrics);
     }

@@ -18,7 +18,8 @@ public sealed record SolverSpec
     /// <summary>Float64 by default: Euler errors of 1e-5 are below float32's resolution of a loss.</summary>
     public Precision Precision { get; init; } = Precision.Float64;
 
-    public OptimizerSpec Optimizer { get; init; } = new(OptimizerKind.Adam) { LearningRate = 1e-3 };
+    /// <summary>Adam with PyTorch's ε (1e-8, outside the square root): the lecture's ε inside the root stalls DEQN's small late gradients.</summary>
+    public OptimizerSpec Optimizer { get; init; } = new(OptimizerKind.Adam) { LearningRate = 1e-3, Convention = Convention.PyTorch, EpsilonInsideSqrt = false };
 
     /// <summary>The learning-rate schedule, counted in episodes.</summary>
     public ScheduleSpec Schedule { get; init; } = new();

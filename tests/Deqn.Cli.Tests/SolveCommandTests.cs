@@ -1,0 +1,150 @@
+using static Deqn.Cli.Tests.CliHarness;
+
+namespace Deqn.Cli.Tests;
+
+public sealed class SolveCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("deqn-solve-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Out(string name) => Path.Combine(_dir, name);
+
+    private static readonly string[] Fast =
+    {
+        "--episodes", "40", "--trajectories", "16", "--episode-length", "4", "--batch-size", "32", "--layers", "8,8", "--log-every", "5",
+        "--checkpoint-every", "10", "--eval-periods", "200", "--eval-burn-in", "20", "--eval-grid", "6",
+    };
+
+    private static Result Solve(params string[] args) => Run(new[] { "solve" }.Concat(args).ToArray());
+
+    private static void AssertBad(Result r, params string[] fragments)
+    {
+        Assert.Equal(2, r.ExitCode);
+        var line = r.Stderr.Trim();
+        Assert.DoesNotContain('\n', line);
+        foreach (var f in fragments) Assert.Contains(f, line);
+    }
+
+    [Fact]
+    public void A_short_solve_writes_the_run_folder_with_config_history_checkpoint_policy_csvs_plots_and_report()
+    {
+        // When the stochastic Brock–Mirman model is solved briefly
+        var r = Solve(Fast.Concat(new[] { "brock-mirman-stochastic", "--set", "alpha=0.3", "--out", Out("run") }).ToArray());
+
+        // Then every promised file is there
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        foreach (var file in new[] { "config.yaml", "history.csv", "checkpoints/last.ckpt", "policy.deqn", "policy.safetensors", "path.csv",
+                     "euler-errors.csv", "policy-errors.csv", "policy-slices.csv", "report.md" })
+            Assert.True(File.Exists(Path.Combine(Out("run"), file)), $"missing {file}");
+        foreach (var plot in new[] { "policy-s", "training", "euler-errors-euler", "path" })
+            foreach (var ext in new[] { ".png", ".svg" })
+                Assert.True(File.Exists(Path.Combine(Out("run"), "plots", plot + ext)), $"missing {plot}{ext}");
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(Out("run"), "tensorboard"), "events.out.tfevents.*"));
+        var config = File.ReadAllText(Path.Combine(Out("run"), "config.yaml"));
+        Assert.Contains("model: 'brock-mirman-stochastic'", config);
+        Assert.Contains("alpha=0.3;beta=0.99;delta=1;", config);
+        var history = File.ReadAllLines(Path.Combine(Out("run"), "history.csv"));
+        Assert.StartsWith("episode,loss,mse_euler,mean_abs_euler,max_abs_euler,euler_mean,euler_max", history[0]);
+        Assert.Equal(1 + 9, history.Length);
+        Assert.Equal(1 + 200, File.ReadAllLines(Path.Combine(Out("run"), "path.csv")).Length);
+        Assert.StartsWith("period,K,z,s,Y,W,C,R,error_euler", File.ReadAllLines(Path.Combine(Out("run"), "path.csv"))[0]);
+        var errors = File.ReadAllLines(Path.Combine(Out("run"), "policy-errors.csv"));
+        Assert.Equal(new[] { "policy,where,reference,mean_rel_error,max_rel_error" }, errors.Take(1));
+        Assert.Contains(errors, l => l.StartsWith("s,grid,closed form,", StringComparison.Ordinal));
+        var report = File.ReadAllText(Path.Combine(Out("run"), "report.md"));
+        Assert.Contains("Euler errors on a fresh path", report);
+        Assert.Contains("plots/policy-s.png", report);
+        Assert.Contains("Policy against the closed form", report);
+    }
+
+    [Fact]
+    public void Rerunning_the_merged_config_reproduces_the_solve_and_resume_after_a_stop_ends_as_an_uninterrupted_run()
+    {
+        // Given an uninterrupted solve
+        Assert.Equal(0, Solve(Fast.Concat(new[] { "brock-mirman-stochastic", "--out", Out("a") }).ToArray()).ExitCode);
+        // When its merged config is rerun
+        var again = Solve("--config", Path.Combine(Out("a"), "config.yaml"), "--out", Out("b"));
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        // and another run stops after its first episode (a time budget) and is resumed without it
+        Assert.Equal(0, Solve(Fast.Concat(new[] { "brock-mirman-stochastic", "--max-seconds", "0.000001", "--out", Out("c") }).ToArray()).ExitCode);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(Out("c"), "history.csv")).Length);
+        var resumed = Solve("brock-mirman-stochastic", "--resume", Out("c"), "--max-seconds", "100000");
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+
+        // Then all three have the same history (apart from wall time) and the same policy errors
+        string Losses(string run) => string.Join("\n", File.ReadAllLines(Path.Combine(Out(run), "history.csv")).Select(l => string.Join(',', l.Split(',').Take(8))));
+        Assert.Equal(Losses("a"), Losses("b"));
+        Assert.Equal(Losses("a"), Losses("c"));
+        Assert.Equal(File.ReadAllText(Path.Combine(Out("a"), "policy-errors.csv")), File.ReadAllText(Path.Combine(Out("c"), "policy-errors.csv")));
+    }
+
+    [Fact]
+    public void Evaluate_recomputes_the_diagnostics_of_a_saved_run()
+    {
+        Assert.Equal(0, Solve(Fast.Concat(new[] { "brock-mirman", "--out", Out("run") }).ToArray()).ExitCode);
+        var r = Run("evaluate", Out("run"), "--eval-periods", "100", "--out", Out("eval"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal(1 + 100, File.ReadAllLines(Path.Combine(Out("eval"), "path.csv")).Length);
+        // The grid comparison does not depend on the path: it equals the solve's own
+        Assert.Equal(File.ReadAllLines(Path.Combine(Out("run"), "policy-errors.csv"))[1], File.ReadAllLines(Path.Combine(Out("eval"), "policy-errors.csv"))[1]);
+    }
+
+    [Fact]
+    public void Models_lists_every_model_with_its_parameters()
+    {
+        var r = Run("models");
+        Assert.Equal(0, r.ExitCode);
+    }
+
+    [Fact] public void An_unknown_model_lists_the_models() => AssertBad(Solve("ramsey", "--out", Out("x")), "unknown model 'ramsey'", "brock-mirman", "stochastic-growth");
+    [Fact] public void An_unknown_parameter_is_named() => AssertBad(Solve("brock-mirman", "--set", "theta=2", "--out", Out("x")), "--set", "no parameter 'theta'", "alpha");
+    [Fact] public void A_discount_factor_of_one_is_refused() => AssertBad(Solve("stochastic-growth", "--set", "beta=1", "--out", Out("x")), "beta (β) must be in (0, 1)");
+    [Fact] public void A_negative_sigma_is_refused() => AssertBad(Solve("stochastic-growth", "--set", "sigma=-0.1", "--out", Out("x")), "sigma (σ) must be ≥ 0");
+    [Fact] public void A_unit_root_is_refused() => AssertBad(Solve("stochastic-growth", "--set", "rho=1", "--out", Out("x")), "rho (ρ) must satisfy |ρ| < 1");
+    [Fact] public void A_range_with_lower_above_upper_is_refused() => AssertBad(Solve("stochastic-growth", "--set", "k_low=13", "--out", Out("x")), "k_low (13) must be below k_high (12)");
+    [Fact] public void A_setting_through_set_is_checked_like_the_option() => AssertBad(Solve("brock-mirman", "--set", "episodes=zero", "--out", Out("x")), "episodes", "'zero' is not a whole number");
+    [Fact] public void Lbfgs_is_refused_with_the_reason() => AssertBad(Solve("brock-mirman", "--optimizer", "lbfgs", "--out", Out("x")), "--optimizer", "fixed data set");
+
+    [Fact]
+    public void An_unknown_config_key_is_named_with_its_file()
+    {
+        var config = Out("bad.yaml");
+        File.WriteAllText(config, "model: brock-mirman\nepisodez: 10\n");
+        AssertBad(Solve("--config", config, "--out", Out("x")), "bad.yaml", "unknown key 'episodez'", "episodes");
+    }
+
+    [Fact]
+    public void A_calibration_section_in_a_config_file_sets_the_parameters_and_a_bad_one_is_named()
+    {
+        var config = Out("cal.yaml");
+        File.WriteAllText(config, "model: brock-mirman\ncalibration:\n  alpha: 1.5\n");
+        AssertBad(Solve("--config", config, "--out", Out("x")), "cal.yaml", "alpha (α) must be in (0, 1) (got 1.5)");
+    }
+
+    [Fact]
+    public void Resuming_a_folder_that_is_not_a_run_or_belongs_to_another_model_is_refused_and_nothing_is_written()
+    {
+        AssertBad(Solve("brock-mirman", "--resume", Out("nothing")), "--resume", "is not a folder");
+        Directory.CreateDirectory(Out("empty"));
+        AssertBad(Solve("brock-mirman", "--resume", Out("empty")), "--resume", "not a run folder");
+        Assert.Equal(0, Solve(Fast.Concat(new[] { "brock-mirman", "--out", Out("bm") }).ToArray()).ExitCode);
+        var before = Directory.GetFiles(Out("bm"), "*", SearchOption.AllDirectories).ToDictionary(f => f, File.ReadAllBytes);
+        AssertBad(Solve("stochastic-growth", "--resume", Out("bm")), "--resume", "is a solve of model 'brock-mirman', not 'stochastic-growth'");
+        AssertBad(Solve("brock-mirman", "--resume", Out("bm"), "--lr", "0.1"), "--lr", "cannot be changed when resuming");
+        Assert.All(before, f => Assert.Equal(f.Value, File.ReadAllBytes(f.Key)));
+    }
+
+    [Fact]
+    public void Out_of_an_existing_folder_is_refused() => AssertBad(Solve("brock-mirman", "--out", Path.GetDirectoryName(_dir)!), "--out", "already exists");
+
+    [Fact]
+    public void A_diverging_solve_stops_with_one_line_and_exit_code_1()
+    {
+        var r = Solve(Fast.Concat(new[] { "brock-mirman-stochastic", "--optimizer", "sgd", "--lr", "1e12", "--out", Out("div") }).ToArray());
+        Assert.Equal(1, r.ExitCode);
+        var line = r.Stderr.Trim();
+        Assert.DoesNotContain('\n', line);
+        Assert.Matches("non-finite|left the feasible set", line);
+    }
+}
