@@ -52,7 +52,8 @@ public sealed class SolveCommand : CliCommand
     private static readonly IReadOnlyDictionary<string, string?> NetworkDefaults = new Dictionary<string, string?>
     {
         ["layers"] = "50,50",
-        ["activation"] = "tanh",
+        // Swish by measurement: on Brock–Mirman its policy error was 4× lower than tanh's and 3× lower than relu's (docs/solve-defaults.md).
+        ["activation"] = "swish",
         ["precision"] = "float64",
         ["optimizer"] = "adam",
         ["lr"] = "0.001",
@@ -86,6 +87,8 @@ public sealed class SolveCommand : CliCommand
         new("max-seconds", null, "wall-time budget for training", "Episodes", ValueName: "s"),
         new("target-loss", null, "stop when an episode's loss is at or below this", "Episodes", ValueName: "x"),
         new("target-euler", null, "stop when the mean |residual| on an episode's states is at or below this", "Episodes", ValueName: "x"),
+        new("target-policy-error", null, "stop when the largest relative error of a policy against the closed form or reference solution, on the grid over the reference's ergodic set, is at or below this", "Episodes", ValueName: "x"),
+        new("track-reference", "true", "log the policy's error against the closed form or reference solution at every logged episode (history.csv, TensorBoard)", "Episodes", Flag: true),
         new("log-every", "10", "evaluate per-equation residuals and log every k episodes", "Episodes", ValueName: "k"),
         new("histogram-every", "100", "TensorBoard histograms of states and policies every k episodes (0: none)", "Episodes", ValueName: "k"),
         new("checkpoint-every", "100", "atomic checkpoint every k episodes (and always at the end)", "Episodes", ValueName: "k"),
@@ -129,11 +132,25 @@ public sealed class SolveCommand : CliCommand
         if (checkpoint is not null) console.MarkupLine($"  resuming after episode {checkpoint.Episode} from {Markup.Escape(run.File(CheckpointFile))}");
         console.MarkupLine($"  run folder: {Markup.Escape(run.Path)}");
 
+        var dtype = spec.Precision == Precision.Float64 ? TorchSharp.torch.ScalarType.Float64 : TorchSharp.torch.ScalarType.Float32;
+        double? targetPolicyError = s.PositiveOrNull("target-policy-error");
+        IPolicyReference? reference = null;
+        Func<IPolicyFunction, IReadOnlyDictionary<string, double>>? probe = null;
+        if (s.Bool("track-reference") || targetPolicyError is not null)
+        {
+            if (model.Reference() is null && !model.HasClosedForm && targetPolicyError is not null)
+                throw s.Error("target-policy-error", $"{model.Title} has no closed form or reference solution to measure the policy against");
+            if (!model.HasClosedForm && !quiet) console.MarkupLine("  computing the reference solution…");
+            reference = SolutionDiagnostics.DefaultReference(model);
+            if (reference is not null)
+                probe = SolutionDiagnostics.ReferenceProbe(model, reference, SolutionDiagnostics.ReferenceBox(model, reference, diagnostics, dtype), Math.Min(diagnostics.GridPoints, 30), dtype);
+        }
+
         SolveResult result;
         using (var logger = new CompositeLogger(
             new CsvHistoryLogger(run.File(CsvHistoryLogger.FileName), "episode"),
             TensorBoardLogger.ForRun(run.Path),
-            quiet ? NullLogger.Instance : new ConsoleProgressLogger(keys: ["loss", "euler_mean", "euler_max", "lr"], unit: "episode")))
+            quiet ? NullLogger.Instance : new ConsoleProgressLogger(keys: ["loss", "euler_mean", "euler_max", "policy_max_rel_error", "lr"], unit: "episode")))
         {
             logger.LogHyperparameters(s.All().Where(a => a.Value is not null).ToDictionary(a => a.Def.Name, a => a.Value!));
             result = Solver.Run(model, spec, new SolveOptions
@@ -143,6 +160,8 @@ public sealed class SolveCommand : CliCommand
                 Resume = checkpoint,
                 ModelName = entry.Name,
                 Cancel = cancel,
+                Probe = probe,
+                Target = targetPolicyError is double t ? ("policy_max_rel_error", t) : null,
             });
         }
         using var policy = result.Policy;
@@ -153,7 +172,7 @@ public sealed class SolveCommand : CliCommand
             return 130;
         }
         console.MarkupLine($"Checking the solution on a fresh {diagnostics.Periods:N0}-period path…");
-        var report = SolutionDiagnostics.Run(model, policy, diagnostics, policy.Network.DType);
+        var report = SolutionDiagnostics.Run(model, policy, diagnostics, policy.Network.DType, reference);
         SolveReport.Write(run.Path, entry, model, spec, result, report, diagnostics, s);
         SolveReport.Print(console, model, result, report, run.Path);
         return 0;

@@ -25,6 +25,8 @@ public static class SolveReport
         TidyCsv.Write(File("policy-slices.csv"), ["state", "policy", "x", "solution", "reference"], report.Slices.SelectMany(sl =>
             sl.X.Select((x, i) => (IReadOnlyList<object?>)[sl.State, sl.Policy, x, sl.Solution[i], sl.Reference?[i]])));
 
+        WriteSummary(File("summary.json"), entry, model, spec, result, report);
+
         var plots = new List<(string Title, string File)>();
         Directory.CreateDirectory(File("plots"));
         foreach (var group in report.Slices.GroupBy(sl => sl.Policy))
@@ -53,8 +55,22 @@ public static class SolveReport
                     new Series("mean", episodes, h.Select(r => r.Metrics["euler_mean"]).ToArray()),
                     new Series("max", episodes, h.Select(r => r.Metrics["euler_max"]).ToArray())]) { YScale = AxisScale.Log10, Markers = false },
             ], 2);
+            var tracked = h.Where(r => r.Metrics.ContainsKey("policy_max_rel_error")).ToArray();
+            if (tracked.Length > 1)
+            {
+                var policyNames = model.Policies.Select(p => p.Name).ToArray();
+                var series = policyNames.SelectMany(p => new[]
+                {
+                    new Series($"{p} mean", tracked.Select(r => (double)r.Episode).ToArray(), tracked.Select(r => r.Metrics[$"policy_mean_rel_error_{p}"]).ToArray()),
+                    new Series($"{p} max", tracked.Select(r => (double)r.Episode).ToArray(), tracked.Select(r => r.Metrics[$"policy_max_rel_error_{p}"]).ToArray()),
+                }).ToArray();
+                training = training with
+                {
+                    Panels = [.. training.Panels, new LineChart($"Policy vs {report.ReferenceName} (grid)", "episode", "relative error", series) { YScale = AxisScale.Log10, Markers = false }],
+                };
+            }
             ChartRenderer.Save(training, File("plots/training"));
-            plots.Add(("Loss and Euler residuals over episodes", "plots/training.png"));
+            plots.Add(("Loss, Euler residuals and policy error over episodes", "plots/training.png"));
         }
 
         foreach (var (equation, _) in report.Errors)
@@ -82,6 +98,32 @@ public static class SolveReport
         plots.Add(($"The first {shown} periods of the evaluation path", "plots/path.png"));
 
         WriteMarkdown(File("report.md"), entry, model, spec, result, report, diagnostics, settings, plots);
+    }
+
+    /// <summary>The numbers of the run in one machine-readable file (benchmarks and scripts read it).</summary>
+    private static void WriteSummary(string path, ModelEntry entry, Model model, SolverSpec spec, SolveResult? result, SolutionReport report)
+    {
+        var summary = new Dictionary<string, object?>
+        {
+            ["model"] = entry.Name,
+            ["title"] = model.Title,
+            ["parameters"] = model.Parameters.ToDictionary(p => p.Name, p => p.Value),
+            ["episodes"] = result?.Episodes,
+            ["steps"] = result?.Steps,
+            ["training_seconds"] = result?.Seconds,
+            ["stop"] = result?.Stop.ToString(),
+            ["final_loss"] = result?.History[^1].Loss,
+            ["quadrature"] = report.Quadrature,
+            ["euler_errors"] = report.Errors.ToDictionary(e => e.Key, e => new Dictionary<string, double>
+            {
+                ["mean"] = e.Value.Mean, ["median"] = e.Value.Median, ["p90"] = e.Value.P90, ["p99"] = e.Value.P99, ["max"] = e.Value.Max,
+            }),
+            ["reference"] = report.ReferenceName,
+            ["policy_errors"] = report.Comparisons.Select(c => new Dictionary<string, object> { ["policy"] = c.Policy, ["where"] = c.Where, ["mean"] = c.Mean, ["max"] = c.Max }).ToArray(),
+            ["grid_box"] = report.GridBox.ToDictionary(b => b.State, b => new[] { b.Low, b.High }),
+            ["network"] = spec.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}").ToArray(),
+        };
+        Deqn.Reports.AtomicFile.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
     }
 
     private static IEnumerable<(string Name, double Value)> Statistics(EulerErrorStatistics s) =>
@@ -126,6 +168,7 @@ public static class SolveReport
             "`config.yaml`: the merged settings; rerun with `./deqn solve --config config.yaml --out <new folder>`",
             "`history.csv`, `tensorboard/`: loss, per-equation residuals, penalties, learning rate per logged episode",
             "`policy.deqn` (and `policy.safetensors`): the trained network; `checkpoints/last.ckpt`: everything to resume",
+            "`summary.json`: the numbers of this report in one machine-readable file",
             "`path.csv`: the evaluation path with states, policies, definitions and errors; `euler-errors.csv`, `policy-errors.csv`, `policy-slices.csv`",
         ]);
         md.Heading(2, "Command");

@@ -101,8 +101,8 @@ public static class SolutionDiagnostics
             for (int j = 0; j < columns.Count; j++) path[i, j] = rows[i][j];
         var statistics = errors.ToDictionary(e => e.Key, e => EulerErrorStatistics.Of(e.Value), StringComparer.Ordinal);
 
-        reference ??= model.Reference() ?? (model.HasClosedForm ? new ClosedFormReference(model) : null);
-        var box = GridBox(model, path);
+        reference ??= DefaultReference(model);
+        var box = reference is null ? GridBox(model, path) : ReferenceBox(model, reference, spec, dtype);
         var comparisons = new List<PolicyComparison>();
         var pathStates = Column(path, 1, model.States.Count);
         if (reference is not null)
@@ -114,6 +114,64 @@ public static class SolutionDiagnostics
         var slices = Slices(model, policy, reference, box, pathStates, dtype);
         states.Dispose();
         return new SolutionReport(quadrature.Rule.Rule, statistics, reference?.Name, comparisons, columns, path, box, slices);
+    }
+
+    /// <summary>The model's reference solution (time iteration…) or, failing that, its closed form; null when it has neither.</summary>
+    public static IPolicyReference? DefaultReference(Model model) => model.Reference() ?? (model.HasClosedForm ? new ClosedFormReference(model) : null);
+
+    /// <summary>
+    /// The grid box where a policy is compared with <paramref name="reference"/>: the ergodic set of the reference's own
+    /// path (independent of the solution being judged), or the initial ranges for a deterministic model.
+    /// </summary>
+    public static IReadOnlyList<(string State, double Low, double High)> ReferenceBox(Model model, IPolicyReference reference, DiagnosticsSpec spec, ScalarType dtype)
+    {
+        using var path = SimulatePath(model, new ReferencePolicy(reference), spec with { Periods = Math.Min(spec.Periods, 10_000) }, dtype);
+        var values = Tensors.ToArray(path);
+        var withPeriod = new double[values.GetLength(0), values.GetLength(1) + 1];
+        for (int i = 0; i < values.GetLength(0); i++)
+            for (int j = 0; j < values.GetLength(1); j++) withPeriod[i, j + 1] = values[i, j];
+        return GridBox(model, withPeriod);
+    }
+
+    /// <summary>
+    /// A probe for <see cref="SolveOptions.Probe"/>: the mean and max relative error of each policy against
+    /// <paramref name="reference"/> on a grid over <paramref name="box"/> (metrics policy_mean_rel_error_&lt;p&gt;, policy_max_rel_error_&lt;p&gt;,
+    /// and policy_max_rel_error over all policies).
+    /// </summary>
+    public static Func<IPolicyFunction, IReadOnlyDictionary<string, double>> ReferenceProbe(Model model, IPolicyReference reference,
+        IReadOnlyList<(string State, double Low, double High)> box, int points, ScalarType dtype)
+    {
+        var grid = ProductGrid(box, points);
+        var exact = reference.PolicyAt(grid);
+        return policy =>
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var mine = Tensors.ToArray(policy.Values(Tensors.FromArray(grid, dtype)));
+            var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+            double worst = 0;
+            for (int p = 0; p < model.Policies.Count; p++)
+            {
+                double sum = 0, max = 0;
+                for (int i = 0; i < grid.GetLength(0); i++)
+                {
+                    double e = Math.Abs(mine[i, p] / exact[i, p] - 1);
+                    sum += e;
+                    max = Math.Max(max, e);
+                }
+                metrics[$"policy_mean_rel_error_{model.Policies[p].Name}"] = sum / grid.GetLength(0);
+                metrics[$"policy_max_rel_error_{model.Policies[p].Name}"] = max;
+                worst = Math.Max(worst, max);
+            }
+            metrics["policy_max_rel_error"] = worst;
+            return metrics;
+        };
+    }
+
+    /// <summary>A reference (arrays in, arrays out) as a policy function, to simulate the economy under it.</summary>
+    private sealed class ReferencePolicy(IPolicyReference reference) : IPolicyFunction
+    {
+        public Tensor Values(Tensor states) => Tensors.FromArray(reference.PolicyAt(Tensors.ToArray(states)), states.dtype).to(states.device);
     }
 
     /// <summary>A fresh path of one economy from the middle of the initial distributions: [periods, states].</summary>
@@ -162,7 +220,7 @@ public static class SolutionDiagnostics
         return box;
     }
 
-    private static double[,] ProductGrid(IReadOnlyList<(string State, double Low, double High)> box, int points)
+    internal static double[,] ProductGrid(IReadOnlyList<(string State, double Low, double High)> box, int points)
     {
         int d = box.Count;
         int total = (int)Math.Pow(points, d);

@@ -41,6 +41,15 @@ public sealed record SolveOptions
     public string ModelName { get; init; } = "";
 
     public CancellationToken Cancel { get; init; }
+
+    /// <summary>
+    /// Extra measurements of the current policy at every logged episode (e.g. its error against a closed form), added to
+    /// the episode's metrics; runs without gradients, outside the timed training.
+    /// </summary>
+    public Func<IPolicyFunction, IReadOnlyDictionary<string, double>>? Probe { get; init; }
+
+    /// <summary>Stop when this metric (a residual statistic or a probe's value) is at or below the value at a logged episode.</summary>
+    public (string Metric, double Value)? Target { get; init; }
 }
 
 /// <summary>
@@ -173,11 +182,14 @@ public static class Solver
                     bool last = e == spec.Episodes;
                     if (e % spec.LogEvery == 0 || last || e == 1)
                     {
-                        var record = Record(model, policy, quadrature, visited, e, steps, Seconds(), optimizer.LearningRate, lossSum / lossCount);
+                        clock.Stop();
+                        var record = Record(model, policy, quadrature, visited, e, steps, Seconds(), optimizer.LearningRate, lossSum / lossCount, options.Probe);
+                        clock.Start();
                         history.Add(record);
                         options.Logger.LogScalars(e, Scalars(record));
                         if (spec.TargetLoss is double tl && record.Loss <= tl) stop = SolveStop.TargetReached;
                         if (spec.TargetEulerError is double te && record.Metrics["euler_mean"] <= te) stop = SolveStop.TargetReached;
+                        if (options.Target is var (metric, value) && record.Metrics.TryGetValue(metric, out var current) && current <= value) stop = SolveStop.TargetReached;
                     }
                     if (spec.HistogramEvery > 0 && (e % spec.HistogramEvery == 0 || last)) LogHistograms(model, policy, visited, e, options.Logger);
                     // The old start states may be part of the visited states: replace them only when those are no longer read.
@@ -196,7 +208,7 @@ public static class Solver
                 if (episode >= firstEpisode)
                 {
                     using var scope = torch.NewDisposeScope();
-                    var record = Record(model, policy, quadrature, states, episode, steps, Seconds(), optimizer.LearningRate, double.NaN);
+                    var record = Record(model, policy, quadrature, states, episode, steps, Seconds(), optimizer.LearningRate, double.NaN, options.Probe);
                     history.Add(record);
                     options.Logger.LogScalars(episode, Scalars(record));
                 }
@@ -278,7 +290,8 @@ public static class Solver
         return new SolverException($"episode {episode}: non-finite residual {which}; stopped{kept}. Try a smaller learning rate, --clip-norm, or bounds on the offending variables");
     }
 
-    private static EpisodeRecord Record(Model model, IPolicyFunction policy, QuadratureTensors quadrature, Tensor states, int episode, long steps, double seconds, double lr, double loss)
+    private static EpisodeRecord Record(Model model, IPolicyFunction policy, QuadratureTensors quadrature, Tensor states, int episode, long steps, double seconds, double lr, double loss,
+        Func<IPolicyFunction, IReadOnlyDictionary<string, double>>? probe)
     {
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
         using (torch.no_grad())
@@ -300,6 +313,8 @@ public static class Solver
             metrics["euler_max"] = max;
             foreach (var (name, penalty) in residuals.Penalties) metrics[$"penalty_{name}"] = penalty.ToDouble();
             if (double.IsNaN(loss)) loss = residuals.Loss().ToDouble();
+            if (probe is not null)
+                foreach (var (k, v) in probe(policy)) metrics[k] = v;
         }
         return new EpisodeRecord(episode, steps, seconds, lr, loss, metrics);
     }

@@ -11,7 +11,7 @@ namespace Deqn.Equilibrium.Solving;
 /// </summary>
 public sealed record SolverSpec
 {
-    public IReadOnlyList<LayerSpec> Hidden { get; init; } = [new(50, Activation.Tanh), new(50, Activation.Tanh)];
+    public IReadOnlyList<LayerSpec> Hidden { get; init; } = [new(50, Activation.Swish), new(50, Activation.Swish)];
     public InitializerSpec WeightInitializer { get; init; } = InitializerSpec.GlorotUniform;
     public InitializerSpec BiasInitializer { get; init; } = InitializerSpec.Zeros;
 
