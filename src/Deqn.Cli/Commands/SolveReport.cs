@@ -123,7 +123,7 @@ public static class SolveReport
             ["grid_box"] = report.GridBox.ToDictionary(b => b.State, b => new[] { b.Low, b.High }),
             ["network"] = spec.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}").ToArray(),
         };
-        Deqn.Reports.AtomicFile.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        Deqn.Training.Persistence.AtomicFile.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
     }
 
     private static IEnumerable<(string Name, double Value)> Statistics(EulerErrorStatistics s) =>
