@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Deqn.Cli.Commands;
 using Deqn.Cli.Options;
+using Deqn.Equilibrium.Modeling;
+using Deqn.Equilibrium.Models;
 using Deqn.Training.Data;
 using Deqn.Training.Engine;
 using Deqn.Training.Persistence;
@@ -13,9 +15,18 @@ public static class Entry
     public const int BadInput = 2;
     public const int Failure = 1;
 
-    public static IReadOnlyList<CliCommand> Commands { get; } = new CliCommand[] { new FitCommand(), new PredictCommand(), new ApproxCommand(), new SolveCommand(), new ModelsCommand(), new EvaluateCommand() };
+    /// <summary>The commands, with <paramref name="models"/> (the shipped models when null) for solve, models and evaluate.</summary>
+    public static IReadOnlyList<CliCommand> Commands(ModelCatalog? models = null)
+    {
+        models ??= BuiltinModels.Catalog();
+        return [new FitCommand(), new PredictCommand(), new ApproxCommand(), new SolveCommand(models), new ModelsCommand(models), new EvaluateCommand(models)];
+    }
 
-    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+    /// <summary>
+    /// Runs the command line. A program with models of its own passes its catalog — e.g.
+    /// <c>Entry.Run(args, models: BuiltinModels.Catalog().Add("my-model", …))</c> — and gets solve, models and evaluate for them.
+    /// </summary>
+    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null, ModelCatalog? models = null)
     {
         stdout ??= Console.Out;
         stderr ??= Console.Error;
@@ -32,7 +43,7 @@ public static class Entry
         try
         {
             var root = new RootCommand("Deqn: train neural networks and solve economic models with Deep Equilibrium Nets.");
-            foreach (var c in Commands)
+            foreach (var c in Commands(models))
                 root.Subcommands.Add(c.Build((cmd, settings) => Execute(cmd, settings, cancel.Token, stderr)));
             var parse = root.Parse(args.Length == 0 ? new[] { "--help" } : args);
             if (parse.Errors.Count > 0)

@@ -93,8 +93,28 @@ public sealed class SolveCommandTests : IDisposable
     [Fact]
     public void Models_lists_every_model_with_its_parameters()
     {
-        var r = Run("models");
-        Assert.Equal(0, r.ExitCode);
+        var stdout = new StringWriter();
+        Assert.Equal(0, Entry.Run(["models"], stdout, new StringWriter()));
+        Assert.Equal(0, Run("models").ExitCode);
+    }
+
+    [Fact]
+    public void A_program_with_a_catalog_of_its_own_solves_its_own_model_through_the_same_command_line()
+    {
+        // Given the example program's catalog (the shipped models plus crra-growth, a model written outside Deqn)
+        var catalog = CustomModel.CustomModels.Catalog();
+        Assert.Contains(catalog.Entries, e => e.Name == "crra-growth");
+        // When it solves its model briefly with a parameter overridden
+        var stderr = new StringWriter();
+        int code = Entry.Run(new[] { "solve", "crra-growth" }.Concat(Fast).Concat(new[] { "--set", "gamma=3", "--out", Out("crra"), "--quiet" }).ToArray(), new StringWriter(), stderr, catalog);
+        // Then the run folder has its report and the config names the parameter
+        Assert.True(code == 0, stderr.ToString());
+        Assert.True(File.Exists(Path.Combine(Out("crra"), "report.md")));
+        Assert.Contains("gamma=3", File.ReadAllText(Path.Combine(Out("crra"), "config.yaml")));
+        // and an unknown parameter of that model is named like any other
+        var bad = new StringWriter();
+        Assert.Equal(2, Entry.Run(new[] { "solve", "crra-growth", "--set", "eta=1", "--out", Out("bad"), "--quiet" }, new StringWriter(), bad, catalog));
+        Assert.Contains("model 'crra-growth' has no parameter 'eta'", bad.ToString());
     }
 
     [Fact] public void An_unknown_model_lists_the_models() => AssertBad(Solve("ramsey", "--out", Out("x")), "unknown model 'ramsey'", "brock-mirman", "stochastic-growth");

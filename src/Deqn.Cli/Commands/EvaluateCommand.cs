@@ -1,5 +1,6 @@
 using Deqn.Cli.Options;
 using Deqn.Cli.Runs;
+using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Diagnostics;
 using Deqn.Equilibrium.Solving;
 using Deqn.Training.Persistence;
@@ -8,7 +9,7 @@ using Spectre.Console;
 namespace Deqn.Cli.Commands;
 
 /// <summary><c>deqn evaluate &lt;run&gt;</c>: recomputes a solved model's diagnostics from its run folder (config and policy network).</summary>
-public sealed class EvaluateCommand : CliCommand
+public sealed class EvaluateCommand(ModelCatalog catalog) : CliCommand
 {
     public override string Name => "evaluate";
 
@@ -42,7 +43,7 @@ public sealed class EvaluateCommand : CliCommand
         if (!File.Exists(config)) throw now.Error("run", $"{folder} is not a run folder (no config.yaml)");
         if (!File.Exists(policyFile)) throw now.Error("run", $"{folder} has no {SolveCommand.PolicyFile}; is it a deqn solve run?");
 
-        var solve = new SolveCommand();
+        var solve = new SolveCommand(catalog);
         var s = new Settings(solve.AllOptions);
         foreach (var (key, value) in ConfigFile.Load(config))
         {
@@ -51,7 +52,7 @@ public sealed class EvaluateCommand : CliCommand
         }
         foreach (var key in EvaluationKeys)
             if (now.String(key) is { } v) s.Set(key, v, "command line");
-        var (entry, model) = SolveCommand.BuildModel(s);
+        var (entry, model) = solve.BuildModel(s);
         var spec = SolveCommand.BuildSolver(s);
         var diagnostics = SolveCommand.BuildDiagnostics(s);
 

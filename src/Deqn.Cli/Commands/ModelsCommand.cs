@@ -1,10 +1,11 @@
 using Deqn.Cli.Options;
+using Deqn.Equilibrium.Modeling;
 using Spectre.Console;
 
 namespace Deqn.Cli.Commands;
 
 /// <summary><c>deqn models</c>: the models <c>deqn solve</c> knows, with their parameters and defaults.</summary>
-public sealed class ModelsCommand : CliCommand
+public sealed class ModelsCommand(ModelCatalog catalog) : CliCommand
 {
     public override string Name => "models";
 
@@ -19,7 +20,7 @@ public sealed class ModelsCommand : CliCommand
 
     public override int Execute(Settings s, CancellationToken cancel)
     {
-        var entries = s.String("model") is { } name ? [s.Parse("model", SolveCommand.Catalog.Find)] : SolveCommand.Catalog.Entries;
+        var entries = s.String("model") is { } name ? [s.Parse("model", catalog.Find)] : catalog.Entries;
         var console = AnsiConsole.Console;
         foreach (var entry in entries)
         {

@@ -42,7 +42,10 @@ public sealed class SolveCommand : CliCommand
         "./deqn solve stochastic-growth --resume runs/solve-stochastic-growth-20261127-101500",
     };
 
-    public static ModelCatalog Catalog { get; } = BuiltinModels.Catalog();
+    /// <param name="catalog">The models it can solve; the shipped ones when null (a program of your own passes its catalog to <see cref="Entry.Run"/>).</param>
+    public SolveCommand(ModelCatalog? catalog = null) => Catalog = catalog ?? BuiltinModels.Catalog();
+
+    public ModelCatalog Catalog { get; }
 
     public override IReadOnlyList<OptionDef> Positionals { get; } = new OptionDef[]
     {
@@ -182,7 +185,7 @@ public sealed class SolveCommand : CliCommand
     /// Applies each --set key=value: a parameter of the model goes into the calibration (so rho, gamma… mean the model's,
     /// not the optimizer's), another known setting replaces that setting, anything else is reported as an unknown parameter.
     /// </summary>
-    private static void ApplySets(Settings s)
+    private void ApplySets(Settings s)
     {
         if (s.String("set") is not { } sets) return;
         var entry = s.Parse("model", Catalog.Find);
@@ -203,7 +206,7 @@ public sealed class SolveCommand : CliCommand
         s.Set("set", null, "applied");
     }
 
-    internal static (ModelEntry Entry, Model Model) BuildModel(Settings s)
+    internal (ModelEntry Entry, Model Model) BuildModel(Settings s)
     {
         var entry = s.Parse("model", Catalog.Find);
         var overrides = s.Parse("calibration", v => ModelCatalog.ParseOverrides(v), allowEmpty: true);
