@@ -30,6 +30,8 @@ public sealed class ModelsCommand(ModelCatalog catalog) : CliCommand
             foreach (var (parameter, description, value) in entry.Parameters)
                 table.AddRow(Markup.Escape(parameter), SolveCommand.Format(value), Markup.Escape(description));
             console.Write(table);
+            if (entry.RecommendedSettings.Count > 0)
+                console.WriteLine("  solved by default with: " + string.Join(", ", entry.RecommendedSettings.Select(kv => $"{kv.Key} {kv.Value}")));
         }
         console.WriteLine("Solve one with: ./deqn solve <model> [--set name=value ...] [--config configs/solve-<model>.yaml]");
         return 0;

@@ -117,6 +117,7 @@ public sealed class SolveCommand : CliCommand
         else
         {
             ApplySets(s);
+            ApplyRecommended(s);
             run = RunFolder.Create(s.String("out"), "solve", s.Required("model", "a model name"), s);
         }
         var (entry, model) = BuildModel(s);
@@ -204,6 +205,14 @@ public sealed class SolveCommand : CliCommand
         }
         s.Set("calibration", string.Join(';', parameters), parameters.Count > (s.String("calibration") is null ? 0 : 1) ? "--set" : s.Source("calibration"));
         s.Set("set", null, "applied");
+    }
+
+    /// <summary>The model's recommended solver settings replace the generic defaults (never a value given in a file or on the command line).</summary>
+    private void ApplyRecommended(Settings s)
+    {
+        var entry = s.Parse("model", Catalog.Find);
+        foreach (var (key, value) in entry.RecommendedSettings)
+            if (s.Source(key) == "default") s.Set(key, value, $"model {entry.Name}");
     }
 
     internal (ModelEntry Entry, Model Model) BuildModel(Settings s)

@@ -50,7 +50,7 @@ internal sealed class ExpectationOperator(Model model, IPolicyFunction policy, Q
     {
         long n = now.Count;
         var shocks = new ShockValues(model, quadrature.Nodes, asRow: true);
-        var states = torch.stack(model.NextStates(now.Broadcast(), shocks, [n, quadrature.Count]), 1);
+        var states = model.NextStateMatrix(now.Broadcast(), shocks, [n, quadrature.Count]);
         return new Period(model, states, policy.Values(states), null, now.Penalties);
     }
 
@@ -115,7 +115,7 @@ public static class Evaluation
     {
         var now = new Period(model, states, policy.Values(states), null, new PenaltyLedger());
         var shocks = new ShockValues(model, innovations, asRow: false);
-        return torch.stack(model.NextStates(now, shocks, [states.shape[0]]), 1);
+        return model.NextStateMatrix(now, shocks, [states.shape[0]]);
     }
 
     /// <summary>A period with policies from <paramref name="policy"/> and no expectations, to read definitions (reports).</summary>

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Deqn.Equilibrium.Modeling;
@@ -91,19 +92,20 @@ public abstract class Model
         if (_policies.Count == 0) throw new ArgumentException($"{Title}: a model needs at least one policy");
     }
 
-    /// <summary>The transition's states in declaration order, each reshaped to one value per row.</summary>
-    internal Tensor[] NextStates(Period now, ShockValues shocks, long[] shape)
+    /// <summary>Next period's states as a matrix [rows, states]: the transition's values broadcast to <paramref name="shape"/>, one row per economy (and node).</summary>
+    internal Tensor NextStateMatrix(Period now, ShockValues shocks, long[] shape)
     {
         var next = new Tensor?[_states.Count];
         foreach (var (state, value) in Transition(now, shocks))
         {
             CheckOwns(state);
             if (next[state.Index] is not null) throw new InvalidOperationException($"the transition gives state {state.Name} twice");
-            next[state.Index] = value.expand(shape).reshape(-1);
+            next[state.Index] = value.expand(shape);
         }
         for (int i = 0; i < next.Length; i++)
             if (next[i] is null) throw new InvalidOperationException($"the transition does not give state {_states[i].Name}");
-        return next!;
+        // Stacking the broadcast views along a new last axis copies once, straight into row-major [rows, states].
+        return torch.stack(next!, shape.Length).view(-1, _states.Count);
     }
 }
 

@@ -36,12 +36,18 @@ public sealed class ParameterTable<T> where T : class
         _rows.Select(r => (r.Name, r.Description, r.Get(calibration))).ToArray();
 }
 
-/// <summary>A model the catalog can build: its name, one line, its parameters with defaults, and how to build it.</summary>
+/// <summary>
+/// A model the catalog can build: its name, one line, its parameters with defaults, how to build it, and the solver
+/// settings recommended for it (as config keys and values, e.g. episodes → 10000), which a command line uses as defaults.
+/// </summary>
 public sealed record ModelEntry(
     string Name,
     string Summary,
     IReadOnlyList<(string Name, string Description, double Default)> Parameters,
-    Func<IReadOnlyDictionary<string, double>, Model> Create);
+    Func<IReadOnlyDictionary<string, double>, Model> Create)
+{
+    public IReadOnlyDictionary<string, string> RecommendedSettings { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>
 /// Models by name, for the command line: each entry is added explicitly with its calibration's defaults and parameter
@@ -53,12 +59,16 @@ public sealed class ModelCatalog
 
     public IReadOnlyList<ModelEntry> Entries => _entries;
 
-    public ModelCatalog Add<T>(string name, string summary, T defaults, ParameterTable<T> parameters, Func<T, Model> create) where T : class
+    public ModelCatalog Add<T>(string name, string summary, T defaults, ParameterTable<T> parameters, Func<T, Model> create,
+        IReadOnlyDictionary<string, string>? recommendedSettings = null) where T : class
     {
         if (_entries.Any(e => e.Name == name)) throw new ArgumentException($"model '{name}' is registered twice");
         _entries.Add(new ModelEntry(name, summary,
             parameters.Describe(defaults).Select(p => (p.Name, p.Description, p.Value)).ToArray(),
-            overrides => create(parameters.Apply(defaults, overrides, name))));
+            overrides => create(parameters.Apply(defaults, overrides, name)))
+        {
+            RecommendedSettings = recommendedSettings ?? new Dictionary<string, string>(),
+        });
         return this;
     }
 

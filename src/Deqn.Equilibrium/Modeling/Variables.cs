@@ -114,6 +114,7 @@ public sealed class Policy : Variable
     internal Tensor Transform(Tensor raw) => Output switch
     {
         PolicyOutput.Linear => raw,
+        PolicyOutput.Implied when Bounds!.Lower == 0 && Bounds.Upper == 1 => raw.sigmoid(),
         PolicyOutput.Implied => raw.sigmoid().mul(Bounds!.Upper!.Value - Bounds.Lower!.Value).add(Bounds.Lower.Value),
         PolicyOutput.Softplus => nn.functional.softplus(raw),
         PolicyOutput.Exp => raw.exp(),

@@ -23,7 +23,8 @@ public sealed class PolicyNetwork : IPolicyFunction, IDisposable
         _model = model;
         Network = network;
         var device = network.parameters().First().device;
-        _offset = torch.tensor(model.States.Select(s => s.Initial.Center).ToArray(), dtype: network.DType, device: device).unsqueeze(0);
+        // (x − center)/halfWidth as one fused x·scale + shift.
+        _offset = torch.tensor(model.States.Select(s => -s.Initial.Center / s.Initial.HalfWidth).ToArray(), dtype: network.DType, device: device).unsqueeze(0);
         _inverseScale = torch.tensor(model.States.Select(s => 1.0 / s.Initial.HalfWidth).ToArray(), dtype: network.DType, device: device).unsqueeze(0);
         var first = model.Policies[0];
         _singleTransform = model.Policies.All(p => p.Output == first.Output && p.Bounds == first.Bounds);
@@ -46,7 +47,7 @@ public sealed class PolicyNetwork : IPolicyFunction, IDisposable
 
     public Tensor Values(Tensor states)
     {
-        var raw = Network.forward(states.sub(_offset).mul_(_inverseScale));
+        var raw = Network.forward(torch.addcmul(_offset, states, _inverseScale, 1.0));
         // One transform on the whole output when all policies share it: fewer operations per step.
         if (_singleTransform) return _model.Policies[0].Transform(raw);
         return torch.stack(_model.Policies.Select(p => p.Transform(raw.select(1, p.Index))).ToArray(), 1);
