@@ -51,6 +51,8 @@ def parse_args(argv=None):
     t.add_argument("--epochs", type=int, default=1, help="passes over the T*L states per episode")
     t.add_argument("--batch", type=int, default=64)
     t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
+                   help="cosine: episode e (1-based) of E trains with lr*(1 + cos(pi*min(e-1, E)/E))/2, as Deqn's")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--dtype", choices=["float64", "float32"], default="float64")
@@ -59,10 +61,14 @@ def parse_args(argv=None):
                    help="stop at the first evaluation whose policy max relative error is <= this (delta = 1 only)")
     e = p.add_argument_group("evaluation (not timed)")
     e.add_argument("--eval-every", type=int, default=100, help="episodes between evaluations (0: only at the end)")
-    e.add_argument("--grid-k", type=parse_range, default=(0.1, 1.0), help="evaluation grid for K (100 points)")
-    e.add_argument("--grid-z", type=parse_range, default=(0.8, 1.2), help="evaluation grid for z (21 points)")
+    e.add_argument("--grid-k", type=parse_range, default=(0.1, 1.0), help="evaluation grid for K")
+    e.add_argument("--grid-z", type=parse_range, default=(0.8, 1.2), help="evaluation grid for z")
+    e.add_argument("--grid-points", type=int, default=30,
+                   help="points per state, ends included: n x n (n when deterministic)")
     a = p.parse_args(argv)
     a.layers = [int(w) for w in a.layers.split(",") if w.strip()]
+    if a.grid_points < 2:
+        p.error("--grid-points needs at least 2")
     if a.target_max_rel_err is not None and a.delta != 1.0:
         p.error("--target-max-rel-err needs --delta 1 (the closed form)")
     return a
@@ -150,10 +156,10 @@ class Growth:
 
 
 def evaluation_grid(a, stochastic):
-    K = torch.linspace(*a.grid_k, 100)
+    K = torch.linspace(*a.grid_k, a.grid_points)
     if not stochastic:
         return K.unsqueeze(-1)
-    z = torch.linspace(*a.grid_z, 21)
+    z = torch.linspace(*a.grid_z, a.grid_points)
     KK, zz = torch.meshgrid(K, z, indexing="ij")
     return torch.stack([KK.reshape(-1), zz.reshape(-1)], dim=-1)
 
@@ -173,6 +179,14 @@ def evaluate(model, grid, a):
     out["ree_mean"] = ree.mean().item()
     out["ree_max"] = ree.max().item()
     return out
+
+
+def learning_rate(a, episode):
+    """The rate for the whole of episode `episode` (1-based), Deqn's schedule evaluated at epoch episode - 1."""
+    if a.schedule == "constant":
+        return a.lr
+    E = a.episodes
+    return a.lr * (1 + math.cos(math.pi * min(episode - 1, E) / E)) / 2
 
 
 def emit(obj):
@@ -208,7 +222,7 @@ def main(argv=None):
 
     def run_eval(episode):
         nonlocal last_eval_episode, result
-        result = {"episode": episode, "seconds": train_seconds,
+        result = {"episode": episode, "seconds": train_seconds, "lr": opt.param_groups[0]["lr"],
                   "loss": None if math.isnan(last_loss) else last_loss, **evaluate(model, grid, a)}
         emit(result)
         last_eval_episode = episode
@@ -216,6 +230,8 @@ def main(argv=None):
 
     for episode in range(1, a.episodes + 1):
         t0 = time.perf_counter()
+        for group in opt.param_groups:
+            group["lr"] = learning_rate(a, episode)
         if a.redraw:
             state = model.draw(a.trajectories)
         with torch.no_grad():
@@ -261,6 +277,8 @@ def main(argv=None):
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),
         "dtype": a.dtype,
+        "schedule": a.schedule,
+        "grid_points": grid.shape[0],
         "train_seconds": train_seconds,
         "steps": steps,
         "seconds_per_step": train_seconds / steps if steps else None,
