@@ -34,7 +34,7 @@ public sealed class BrockMirman : Model
     private readonly BrockMirmanCalibration _c;
     private readonly State _k;
     private readonly Policy _s;
-    private readonly Definition _wealth, _consumption, _return;
+    private readonly Definition _output, _wealth, _consumption, _return;
 
     public BrockMirman(BrockMirmanCalibration calibration)
     {
@@ -43,9 +43,10 @@ public sealed class BrockMirman : Model
         double a = calibration.Alpha, d = calibration.Delta;
         _k = State("K", InitialDistribution.Uniform(calibration.CapitalLow, calibration.CapitalHigh), description: "capital");
         _s = Policy("s", PolicyOutput.Implied, new Bounds(0, 1), "savings rate: K' = s·W");
-        _wealth = Define("W", t => t[_k].pow(a).add(t[_k].mul(1 - d)), description: "resources K^α + (1 − δ)K");
+        _output = Define("Y", t => t[_k].pow(a), description: "output K^α");
+        _wealth = Define("W", t => d == 1 ? t[_output] : t[_output] + t[_k].mul(1 - d), description: "resources K^α + (1 − δ)K");
         _consumption = Define("C", t => (1 - t[_s]) * t[_wealth], description: "consumption (1 − s)·W");
-        _return = Define("R", t => t[_k].pow(a - 1).mul(a).add(1 - d), description: "gross return 1 − δ + αK^(α−1)");
+        _return = Define("R", t => d == 1 ? t[_output].div(t[_k]).mul(a) : t[_output].div(t[_k]).mul(a).add(1 - d), description: "gross return 1 − δ + αK^(α−1) = 1 − δ + αY/K");
     }
 
     public BrockMirmanCalibration Calibration => _c;

@@ -55,10 +55,11 @@ public sealed class StochasticGrowth : Model
         _z = State("z", InitialDistribution.Uniform(calibration.ProductivityLow, calibration.ProductivityHigh), description: "total factor productivity");
         _s = Policy("s", PolicyOutput.Implied, new Bounds(0, 1), "savings rate: K' = s·W");
         _eps = Shock("eps", calibration.Sigma, "innovation to log TFP");
+        // With full depreciation the (1 − δ) terms vanish; skipping them saves operations in every step.
         _output = Define("Y", t => t[_z] * t[_k].pow(a), description: "output z·K^α");
-        _wealth = Define("W", t => t[_output] + t[_k].mul(1 - d), description: "resources Y + (1 − δ)K");
+        _wealth = Define("W", t => d == 1 ? t[_output] : t[_output] + t[_k].mul(1 - d), description: "resources Y + (1 − δ)K");
         _consumption = Define("C", t => (1 - t[_s]) * t[_wealth], description: "consumption (1 − s)·W");
-        _return = Define("R", t => t[_z] * t[_k].pow(a - 1).mul(a) + (1 - d), description: "gross return 1 − δ + αzK^(α−1)");
+        _return = Define("R", t => d == 1 ? t[_output].div(t[_k]).mul(a) : t[_output].div(t[_k]).mul(a).add(1 - d), description: "gross return 1 − δ + αzK^(α−1) = 1 − δ + αY/K");
     }
 
     public StochasticGrowthCalibration Calibration => _c;

@@ -70,6 +70,16 @@ public sealed class ProfileTmp(ITestOutputHelper output)
         var ps = net.parameters().ToArray();
         var adamSteps = 0;
         Time("adam update only", () => { using var s = torch.NewDisposeScope(); using var g = torch.no_grad(); foreach (var p in ps) { var gr = p.grad!; p.add_(gr, -1e-9); adamSteps++; } });
+        var x8 = x.narrow(0, 0, 8);
+        var tiny = torch.rand(8, dtype: ScalarType.Float64);
+        Time("100 tiny adds in scope", () => { using var s = torch.NewDisposeScope(); for (int i = 0; i < 100; i++) tiny.add(1.0); });
+        Time("100 tiny adds no scope", () => { for (int i = 0; i < 100; i++) tiny.add(1.0).Dispose(); });
+        Time("100 tiny add_ ", () => { for (int i = 0; i < 100; i++) tiny.add_(0.0); });
+        Time("fwd with grad batch 8", () => { using var s = torch.NewDisposeScope(); Evaluation.Evaluate(model, x8, policy, q).Loss(); });
+        Time("fwd+bwd batch 8", () => { using var s = torch.NewDisposeScope(); var l = Evaluation.Evaluate(model, x8, policy, q).Loss(); l.backward(); });
+        Time("adam real step only", () => opt.Step(() => 0.0));
+        Time("full step batch 8", () => opt.Step(() => { var l = Evaluation.Evaluate(model, x8, policy, q).Loss(); l.backward(); return l.ToDouble(); }));
+        Time("fwd only batch 8", () => { using var s = torch.NewDisposeScope(); using var g = torch.no_grad(); Evaluation.Evaluate(model, x8, policy, q).Loss().ToDouble(); });
         Time("full step", () => opt.Step(() => { var l = Evaluation.Evaluate(model, x, policy, q).Loss(); l.backward(); return l.item<double>(); }));
         Time("step trivial closure", () => opt.Step(() => { var l = net.forward(x).sum(); l.backward(); return l.item<double>(); }));
     }
