@@ -27,6 +27,8 @@ public static class SolveReport
 
         WriteSummary(File("summary.json"), entry, model, spec, result, report);
 
+        // Plot labels take the reference's short name ("time iteration"); its details are in report.md.
+        string? reference = report.ReferenceName?.Split(" (")[0];
         var plots = new List<(string Title, string File)>();
         Directory.CreateDirectory(File("plots"));
         foreach (var group in report.Slices.GroupBy(sl => sl.Policy))
@@ -34,12 +36,12 @@ public static class SolveReport
             var panels = group.Select(sl =>
             {
                 var series = new List<Series> { new("DEQN", sl.X, sl.Solution) };
-                if (sl.Reference is not null) series.Add(new(report.ReferenceName ?? "reference", sl.X, sl.Reference));
+                if (sl.Reference is not null) series.Add(new(reference ?? "reference", sl.X, sl.Reference));
                 var others = string.Join(", ", model.States.Where(x => x.Name != sl.State).Select(x => x.Name));
-                return new LineChart($"{sl.Policy} against {sl.State}" + (others.Length > 0 ? $" ({others} at path median)" : ""), sl.State, sl.Policy, series) { Markers = false };
+                return new LineChart($"{sl.Policy} against {sl.State}" + (others.Length > 0 ? $" ({others} at median)" : ""), sl.State, sl.Policy, series) { Markers = false };
             }).ToArray();
             var name = $"policy-{Safe(group.Key)}";
-            string title = $"Policy {group.Key}: DEQN" + (report.ReferenceName is null ? "" : $" vs {report.ReferenceName}");
+            string title = $"Policy {group.Key}: DEQN" + (reference is null ? "" : $" vs {reference}");
             if (panels.Length == 1) ChartRenderer.Save(panels[0] with { Title = title }, File(Path.Combine("plots", name)));
             else ChartRenderer.Save(new GridOfCharts(title, panels, Math.Min(2, panels.Length)), File(Path.Combine("plots", name)));
             plots.Add(($"Policy {group.Key} against each state", $"plots/{name}.png"));
@@ -66,7 +68,7 @@ public static class SolveReport
                 }).ToArray();
                 training = training with
                 {
-                    Panels = [.. training.Panels, new LineChart($"Policy vs {report.ReferenceName} (grid)", "episode", "relative error", series) { YScale = AxisScale.Log10, Markers = false }],
+                    Panels = [.. training.Panels, new LineChart($"Policy vs {reference} (grid)", "episode", "relative error", series) { YScale = AxisScale.Log10, Markers = false }],
                 };
             }
             ChartRenderer.Save(training, File("plots/training"));

@@ -125,7 +125,8 @@ public static class SolutionDiagnostics
     /// </summary>
     public static IReadOnlyList<(string State, double Low, double High)> ReferenceBox(Model model, IPolicyReference reference, DiagnosticsSpec spec, ScalarType dtype)
     {
-        using var path = SimulatePath(model, new ReferencePolicy(reference), spec with { Periods = Math.Min(spec.Periods, 10_000) }, dtype);
+        // A fixed 10,000-period path, so the box does not move with the evaluation path's length.
+        using var path = SimulatePath(model, new ReferencePolicy(reference), spec with { Periods = 10_000 }, dtype);
         var values = Tensors.ToArray(path);
         var withPeriod = new double[values.GetLength(0), values.GetLength(1) + 1];
         for (int i = 0; i < values.GetLength(0); i++)
