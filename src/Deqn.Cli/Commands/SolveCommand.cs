@@ -31,7 +31,8 @@ public sealed class SolveCommand : CliCommand
         "Afterwards the solution is checked: relative Euler errors on a fresh 10,000-period path with a finer quadrature, and " +
         "the policy against the closed form or a time-iteration reference. Writes a run folder with the merged config, " +
         "history.csv, TensorBoard events, checkpoints, the policy network, CSVs, plots and report.md. Schedules count episodes. " +
-        "'deqn models' lists the models and their parameters.";
+        "Each shipped model brings its measured settings (episodes, lr, schedule…; see 'deqn models'), which replace the defaults " +
+        "shown below unless a config file or option sets them.";
 
     public override IReadOnlyList<string> Examples => new[]
     {
