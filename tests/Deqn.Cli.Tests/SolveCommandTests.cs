@@ -83,6 +83,10 @@ public sealed class SolveCommandTests : IDisposable
     public void Evaluate_recomputes_the_diagnostics_of_a_saved_run()
     {
         Assert.Equal(0, Solve(Fast.Concat(new[] { "brock-mirman", "--out", Out("run") }).ToArray()).ExitCode);
+        // (the model's recommended settings fill what the command line left at its defaults, and the config says so)
+        var config = File.ReadAllText(Path.Combine(Out("run"), "config.yaml"));
+        Assert.Contains("lr: '0.003'   # from model brock-mirman", config);
+        Assert.Contains("episodes: '40'   # from the command line", config);
         var r = Run("evaluate", Out("run"), "--eval-periods", "100", "--out", Out("eval"));
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.Equal(1 + 100, File.ReadAllLines(Path.Combine(Out("eval"), "path.csv")).Length);

@@ -152,8 +152,9 @@ public sealed class SolveCommand : CliCommand
         }
 
         SolveResult result;
+        var csv = new CsvHistoryLogger(run.File(CsvHistoryLogger.FileName), "episode");
         using (var logger = new CompositeLogger(
-            new CsvHistoryLogger(run.File(CsvHistoryLogger.FileName), "episode"),
+            csv,
             TensorBoardLogger.ForRun(run.Path),
             quiet ? NullLogger.Instance : new ConsoleProgressLogger(keys: ["loss", "euler_mean", "euler_max", "policy_max_rel_error", "lr"], unit: "episode")))
         {
@@ -163,6 +164,8 @@ public sealed class SolveCommand : CliCommand
                 Logger = logger,
                 CheckpointPath = run.File(CheckpointFile),
                 Resume = checkpoint,
+                // history.csv is rewritten from the checkpoint; TensorBoard keeps its earlier event file.
+                HistoryReplay = csv,
                 ModelName = entry.Name,
                 Cancel = cancel,
                 Probe = probe,

@@ -37,6 +37,12 @@ public sealed record SolveOptions
     /// <summary>A checkpoint to continue from exactly.</summary>
     public SolverCheckpoint? Resume { get; init; }
 
+    /// <summary>
+    /// Where a resumed solve replays the checkpoint's history before continuing (a CSV file that is rewritten); null:
+    /// <see cref="Logger"/>. Loggers that kept their earlier records (TensorBoard's event files) should not get them twice.
+    /// </summary>
+    public ITrainingLogger? HistoryReplay { get; init; }
+
     /// <summary>A name that identifies the model in checkpoints (the catalog name).</summary>
     public string ModelName { get; init; } = "";
 
@@ -129,7 +135,7 @@ public static class Solver
             steps = checkpoint.Steps;
             secondsBefore = checkpoint.Seconds;
             history.AddRange(checkpoint.History);
-            foreach (var r in history) options.Logger.LogScalars(r.Episode, Scalars(r));
+            foreach (var r in history) (options.HistoryReplay ?? options.Logger).LogScalars(r.Episode, Scalars(r));
         }
         else
         {
