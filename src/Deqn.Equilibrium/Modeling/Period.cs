@@ -25,6 +25,10 @@ public sealed class Period
     private readonly HashSet<Definition> _computing = new(ReferenceEqualityComparer.Instance);
     private Period? _broadcast;
     private Period? _next;
+    // Columns split once: one autograd node whose backward is a single stack, where a select per column would
+    // each allocate and fill a full-size zero gradient.
+    private Tensor[]? _stateColumns;
+    private Tensor[]? _policyColumns;
 
     internal Period(Model model, Tensor states, Tensor? policies, ExpectationOperator? expectations, PenaltyLedger penalties)
     {
@@ -90,11 +94,11 @@ public sealed class Period
         switch (variable)
         {
             case State s:
-                raw = _states.select(1, s.Index);
+                raw = (_stateColumns ??= _states.unbind(1))[s.Index];
                 break;
             case Policy p:
                 if (_policies is null) throw new InvalidOperationException($"policy {p.Name} is not available here (a closed form reads states only)");
-                raw = _policies.select(1, p.Index);
+                raw = (_policyColumns ??= _policies.unbind(1))[p.Index];
                 bounds = p.EnforcedBounds;
                 break;
             case Definition d:
