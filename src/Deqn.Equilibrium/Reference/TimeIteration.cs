@@ -72,8 +72,16 @@ public sealed record TimeIterationResult(SavingsPolicy Policy, int Iterations, d
 /// </summary>
 public static class TimeIteration
 {
+    /// <summary>Iterates the Coleman operator from s = αβ until the largest change of the saved share is below <paramref name="tolerance"/>.</summary>
+    /// <param name="calibration">The model.</param>
+    /// <param name="capitalGrid">Increasing positive capital stocks.</param>
+    /// <param name="productivityGrid">Increasing TFP levels (one point when deterministic).</param>
+    /// <param name="shocks">The quadrature for next period's TFP innovation.</param>
+    /// <param name="tolerance">Largest change of the share between iterations that counts as converged.</param>
+    /// <param name="maxIterations">Iterations before giving up (the result then says not converged).</param>
+    /// <param name="parallelism">Threads per iteration; all cores when null. The result does not depend on it.</param>
     public static TimeIterationResult Solve(GrowthCalibration calibration, double[] capitalGrid, double[] productivityGrid, Quadrature shocks,
-        double tolerance = 1e-10, int maxIterations = 2000)
+        double tolerance = 1e-10, int maxIterations = 2000, int? parallelism = null)
     {
         calibration.Validate();
         if (capitalGrid.Length < 2 || capitalGrid.Zip(capitalGrid.Skip(1)).Any(p => !(p.Second > p.First) || p.First <= 0))
@@ -92,13 +100,19 @@ public static class TimeIteration
         for (int iteration = 1; iteration <= maxIterations; iteration++)
         {
             var next = new double[nk, nz];
-            change = 0;
-            for (int i = 0; i < nk; i++)
+            var rowChange = new double[nk];
+            var guess = policy;
+            var previous = share;
+            // Grid points are independent given the guess: rows run on every core (the result does not depend on how many).
+            Parallel.For(0, nk, new ParallelOptions { MaxDegreeOfParallelism = parallelism ?? Environment.ProcessorCount }, i =>
+            {
                 for (int j = 0; j < nz; j++)
                 {
-                    next[i, j] = SolvePoint(calibration, policy, capitalGrid[i], productivityGrid[j], shocks);
-                    change = Math.Max(change, Math.Abs(next[i, j] - share[i, j]));
+                    next[i, j] = SolvePoint(calibration, guess, capitalGrid[i], productivityGrid[j], shocks);
+                    rowChange[i] = Math.Max(rowChange[i], Math.Abs(next[i, j] - previous[i, j]));
                 }
+            });
+            change = rowChange.Max();
             share = next;
             policy = new SavingsPolicy(capitalGrid, productivityGrid, share);
             if (change < tolerance) return new TimeIterationResult(policy, iteration, change, true);

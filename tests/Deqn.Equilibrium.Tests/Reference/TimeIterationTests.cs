@@ -65,4 +65,20 @@ public sealed class TimeIterationTests
         var e = Assert.Throws<ArgumentException>(() => new GrowthCalibration(alpha, beta, delta, rho, sigma).Validate());
         Assert.Contains(name, e.Message.Split(' ')[0]);
     }
+
+    [Fact]
+    public void The_result_does_not_depend_on_how_many_threads_solve_the_grid()
+    {
+        // Given the workshop calibration on a small grid
+        var c = new GrowthCalibration();
+        var k = Enumerable.Range(0, 12).Select(i => 3.0 + 7.0 * i / 11).ToArray();
+        var z = new[] { 0.8, 1.0, 1.2 };
+        var shocks = Deqn.Equilibrium.Shocks.Quadratures.GaussHermite(5, c.Sigma);
+        // When it is solved with one thread and with four
+        var one = TimeIteration.Solve(c, k, z, shocks, tolerance: 1e-9, parallelism: 1);
+        var four = TimeIteration.Solve(c, k, z, shocks, tolerance: 1e-9, parallelism: 4);
+        // Then the policies and iteration counts are identical
+        Assert.Equal(one.Iterations, four.Iterations);
+        Assert.Equal(one.Policy.Share.Cast<double>(), four.Policy.Share.Cast<double>());
+    }
 }
