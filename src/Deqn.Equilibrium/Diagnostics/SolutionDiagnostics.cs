@@ -125,8 +125,9 @@ public static class SolutionDiagnostics
     /// </summary>
     public static IReadOnlyList<(string State, double Low, double High)> ReferenceBox(Model model, IPolicyReference reference, DiagnosticsSpec spec, ScalarType dtype)
     {
-        // A fixed 10,000-period path, so the box does not move with the evaluation path's length.
-        using var path = SimulatePath(model, new ReferencePolicy(reference), spec with { Periods = 10_000 }, dtype);
+        // 10,000 states from 20 paths of 500 periods (after the burn-in), fixed so the box does not move with the
+        // evaluation path's length; side by side they cost a twentieth of the steps of one long path.
+        using var path = SimulatePaths(model, new ReferencePolicy(reference), 20, 500, spec.BurnIn, Seeds.Derive(spec.Seed, "reference-box"), dtype);
         var values = Tensors.ToArray(path);
         var withPeriod = new double[values.GetLength(0), values.GetLength(1) + 1];
         for (int i = 0; i < values.GetLength(0); i++)
@@ -176,26 +177,32 @@ public static class SolutionDiagnostics
     }
 
     /// <summary>A fresh path of one economy from the middle of the initial distributions: [periods, states].</summary>
-    public static Tensor SimulatePath(Model model, IPolicyFunction policy, DiagnosticsSpec spec, ScalarType dtype)
+    public static Tensor SimulatePath(Model model, IPolicyFunction policy, DiagnosticsSpec spec, ScalarType dtype) =>
+        SimulatePaths(model, policy, 1, spec.Periods, spec.BurnIn, Seeds.Derive(spec.Seed, "path"), dtype);
+
+    /// <summary>
+    /// <paramref name="trajectories"/> economies side by side from the middle of the initial distributions, each
+    /// <paramref name="burnIn"/> periods dropped and <paramref name="periods"/> kept: [periods · trajectories, states], period by period.
+    /// </summary>
+    public static Tensor SimulatePaths(Model model, IPolicyFunction policy, int trajectories, int periods, int burnIn, long seed, ScalarType dtype)
     {
         using var noGrad = torch.no_grad();
-        var random = new StandardNormalStream(Seeds.Derive(spec.Seed, "path"));
-        int d = model.States.Count;
-        var values = new double[(spec.BurnIn + spec.Periods) * d];
+        var random = new StandardNormalStream(seed);
+        int d = model.States.Count, rows = trajectories * d;
+        var values = new double[periods * rows];
         using var scope = torch.NewDisposeScope();
-        var x = torch.tensor(model.States.Select(s => s.Initial.Center).ToArray(), [1, d], dtype: ScalarType.Float64).to_type(dtype);
-        for (int t = 0; t < spec.BurnIn + spec.Periods; t++)
+        var start = Enumerable.Range(0, trajectories).SelectMany(_ => model.States.Select(s => s.Initial.Center)).ToArray();
+        var x = torch.tensor(start, [trajectories, d], dtype: ScalarType.Float64).to_type(dtype);
+        for (int t = 0; t < burnIn + periods; t++)
         {
             var row = x.to_type(ScalarType.Float64).data<double>().ToArray();
             if (row.Any(v => !double.IsFinite(v)))
-                throw new SolverException($"the evaluation path left the feasible set in period {t - spec.BurnIn}: the policy is not a solution");
-            Array.Copy(row, 0, values, t * d, d);
+                throw new SolverException($"the evaluation path left the feasible set in period {t - burnIn}: the policy is not a solution");
+            if (t >= burnIn) Array.Copy(row, 0, values, (t - burnIn) * rows, rows);
             using var step = torch.NewDisposeScope();
-            var next = Evaluation.Step(model, x, policy, Solver.DrawShocks(model, 1, random, dtype, x.device)).MoveToOuterDisposeScope();
-            x = next;
+            x = Evaluation.Step(model, x, policy, Solver.DrawShocks(model, trajectories, random, dtype, x.device)).MoveToOuterDisposeScope();
         }
-        var all = torch.tensor(values, [spec.BurnIn + spec.Periods, d], dtype: ScalarType.Float64).to_type(dtype);
-        return all.narrow(0, spec.BurnIn, spec.Periods).clone().DetachFromDisposeScope();
+        return torch.tensor(values, [periods * trajectories, d], dtype: ScalarType.Float64).to_type(dtype).DetachFromDisposeScope();
     }
 
     /// <summary>
