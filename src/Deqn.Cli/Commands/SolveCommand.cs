@@ -180,7 +180,11 @@ public sealed class SolveCommand : CliCommand
             return 130;
         }
         console.MarkupLine($"Checking the solution on a fresh {diagnostics.Periods:N0}-period path…");
-        var report = SolutionDiagnostics.Run(model, policy, diagnostics, policy.Network.DType, reference);
+        // The diagnostics build their inputs on the CPU: a network trained elsewhere is moved there first.
+        var checkedPolicy = policy;
+        if (policy.Network.parameters().First().device.type != TorchSharp.DeviceType.CPU)
+            checkedPolicy = new PolicyNetwork(model, policy.Network.MoveTo(TorchSharp.torch.CPU));
+        var report = SolutionDiagnostics.Run(model, checkedPolicy, diagnostics, policy.Network.DType, reference);
         SolveReport.Write(run.Path, entry, model, spec, result, report, diagnostics, s);
         SolveReport.Print(console, model, result, report, run.Path);
         return 0;

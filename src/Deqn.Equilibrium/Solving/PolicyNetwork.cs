@@ -32,6 +32,9 @@ public sealed class PolicyNetwork : IPolicyFunction, IDisposable
 
     public Network Network { get; }
 
+    /// <summary>The device of the network's parameters; <see cref="Values"/> moves inputs there.</summary>
+    public Device Device => _offset.device;
+
     /// <summary>A network spec for <paramref name="model"/>: its states in, one linear output per policy.</summary>
     public static NetworkSpec SpecFor(Model model, IReadOnlyList<LayerSpec> hidden, Deqn.Training.Initialization.InitializerSpec weights,
         Deqn.Training.Initialization.InitializerSpec biases, Precision precision) => new()
@@ -47,6 +50,8 @@ public sealed class PolicyNetwork : IPolicyFunction, IDisposable
 
     public Tensor Values(Tensor states)
     {
+        // Probes and diagnostics build their inputs on the CPU; a network elsewhere takes them across.
+        if (states.device_type != _offset.device_type || states.device_index != _offset.device_index) states = states.to(_offset.device);
         var raw = Network.forward(torch.addcmul(_offset, states, _inverseScale, 1.0));
         // One transform on the whole output when all policies share it: fewer operations per step.
         if (_singleTransform) return _model.Policies[0].Transform(raw);

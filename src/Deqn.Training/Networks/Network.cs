@@ -77,6 +77,13 @@ public sealed class Network : nn.Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>Moves the parameters to <paramref name="device"/> (in place) and returns this network.</summary>
+    public Network MoveTo(Device device)
+    {
+        this.to(device);
+        return this;
+    }
+
     public override Tensor forward(Tensor input) => Run(input, stopAtSoftmax: false);
 
     /// <summary>Output logits for classification: the network without its softmax.</summary>
