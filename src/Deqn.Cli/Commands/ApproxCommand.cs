@@ -72,7 +72,7 @@ public sealed class ApproxCommand : CliCommand
         RunFolder run;
         if (s.String("resume") is { } resume)
         {
-            (s, run) = Resumed(s, resume);
+            (s, run) = RunFolder.Resume(s, resume, "approx", ["parallel", "threads", "quiet", "stack"]);
         }
         else
         {
@@ -109,27 +109,6 @@ public sealed class ApproxCommand : CliCommand
     {
         var f = s.String("function") ?? "all";
         return f.All(c => char.IsLetterOrDigit(c) || c is ',' or '-' or '_') && f.Length <= 40 ? f.Replace(',', '+') : "custom";
-    }
-
-    /// <summary>The settings of the run being resumed, and its folder; options given now must not change the study.</summary>
-    private static (Settings, RunFolder) Resumed(Settings now, string folder)
-    {
-        var config = Path.Combine(folder, "config.yaml");
-        if (!Directory.Exists(folder)) throw now.Error("resume", $"{folder} is not a folder");
-        if (!File.Exists(config)) throw now.Error("resume", $"{folder} is not an approx run (no config.yaml)");
-        var allowed = new HashSet<string> { "resume", "parallel", "threads", "quiet", "stack" };
-        foreach (var (def, _, source) in now.All())
-            if (source == "command line" && !allowed.Contains(def.Name))
-                throw now.Error(def.Name, $"cannot be changed when resuming; the study's settings come from {config}");
-        var s = new Settings(now.Definitions);
-        foreach (var (key, value) in ConfigFile.Load(config))
-        {
-            if (!s.IsKnown(key)) throw new UsageException($"{config}: key '{key}' is not an approx setting; is {folder} an approx run?");
-            s.Set(key, value, config);
-        }
-        foreach (var name in allowed)
-            if (now.Source(name) == "command line") s.Set(name, now.Raw(name), "command line");
-        return (s, RunFolder.Open(folder));
     }
 
     internal static StudySpec BuildStudy(Settings s)

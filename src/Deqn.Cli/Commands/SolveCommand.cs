@@ -283,28 +283,17 @@ public sealed class SolveCommand : CliCommand
         Seed = s.Long("eval-seed"),
     };
 
-    /// <summary>The settings of the run being resumed; it must be a solve run of the same model, and only a few options may change.</summary>
+    /// <summary>The settings of the run being resumed: a solve run with a checkpoint, of the model named now (if one is).</summary>
     private static (Settings, RunFolder) Resumed(Settings now, string folder)
     {
         var config = Path.Combine(folder, "config.yaml");
-        if (!Directory.Exists(folder)) throw now.Error("resume", $"{folder} is not a folder");
-        if (!File.Exists(config)) throw now.Error("resume", $"{folder} is not a run folder (no config.yaml)");
-        if (!File.Exists(Path.Combine(folder, CheckpointFile))) throw now.Error("resume", $"{folder} has no checkpoint ({CheckpointFile}); is it a solve run?");
-        var allowed = new HashSet<string> { "resume", "threads", "quiet", "max-seconds", "model" };
-        foreach (var (def, _, source) in now.All())
-            if (source == "command line" && !allowed.Contains(def.Name))
-                throw now.Error(def.Name, $"cannot be changed when resuming; the settings come from {config}");
-        var s = new Settings(now.Definitions);
-        foreach (var (key, value) in ConfigFile.Load(config))
-        {
-            if (!s.IsKnown(key)) throw new UsageException($"{config}: key '{key}' is not a solve setting; is {folder} a solve run?");
-            s.Set(key, value, config);
-        }
-        if (now.Source("model") == "command line" && !string.Equals(now.String("model"), s.String("model"), StringComparison.OrdinalIgnoreCase))
-            throw now.Error("resume", $"{folder} is a solve of model '{s.String("model")}', not '{now.String("model")}'");
-        foreach (var name in allowed)
-            if (name != "model" && now.Source(name) == "command line") s.Set(name, now.Raw(name), "command line");
-        return (s, RunFolder.Open(folder));
+        if (now.Source("model") == "command line" && File.Exists(config)
+            && ConfigFile.Load(config).LastOrDefault(kv => Settings.Canonical(kv.Key) == "model").Value is { } saved
+            && !string.Equals(saved, now.String("model"), StringComparison.OrdinalIgnoreCase))
+            throw now.Error("resume", $"{folder} is a solve of model '{saved}', not '{now.String("model")}'");
+        var (s, run) = RunFolder.Resume(now, folder, "solve", ["threads", "quiet", "max-seconds", "model"]);
+        if (!File.Exists(run.File(CheckpointFile))) throw now.Error("resume", $"{folder} has no checkpoint ({CheckpointFile}); is it a solve run?");
+        return (s, run);
     }
 
     /// <summary>The trained network as a Deqn model file (inputs: the states, scaled by their initial ranges; outputs: raw policy values).</summary>

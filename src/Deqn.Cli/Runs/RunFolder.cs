@@ -53,6 +53,29 @@ public sealed class RunFolder
     /// <summary>An existing run folder, to add to (resume).</summary>
     public static RunFolder Open(string path) => new(System.IO.Path.GetFullPath(path));
 
+    /// <summary>
+    /// The settings of the run in <paramref name="folder"/> (its config.yaml) and the folder, for --resume. Options given
+    /// now must not change the run, except those in <paramref name="allowed"/>, which replace the saved values.
+    /// </summary>
+    public static (Settings Settings, RunFolder Run) Resume(Settings now, string folder, string command, IReadOnlyCollection<string> allowed)
+    {
+        var config = System.IO.Path.Combine(folder, "config.yaml");
+        if (!Directory.Exists(folder)) throw now.Error("resume", $"{folder} is not a folder");
+        if (!System.IO.File.Exists(config)) throw now.Error("resume", $"{folder} is not a run folder of deqn {command} (no config.yaml)");
+        foreach (var (def, _, source) in now.All())
+            if (source == "command line" && !allowed.Contains(def.Name) && def.Name != "resume")
+                throw now.Error(def.Name, $"cannot be changed when resuming; the settings come from {config}");
+        var s = new Settings(now.Definitions);
+        foreach (var (key, value) in ConfigFile.Load(config))
+        {
+            if (!s.IsKnown(key)) throw new UsageException($"{config}: key '{key}' is not a {command} setting; is {folder} a {command} run?");
+            s.Set(key, value, config);
+        }
+        foreach (var name in allowed.Append("resume"))
+            if (now.Source(name) == "command line") s.Set(name, now.Raw(name), "command line");
+        return (s, Open(folder));
+    }
+
     /// <summary>Writes config.yaml: every setting with its final value, so that <c>--config</c> on it reruns the run.</summary>
     public void WriteConfig(string command, Settings settings, IReadOnlyDictionary<string, string>? resolvedPaths = null)
     {

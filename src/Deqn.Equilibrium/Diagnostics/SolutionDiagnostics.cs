@@ -149,23 +149,13 @@ public static class SolutionDiagnostics
         {
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
-            var mine = Tensors.ToArray(policy.Values(Tensors.FromArray(grid, dtype)));
             var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
-            double worst = 0;
-            for (int p = 0; p < model.Policies.Count; p++)
+            foreach (var c in RelativeErrors(model, policy.Values(Tensors.FromArray(grid, dtype)), exact, "grid"))
             {
-                double sum = 0, max = 0;
-                for (int i = 0; i < grid.GetLength(0); i++)
-                {
-                    double e = Math.Abs(mine[i, p] / exact[i, p] - 1);
-                    sum += e;
-                    max = Math.Max(max, e);
-                }
-                metrics[$"policy_mean_rel_error_{model.Policies[p].Name}"] = sum / grid.GetLength(0);
-                metrics[$"policy_max_rel_error_{model.Policies[p].Name}"] = max;
-                worst = Math.Max(worst, max);
+                metrics[$"policy_mean_rel_error_{c.Policy}"] = c.Mean;
+                metrics[$"policy_max_rel_error_{c.Policy}"] = c.Max;
             }
-            metrics["policy_max_rel_error"] = worst;
+            metrics["policy_max_rel_error"] = model.Policies.Max(p => metrics[$"policy_max_rel_error_{p.Name}"]);
             return metrics;
         };
     }
@@ -249,20 +239,27 @@ public static class SolutionDiagnostics
     private static IEnumerable<PolicyComparison> Compare(Model model, IPolicyFunction policy, IPolicyReference reference, double[,] states, string where, ScalarType dtype)
     {
         using var scope = torch.NewDisposeScope();
-        var mine = Tensors.ToArray(policy.Values(Tensors.FromArray(states, dtype)));
-        var exact = reference.PolicyAt(states);
+        return RelativeErrors(model, policy.Values(Tensors.FromArray(states, dtype)), reference.PolicyAt(states), where);
+    }
+
+    /// <summary>Mean and max of |policy / reference − 1| per policy.</summary>
+    private static List<PolicyComparison> RelativeErrors(Model model, Tensor policies, double[,] exact, string where)
+    {
+        var mine = Tensors.ToArray(policies);
+        int n = mine.GetLength(0);
+        var result = new List<PolicyComparison>();
         for (int p = 0; p < model.Policies.Count; p++)
         {
             double sum = 0, max = 0;
-            int n = states.GetLength(0);
             for (int i = 0; i < n; i++)
             {
                 double e = Math.Abs(mine[i, p] / exact[i, p] - 1);
                 sum += e;
                 max = Math.Max(max, e);
             }
-            yield return new PolicyComparison(model.Policies[p].Name, where, sum / n, max);
+            result.Add(new PolicyComparison(model.Policies[p].Name, where, sum / n, max));
         }
+        return result;
     }
 
     private static List<PolicySlice> Slices(Model model, IPolicyFunction policy, IPolicyReference? reference,

@@ -118,9 +118,6 @@ public static class Evaluation
         return model.NextStateMatrix(now, shocks, [states.shape[0]]);
     }
 
-    /// <summary>A period with policies from <paramref name="policy"/> and no expectations, to read definitions (reports).</summary>
-    public static Period At(Model model, Tensor states, IPolicyFunction policy) =>
-        new(model, states, policy.Values(states), null, new PenaltyLedger());
 }
 
 /// <summary>The model's closed-form policy as a policy function (states only; the model must have one).</summary>
