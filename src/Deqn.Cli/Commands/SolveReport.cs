@@ -160,7 +160,7 @@ public static class SolveReport
             md.Heading(2, $"Policy against the {report.ReferenceName}");
             md.Paragraph($"Relative error |policy / reference − 1| on a {diagnostics.GridPoints}-point-per-state grid over " +
                 string.Join(" × ", report.GridBox.Select(b => $"{b.State} ∈ [{F(b.Low)}, {F(b.High)}]")) +
-                (model.Shocks.Count > 0 ? " (the path's 0.5 %–99.5 % range: the ergodic set)" : " (the initial distribution's range)") + ", and along the path.");
+                (model.Shocks.Count == 0 ? " (the initial distribution's range)" : " (the 0.5 %–99.5 % range of the reference's own simulated paths: its ergodic set)") + ", and along the path.");
             md.Table(["policy", "where", "mean rel. error", "max rel. error"], report.Comparisons.Select(c => (IReadOnlyList<string>)[c.Policy, c.Where, F(c.Mean), F(c.Max)]));
         }
         md.Heading(2, "Plots");

@@ -88,7 +88,7 @@ public static class Quadratures
                 index[j] = 0;
             }
         }
-        return new Quadrature(nodes, weights, $"Gauss–Hermite {nodesPerDimension}^{d}");
+        return new Quadrature(nodes, weights, d == 1 ? $"Gauss–Hermite {nodesPerDimension}" : $"Gauss–Hermite {nodesPerDimension}^{d}");
     }
 
     /// <summary>
