@@ -18,6 +18,8 @@ public sealed class ChartLinearTickTests
     [InlineData(-3.7, 12.1, 4)]
     [InlineData(1e-7, 9e-7, 5)]
     [InlineData(0.0, 3e7, 7)]
+    [InlineData(0.35638, 0.35642, 5)]
+    [InlineData(-2.000004, -2.000001, 4)]
     public void There_are_never_more_major_ticks_than_fit(double low, double high, int maxMajor)
     {
         // When

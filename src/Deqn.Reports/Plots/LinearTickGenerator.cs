@@ -71,7 +71,14 @@ internal sealed class LinearTickGenerator : ITickGenerator
             value = 0; // -0 would print as "-0.0"
         var largest = Math.Max(Math.Abs(hi), Math.Abs(lo));
         if (largest >= 1e6 || step < 1e-4)
-            return value.ToString("0.###e0", CultureInfo.InvariantCulture);
+        {
+            // As many mantissa digits as the step needs, so a narrow range far from zero (0.356401, 0.356403…) still
+            // gets distinct labels.
+            int magnitude = largest > 0 ? (int)Math.Floor(Math.Log10(largest)) : 0;
+            int stepMagnitude = (int)Math.Floor(Math.Log10(step) + 1e-9);
+            int digits = Math.Clamp(magnitude - stepMagnitude, 0, 15);
+            return value.ToString(digits == 0 ? "0e0" : "0." + new string('0', digits) + "e0", CultureInfo.InvariantCulture);
+        }
         var decimals = Math.Max(0, -(int)Math.Floor(Math.Log10(step) + 1e-9));
         return value.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
     }
