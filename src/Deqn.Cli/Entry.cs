@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Deqn.Cli.Commands;
 using Deqn.Cli.Options;
+using Deqn.Cli.Output;
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Models;
 using Deqn.Training.Data;
@@ -30,6 +31,7 @@ public static class Entry
     {
         stdout ??= Console.Out;
         stderr ??= Console.Error;
+        var terminal = new Terminal(stdout, stderr);
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -44,7 +46,7 @@ public static class Entry
         {
             var root = new RootCommand("Deqn: train neural networks and solve economic models with Deep Equilibrium Nets.");
             foreach (var c in Commands(models))
-                root.Subcommands.Add(c.Build((cmd, settings) => Execute(cmd, settings, cancel.Token, stderr)));
+                root.Subcommands.Add(c.Build((cmd, settings) => Execute(cmd, settings, terminal, cancel.Token)));
             var parse = root.Parse(args.Length == 0 ? new[] { "--help" } : args);
             if (parse.Errors.Count > 0)
             {
@@ -60,13 +62,14 @@ public static class Entry
         }
     }
 
-    private static int Execute(CliCommand command, Func<Settings> merge, CancellationToken cancel, TextWriter stderr)
+    private static int Execute(CliCommand command, Func<Settings> merge, Terminal terminal, CancellationToken cancel)
     {
+        var stderr = terminal.Error;
         try
         {
             var settings = merge();
             TorchEngine.SetThreads(settings.Int("threads", min: 1));
-            return command.Execute(settings, cancel);
+            return command.Execute(settings, terminal, cancel);
         }
         catch (Exception e) when (e is UsageException or DataException or ModelFileException or ArgumentException)
         {

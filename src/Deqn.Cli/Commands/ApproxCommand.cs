@@ -5,6 +5,7 @@ using Deqn.Cli.Options;
 using Deqn.Cli.Runs;
 using Deqn.Training.Persistence;
 using Spectre.Console;
+using Deqn.Cli.Output;
 
 namespace Deqn.Cli.Commands;
 
@@ -67,7 +68,7 @@ public sealed class ApproxCommand : CliCommand
         new("resume", null, "finish the study of an earlier run folder (its config.yaml), training only the missing experiments", "Study", ValueName: "run folder"),
     }.Concat(TrainingOptions.Definitions(StudyDefaults)).ToArray();
 
-    public override int Execute(Settings s, CancellationToken cancel)
+    public override int Execute(Settings s, Terminal terminal, CancellationToken cancel)
     {
         RunFolder run;
         if (s.String("resume") is { } resume)
@@ -81,12 +82,12 @@ public sealed class ApproxCommand : CliCommand
         var study = BuildStudy(s);
         if (s.Source("resume") == "default") run.WriteConfig("approx", s);
 
-        var console = AnsiConsole.Console;
+        var console = terminal.Console;
         bool quiet = s.Bool("quiet");
         int total = study.Configurations.Count * study.Functions.Count * study.SampleSizes.Count * study.Seeds.Count;
         console.MarkupLine($"[bold]deqn approx[/]: {study.Functions.Count} function(s) × N ∈ {{{string.Join(", ", study.SampleSizes)}}} × {study.Seeds.Count} seed(s) × {study.Configurations.Count} configuration(s) = {total} experiments, {study.TestPoints} test points");
 
-        using var progress = new StudyProgress(console, quiet);
+        using var progress = new StudyProgress(terminal, quiet);
         var runner = new StudyRunner(study, run.Path)
         {
             OnPlanned = left => progress.Start(left, total - left),

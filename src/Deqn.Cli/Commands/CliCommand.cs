@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Deqn.Cli.Options;
+using Deqn.Cli.Output;
 
 namespace Deqn.Cli.Commands;
 
@@ -32,7 +33,7 @@ public abstract class CliCommand
     public IReadOnlyList<OptionDef> AllOptions => Positionals.Concat(OwnOptions).Concat(CommonOptions).ToArray();
 
     /// <summary>Runs the command; returns the exit code. Throws <see cref="UsageException"/> (and data/model errors) for bad input.</summary>
-    public abstract int Execute(Settings settings, CancellationToken cancel);
+    public abstract int Execute(Settings settings, Terminal terminal, CancellationToken cancel);
 
     public Command Build(Func<CliCommand, Func<Settings>, int> run)
     {

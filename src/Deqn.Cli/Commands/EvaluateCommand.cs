@@ -5,6 +5,7 @@ using Deqn.Equilibrium.Diagnostics;
 using Deqn.Equilibrium.Solving;
 using Deqn.Training.Persistence;
 using Spectre.Console;
+using Deqn.Cli.Output;
 
 namespace Deqn.Cli.Commands;
 
@@ -34,7 +35,7 @@ public sealed class EvaluateCommand(ModelCatalog catalog) : CliCommand
     protected override IReadOnlyList<OptionDef> OwnOptions { get; } =
         new SolveCommand().AllOptions.Where(d => EvaluationKeys.Contains(d.Name)).Select(d => d with { Default = null }).ToArray();
 
-    public override int Execute(Settings now, CancellationToken cancel)
+    public override int Execute(Settings now, Terminal terminal, CancellationToken cancel)
     {
         var folder = now.Required("run", "the folder of a deqn solve run");
         var config = Path.Combine(folder, "config.yaml");
@@ -62,7 +63,7 @@ public sealed class EvaluateCommand(ModelCatalog catalog) : CliCommand
         var out_ = now.String("out") ?? Path.Combine(folder, $"evaluation-{DateTime.Now:yyyyMMdd-HHmmss}");
         var run = RunFolder.Create(out_, "evaluate", entry.Name, now);
         var policy = new PolicyNetwork(model, trained.Network);
-        var console = AnsiConsole.Console;
+        var console = terminal.Console;
         console.MarkupLine($"[bold]deqn evaluate[/] {Markup.Escape(folder)}: {Markup.Escape(model.Title)}; a fresh {diagnostics.Periods:N0}-period path…");
         var report = SolutionDiagnostics.Run(model, policy, diagnostics, trained.Network.DType);
         SolveReport.Write(run.Path, entry, model, spec, null, report, diagnostics, s);

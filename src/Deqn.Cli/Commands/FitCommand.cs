@@ -12,6 +12,7 @@ using Deqn.Training.Optimization;
 using Deqn.Training.Persistence;
 using Deqn.Training.Supervised;
 using Spectre.Console;
+using Deqn.Cli.Output;
 
 namespace Deqn.Cli.Commands;
 
@@ -47,7 +48,7 @@ public sealed class FitCommand : CliCommand
         new("stratify", "true", "classification: keep class proportions in every part", "Data", Flag: true),
     }.Concat(TrainingOptions.Definitions()).ToArray();
 
-    public override int Execute(Settings s, CancellationToken cancel)
+    public override int Execute(Settings s, Terminal terminal, CancellationToken cancel)
     {
         var dataPath = s.Required("data", "the CSV file to train on, e.g. ./deqn fit data.csv --target y");
         var task = s.Parse("task", v => v.ToLowerInvariant() switch
@@ -65,7 +66,7 @@ public sealed class FitCommand : CliCommand
         var run = RunFolder.Create(s.String("out"), "fit", Path.GetFileNameWithoutExtension(dataPath), s);
         run.WriteConfig("fit", s, new Dictionary<string, string> { ["data"] = Path.GetFullPath(dataPath) });
         bool quiet = s.Bool("quiet");
-        var console = AnsiConsole.Console;
+        var console = terminal.Console;
         console.MarkupLine($"[bold]deqn fit[/] {Markup.Escape(dataPath)}: {data.RowCount} rows, {data.FeatureNames.Count} features → " +
                            $"{(task == TaskKind.Classification ? $"{data.ClassNames!.Count} classes of '{targets[0]}'" : string.Join(", ", targets))}");
 
@@ -74,7 +75,7 @@ public sealed class FitCommand : CliCommand
             new CsvHistoryLogger(run.File("history.csv")),
             new TensorBoardLogger(run.File("tensorboard")),
         };
-        if (!quiet) loggers.Add(new ConsoleProgressLogger());
+        if (!quiet) loggers.Add(terminal.Progress());
         FitResult result;
         try
         {

@@ -1,6 +1,7 @@
 using Deqn.Cli.Options;
 using Deqn.Equilibrium.Modeling;
 using Spectre.Console;
+using Deqn.Cli.Output;
 
 namespace Deqn.Cli.Commands;
 
@@ -18,10 +19,10 @@ public sealed class ModelsCommand(ModelCatalog catalog) : CliCommand
         new("model", null, "show only this model", "Models", ValueName: "name"),
     };
 
-    public override int Execute(Settings s, CancellationToken cancel)
+    public override int Execute(Settings s, Terminal terminal, CancellationToken cancel)
     {
         var entries = s.String("model") is { } name ? [s.Parse("model", catalog.Find)] : catalog.Entries;
-        var console = AnsiConsole.Console;
+        var console = terminal.Console;
         foreach (var entry in entries)
         {
             console.MarkupLine($"[bold]{Markup.Escape(entry.Name)}[/]: {Markup.Escape(entry.Summary)}");

@@ -4,6 +4,7 @@ using Deqn.Cli.Options;
 using Deqn.Training.Data;
 using Deqn.Training.Engine;
 using Deqn.Training.Persistence;
+using Deqn.Cli.Output;
 
 namespace Deqn.Cli.Commands;
 
@@ -30,7 +31,7 @@ public sealed class PredictCommand : CliCommand
 
     protected override IReadOnlyList<OptionDef> OwnOptions => Array.Empty<OptionDef>();
 
-    public override int Execute(Settings s, CancellationToken cancel)
+    public override int Execute(Settings s, Terminal terminal, CancellationToken cancel)
     {
         var modelPath = s.Required("model", "the model file, e.g. runs/<run>/model.deqn");
         var dataPath = s.Required("data", "the CSV file to predict");
@@ -93,11 +94,11 @@ public sealed class PredictCommand : CliCommand
                 using var w = new StreamWriter(temp);
                 Write(w);
             });
-            Console.Error.WriteLine($"deqn predict: wrote {rows.Length} predictions to {outPath}");
+            terminal.Error.WriteLine($"deqn predict: wrote {rows.Length} predictions to {outPath}");
         }
         else
         {
-            Write(Console.Out);
+            Write(terminal.Out);
         }
         return 0;
     }

@@ -11,6 +11,7 @@ using Deqn.Training.Logging;
 using Deqn.Training.Networks;
 using Deqn.Training.Persistence;
 using Spectre.Console;
+using Deqn.Cli.Output;
 
 namespace Deqn.Cli.Commands;
 
@@ -106,7 +107,7 @@ public sealed class SolveCommand : CliCommand
         new("eval-seed", "20261127", "seed of the evaluation path (independent of training)", "Diagnostics", ValueName: "n"),
     }.Concat(TrainingOptions.Subset(SharedNames, NetworkDefaults)).ToArray();
 
-    public override int Execute(Settings s, CancellationToken cancel)
+    public override int Execute(Settings s, Terminal terminal, CancellationToken cancel)
     {
         RunFolder run;
         SolverCheckpoint? checkpoint = null;
@@ -128,7 +129,7 @@ public sealed class SolveCommand : CliCommand
         s.Set("calibration", string.Join(';', model.Parameters.Select(p => $"{p.Name}={Format(p.Value)}")), s.Source("calibration") == "default" ? "resolved" : s.Source("calibration"));
         if (checkpoint is null) run.WriteConfig("solve", s);
 
-        var console = AnsiConsole.Console;
+        var console = terminal.Console;
         bool quiet = s.Bool("quiet");
         console.MarkupLine($"[bold]deqn solve {Markup.Escape(entry.Name)}[/]: {Markup.Escape(model.Title)}");
         console.MarkupLine($"  {Markup.Escape(string.Join(", ", model.Parameters.Select(p => $"{p.Name} = {Format(p.Value)}")))}");
@@ -156,7 +157,7 @@ public sealed class SolveCommand : CliCommand
         using (var logger = new CompositeLogger(
             csv,
             TensorBoardLogger.ForRun(run.Path),
-            quiet ? NullLogger.Instance : new ConsoleProgressLogger(keys: ["loss", "euler_mean", "euler_max", "policy_max_rel_error", "lr"], unit: "episode")))
+            quiet ? NullLogger.Instance : terminal.Progress(["loss", "euler_mean", "euler_max", "policy_max_rel_error", "lr"], unit: "episode")))
         {
             logger.LogHyperparameters(s.All().Where(a => a.Value is not null).ToDictionary(a => a.Def.Name, a => a.Value!));
             result = Solver.Run(model, spec, new SolveOptions

@@ -54,7 +54,7 @@ public sealed class ConsoleProgressLogger : ITrainingLogger
         _output = output ?? Console.Out;
         _keys = keys ?? DefaultKeys;
         _time = timeProvider ?? TimeProvider.System;
-        _interactive = interactive ?? DetectInteractive(_output);
+        _interactive = interactive ?? IsLiveConsole(_output);
     }
 
     /// <summary>Whether the live bar is used (resolved at construction).</summary>
@@ -189,7 +189,11 @@ public sealed class ConsoleProgressLogger : ITrainingLogger
             : $"{seconds / 60:00}:{seconds % 60:00}";
     }
 
-    private static bool DetectInteractive(TextWriter output)
+    /// <summary>
+    /// True when <paramref name="output"/> is the process's console, the console is a terminal (not a file or a pipe),
+    /// and neither CI=true (or 1) nor TERM=dumb says that redraws would not show.
+    /// </summary>
+    public static bool IsLiveConsole(TextWriter output)
     {
         if (!ReferenceEquals(output, Console.Out) || Console.IsOutputRedirected) return false;
         string? ci = Environment.GetEnvironmentVariable("CI");
