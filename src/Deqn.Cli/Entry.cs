@@ -39,7 +39,7 @@ public static class Entry
             if (cancel.IsCancellationRequested) return;
             e.Cancel = true;
             cancel.Cancel();
-            stderr.WriteLine("deqn: stopping after the current step (Ctrl-C again to abort)...");
+            terminal.Error.WriteLine("deqn: stopping after the current step (Ctrl-C again to abort)...");
         };
         Console.CancelKeyPress += onCancel;
         try
@@ -51,10 +51,10 @@ public static class Entry
             if (parse.Errors.Count > 0)
             {
                 string where = parse.CommandResult.Command is { } cmd && cmd != root ? $"deqn {cmd.Name}" : "deqn";
-                stderr.WriteLine($"{where}: {parse.Errors[0].Message} (see '{where} --help')");
+                terminal.Error.WriteLine($"{where}: {parse.Errors[0].Message} (see '{where} --help')");
                 return BadInput;
             }
-            return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+            return parse.Invoke(new InvocationConfiguration { Output = terminal.Out, Error = terminal.Error });
         }
         finally
         {

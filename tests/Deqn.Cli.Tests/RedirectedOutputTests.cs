@@ -77,6 +77,17 @@ public sealed class RedirectedOutputTests : IDisposable
         AssertCompleteStudy(In("run"));
     }
 
+    [Fact]
+    public void Approx_with_standard_output_and_error_closed_still_completes_its_run_folder()
+    {
+        // When the study runs with nothing to write to (>&- 2>&-)
+        var r = Bash($"deqn {Study} --out {Quote(In("run"))} >&- 2>&-; echo \"deqn exit $?\" > {Quote(In("status"))}");
+
+        // Then it exits 0 and its run folder is whole
+        Assert.Equal("deqn exit 0", File.ReadAllText(In("status")).Trim());
+        AssertCompleteStudy(In("run"));
+    }
+
     [SkippableFact]
     public void Approx_on_a_narrow_terminal_writes_the_same_run_folder_as_when_redirected()
     {

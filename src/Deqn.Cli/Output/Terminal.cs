@@ -16,12 +16,12 @@ public sealed class Terminal
     /// <param name="interactive">Null detects it from the output (see <see cref="ConsoleProgressLogger.IsLiveConsole"/>).</param>
     public Terminal(TextWriter stdout, TextWriter stderr, bool? interactive = null)
     {
-        Out = stdout;
-        Error = stderr;
         Interactive = interactive ?? ConsoleProgressLogger.IsLiveConsole(stdout);
+        Out = new BestEffortWriter(stdout);
+        Error = new BestEffortWriter(stderr);
         Console = AnsiConsole.Create(new AnsiConsoleSettings
         {
-            Out = new AnsiConsoleOutput(stdout),
+            Out = new AnsiConsoleOutput(Out),
             Ansi = Interactive ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = Interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = Interactive ? InteractionSupport.Yes : InteractionSupport.No,
@@ -29,7 +29,7 @@ public sealed class Terminal
         if (!Interactive) Console.Profile.Width = RedirectedWidth;
     }
 
-    /// <summary>Standard output: results, tables and progress.</summary>
+    /// <summary>Standard output: results, tables and progress. A closed or broken output is dropped, never fatal.</summary>
     public TextWriter Out { get; }
 
     /// <summary>Standard error: messages about the run itself.</summary>
