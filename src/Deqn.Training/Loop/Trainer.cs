@@ -2,25 +2,34 @@ using System.Diagnostics;
 using Deqn.Training.Callbacks;
 using Deqn.Training.Data;
 using Deqn.Training.Logging;
-using Deqn.Training.Losses;
 using Deqn.Training.Networks;
 using Deqn.Training.Optimization;
+using Deqn.Training.Supervised;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Deqn.Training.Loop;
 
 /// <summary>
-/// The one training loop: minibatches, optimizer steps, validation, callbacks and loggers. It owns every tensor's
-/// lifetime (a dispose scope per step and per evaluation), so callers never write <c>using</c> for tensors.
+/// The one training engine. It owns the step (dispose scope, loss, backward, clipping, optimizer, learning rate), the
+/// epochs and evaluation points, the stop reasons, the history, callbacks and loggers; what is trained comes from an
+/// <see cref="IWorkload{TBatch}"/>: supervised minibatches, a stack of K networks, or a DEQN episode.
 /// </summary>
+/// <remarks>
+/// The learning rate has one writer: before every step the engine sets it to schedule(position) × the factor that
+/// plateau callbacks accumulated (<see cref="TrainingContext.ScaleLearningRate"/>). Without a schedule the schedule is
+/// the optimizer's initial rate. Callbacks run at evaluation points (<see cref="ICallback.OnEpochEnd"/>): every
+/// <see cref="TrainingSpec.EvaluateEvery"/> epochs, or every <see cref="TrainingSpec.ValidateEverySteps"/> steps.
+/// </remarks>
 public sealed class Trainer
 {
-    private readonly nn.Module<Tensor, Tensor> _model;
+    private readonly nn.Module _model;
     private readonly Optimizer _optimizer;
 
-    public Trainer(nn.Module<Tensor, Tensor> model, Optimizer optimizer, TrainingSpec spec)
+    public Trainer(nn.Module model, Optimizer optimizer, TrainingSpec spec)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
         spec.Validate();
         _model = model;
         _optimizer = optimizer;
@@ -30,177 +39,353 @@ public sealed class Trainer
     public TrainingSpec Spec { get; }
     public ILearningRateSchedule? Schedule { get; init; }
     public IList<ICallback> Callbacks { get; init; } = new List<ICallback>();
+
+    /// <summary>The run's loggers (for a stack: member 0's, unless <see cref="MemberLoggers"/> are given).</summary>
     public IList<ITrainingLogger> Loggers { get; init; } = new List<ITrainingLogger>();
 
+    /// <summary>For a stack: one logger per member, each receiving its member's metrics as a separate run would.</summary>
+    public IReadOnlyList<ITrainingLogger>? MemberLoggers { get; init; }
+
     /// <summary>
-    /// Extra validation metrics, computed from the model's output and the targets of the whole validation set
-    /// (e.g. rmse and r2, or accuracy); keys are prefixed with "val_".
+    /// Extra validation metrics for <see cref="Fit"/>, computed from the model's output and the targets of the whole
+    /// validation set (e.g. rmse and r2, or accuracy); keys are prefixed with "val_".
     /// </summary>
     public Func<Tensor, Tensor, IReadOnlyDictionary<string, double>>? ValidationMetrics { get; init; }
 
-    /// <summary>Runs training. The model ends with the weights callbacks chose (e.g. the best epoch's).</summary>
+    /// <summary>A supervised fit: minibatches of <paramref name="train"/>, validation on <paramref name="validation"/>.</summary>
     public TrainingHistory Fit(Dataset train, Dataset? validation = null, CancellationToken cancel = default)
     {
-        if (train.Count == 0) throw new ArgumentException("the training set is empty");
-        var clock = Stopwatch.StartNew();
-        using var generator = new Generator((ulong)Spec.Seed);
-        if (_model is Network net) net.DropoutGenerator = generator;
-        var context = new TrainingContext(_model, _optimizer, Spec.Epochs);
-        var history = new List<EpochRecord>();
-        using var lastGood = WeightSnapshot.Take(_model);
-        var lossKind = Spec.Loss ?? (train.IsClassification ? LossKind.CrossEntropy : LossKind.Mse);
-        Func<Tensor, Tensor> forward = lossKind == LossKind.CrossEntropy && _model is Network n ? n.Logits : _model.forward;
-        var namedWeights = _model.named_parameters().Where(p => p.parameter.dim() >= 2).ToArray();
-        var gradientNorms = new Dictionary<string, double>();
-        bool wantNorms = Spec.LogGradientNorms;
-        bool captureNorms = false;
-
-        _optimizer.AfterBackward = () =>
-        {
-            if (Spec.ClipValue is { } v) GradientClipping.ByValue(_optimizer.Parameters, v);
-            if (Spec.ClipNorm is { } c) GradientClipping.ByGlobalNorm(_optimizer.Parameters, c);
-            if (captureNorms)
-            {
-                // Norms before clipping would hide the explosion we want to show; after clipping they show what was applied.
-                foreach (var (name, p) in namedWeights)
-                    if (p.grad is { } g) gradientNorms[$"grad_norm/{name}"] = g.norm().ToDouble();
-            }
-        };
-
-        int stepsPerEpoch = Spec.BatchSize <= 0 || Spec.BatchSize >= train.Count ? 1 : (train.Count + Spec.BatchSize - 1) / Spec.BatchSize;
-        int periodsPlanned = Spec.ValidateEverySteps > 0 ? (int)Math.Ceiling((double)Spec.Epochs * stepsPerEpoch / Spec.ValidateEverySteps) : Spec.Epochs;
-        foreach (var logger in Loggers) logger.Begin(periodsPlanned);
-        foreach (var cb in Callbacks) cb.OnTrainBegin(context);
-
-        double lossSum = 0;
-        long lossCount = 0;
-        int period = 0;
-        long step = 0;
-        StopReason? stop = null;
-        string stopMessage = "";
-
-        void EndPeriod(double epochPosition)
-        {
-            period++;
-            context.Epoch = period;
-            context.Step = step;
-            var metrics = new Dictionary<string, double>
-            {
-                ["loss"] = lossCount > 0 ? lossSum / lossCount : double.NaN,
-                ["lr"] = _optimizer.LearningRate,
-            };
-            // With evaluations every k steps, rows are no longer epochs: say how far into training each one is.
-            if (Spec.ValidateEverySteps > 0) metrics["epochs"] = epochPosition;
-            lossSum = 0;
-            lossCount = 0;
-            if (validation is not null && validation.Count > 0) Evaluate(validation, forward, lossKind, metrics);
-            context.SetMetrics(metrics);
-            foreach (var cb in Callbacks) cb.OnEpochEnd(context);
-
-            foreach (var (k, v) in gradientNorms) metrics[k] = v;
-            foreach (var logger in Loggers) logger.LogScalars(period, metrics);
-            if (Spec.HistogramEvery > 0 && period % Spec.HistogramEvery == 0 && Loggers.Count > 0) LogHistograms(period);
-            history.Add(new EpochRecord(period, step, clock.Elapsed.TotalSeconds, metrics));
-
-            if (double.IsFinite(metrics["loss"])) lastGood.Refresh(_model);
-        }
-
-        for (int epoch = 1; epoch <= Spec.Epochs && stop is null; epoch++)
-        {
-            foreach (var cb in Callbacks) cb.OnEpochBegin(context);
-            _model.train();
-            var batches = MiniBatches.Plan(train.Count, Spec.BatchSize, generator, Spec.Shuffle);
-            try
-            {
-                for (int b = 0; b < batches.Count; b++)
-                {
-                    captureNorms = wantNorms && b == batches.Count - 1;
-                    if (Schedule is not null)
-                        _optimizer.LearningRate = Schedule.At(epoch - 1 + (double)b / batches.Count) * context.LearningRateFactor;
-                    double loss;
-                    using (var scope = NewDisposeScope())
-                    {
-                        bool full = batches.Count == 1 && batches[b].shape[0] == train.Count;
-                        var x = full ? train.Features : train.Features.index_select(0, batches[b]);
-                        var y = full ? train.Targets : train.Targets.index_select(0, batches[b]);
-                        loss = _optimizer.Step(() =>
-                        {
-                            var l = Losses.Losses.Compute(lossKind, forward(x), y, Spec.HuberDelta);
-                            l.backward();
-                            return l.ToDouble();
-                        });
-                    }
-                    step++;
-                    context.Step = step;
-                    context.BatchLoss = loss;
-                    long rows = batches[b].shape[0];
-                    lossSum += loss * rows;
-                    lossCount += rows;
-                    foreach (var cb in Callbacks) cb.OnBatchEnd(context);
-
-                    if (!double.IsFinite(loss) && Spec.StopOnNonFiniteLoss)
-                    {
-                        lastGood.Restore(_model);
-                        stop = StopReason.NonFiniteLoss;
-                        stopMessage = $"the loss became {loss} at epoch {epoch}, step {step}; the weights of the last finite epoch were kept";
-                        break;
-                    }
-                    if (context.StopRequested is not null) break;
-                    if (cancel.IsCancellationRequested)
-                    {
-                        stop = StopReason.Interrupted;
-                        stopMessage = $"interrupted at epoch {epoch}, step {step}";
-                        break;
-                    }
-                    if (Spec.ValidateEverySteps > 0 && step % Spec.ValidateEverySteps == 0)
-                    {
-                        EndPeriod(epoch - 1 + (b + 1.0) / batches.Count);
-                        if (context.StopRequested is not null) break;
-                    }
-                }
-            }
-            finally
-            {
-                foreach (var t in batches) t.Dispose();
-            }
-            if (stop is null && Spec.ValidateEverySteps == 0) EndPeriod(epoch);
-            if (stop is null && context.StopRequested is { } requested)
-            {
-                stop = requested;
-                stopMessage = context.StopMessage!;
-            }
-            if (stop is null && Spec.MaxSeconds is { } budget && clock.Elapsed.TotalSeconds >= budget)
-            {
-                stop = StopReason.TimeBudget;
-                stopMessage = $"time budget of {budget:0.#} s used after epoch {epoch}";
-            }
-        }
-        if (stop is null)
-        {
-            stop = StopReason.MaxEpochs;
-            stopMessage = $"ran all {Spec.Epochs} epochs";
-        }
-
-        foreach (var cb in Callbacks) cb.OnTrainEnd(context);
-        foreach (var logger in Loggers) logger.Finish(stopMessage);
-        _optimizer.AfterBackward = null;
-        if (_model is Network net2) net2.DropoutGenerator = null;
-        _model.eval();
-        return new TrainingHistory(history, stop.Value, stopMessage, clock.Elapsed, step);
+        if (_model is not nn.Module<Tensor, Tensor> module) throw new ArgumentException("a supervised fit needs a module that maps a tensor to a tensor");
+        return Run(new SupervisedWorkload(module, train, validation, Spec) { ValidationMetrics = ValidationMetrics }, cancel).Members[0];
     }
 
-    private void Evaluate(Dataset validation, Func<Tensor, Tensor> forward, LossKind loss, Dictionary<string, double> metrics)
+    /// <summary>
+    /// Trains <paramref name="workload"/>; the model ends with the weights callbacks chose (e.g. the best epoch's).
+    /// With <paramref name="resume"/> the run continues an earlier one (its weights, optimizer state and the workload's
+    /// own state must already be restored).
+    /// </summary>
+    public RunHistory Run<TBatch>(IWorkload<TBatch> workload, CancellationToken cancel = default, TrainingResume? resume = null)
     {
-        _model.eval();
-        using (no_grad())
+        ArgumentNullException.ThrowIfNull(workload);
+        return new Run<TBatch>(this, _model, _optimizer, workload, cancel, resume).Execute();
+    }
+}
+
+/// <summary>What a run did, per member (one for a single network), and in total.</summary>
+public sealed record RunHistory(IReadOnlyList<TrainingHistory> Members, TimeSpan Elapsed, long Steps, int LastEpoch)
+{
+    /// <summary>The single network's history (member 0 of a stack).</summary>
+    public TrainingHistory Single => Members[0];
+}
+
+/// <summary>One execution of the engine; holds the loop's state so that the phases read as methods.</summary>
+internal sealed class Run<TBatch>
+{
+    private readonly Trainer _trainer;
+    private readonly nn.Module _model;
+    private readonly Optimizer _optimizer;
+    private readonly IWorkload<TBatch> _workload;
+    private readonly CancellationToken _cancel;
+    private readonly TrainingSpec _spec;
+    private readonly ILearningRateSchedule _schedule;
+    private readonly TrainingContext _context;
+    private readonly ITrainingLogger[] _memberLoggers;
+    private readonly int _members;
+    private readonly Stopwatch _clock = new();
+    private readonly double _secondsBefore;
+    private readonly int _firstEpoch;
+    private readonly (string Name, Tensor Weight)[] _namedWeights;
+    private readonly Dictionary<string, double> _gradientNorms = new();
+    private WeightSnapshot? _lastGood;
+    private bool _captureNorms;
+    private long _step;
+    private int _completedEpoch;
+
+    public Run(Trainer trainer, nn.Module model, Optimizer optimizer, IWorkload<TBatch> workload, CancellationToken cancel, TrainingResume? resume)
+    {
+        _trainer = trainer;
+        _model = model;
+        _optimizer = optimizer;
+        _workload = workload;
+        _cancel = cancel;
+        _spec = trainer.Spec;
+        _members = workload.Members;
+        _schedule = trainer.Schedule ?? new ConstantRate(optimizer.LearningRate);
+        var runLogger = trainer.Loggers.Count switch
+        {
+            0 => (ITrainingLogger)NullLogger.Instance,
+            1 => trainer.Loggers[0],
+            _ => new CompositeLogger(trainer.Loggers.ToArray()),
+        };
+        if (trainer.MemberLoggers is { } perMember && perMember.Count != _members)
+            throw new ArgumentException($"{perMember.Count} member loggers for {_members} members");
+        _memberLoggers = Enumerable.Range(0, _members)
+            .Select(k => trainer.MemberLoggers?[k] ?? (k == 0 ? runLogger : NullLogger.Instance)).ToArray();
+        _context = new TrainingContext(model, optimizer, _spec.Epochs, _members, _memberLoggers[0]);
+        _namedWeights = model.named_parameters().Where(p => p.parameter.dim() >= 2).Select(p => (p.name, (Tensor)p.parameter)).ToArray();
+        if (resume is not null)
+        {
+            _firstEpoch = resume.Epoch + 1;
+            _step = resume.Steps;
+            _secondsBefore = resume.Seconds;
+            _completedEpoch = resume.Epoch;
+            _context.LearningRateFactor = resume.LearningRateFactor;
+            _context.Members[0].History.AddRange(resume.History);
+            if (resume.History.Count > 0) _context.SetMetrics(0, resume.History[^1].Metrics);
+        }
+        else
+        {
+            _firstEpoch = 1;
+        }
+        _context.Step = _step;
+        _context.Epoch = _completedEpoch;
+    }
+
+    private double Seconds => _secondsBefore + _clock.Elapsed.TotalSeconds;
+
+    public RunHistory Execute()
+    {
+        _clock.Start();
+        if (_spec.StopOnNonFiniteLoss) _lastGood = WeightSnapshot.Take(_model);
+        var parameters = _optimizer.Parameters;
+        _optimizer.AfterBackward = () =>
+        {
+            if (_spec.ClipValue is { } v) GradientClipping.ByValue(parameters, v);
+            if (_spec.ClipNorm is { } c)
+            {
+                if (_members == 1) GradientClipping.ByGlobalNorm(parameters, c);
+                else GradientClipping.ByGlobalNormPerMember(parameters, c);
+            }
+            if (_captureNorms)
+            {
+                // Norms before clipping would hide the explosion we want to show; after clipping they show what was applied.
+                foreach (var (name, p) in _namedWeights)
+                    if (p.grad is { } g) _gradientNorms[$"grad_norm/{name}"] = g.norm().ToDouble();
+            }
+        };
+        try
+        {
+            foreach (var logger in _memberLoggers.Distinct()) logger.Begin(PlannedEvaluations());
+            _workload.Begin(_context);
+            foreach (var cb in _trainer.Callbacks) cb.OnTrainBegin(_context);
+            for (int epoch = _firstEpoch; epoch <= _spec.Epochs && _context.AnyActive; epoch++)
+            {
+                if (!_workload.InterruptibleWithinEpoch && _cancel.IsCancellationRequested)
+                {
+                    StopAll(StopReason.Interrupted, $"interrupted after epoch {epoch - 1}");
+                    break;
+                }
+                if (!RunEpoch(epoch)) break;
+            }
+            foreach (var m in _context.Members.Where(m => m.Active).ToArray())
+                StopMember(m, StopReason.MaxEpochs, $"ran all {_spec.Epochs} epochs");
+            // Stopped between evaluation points (time budget, Ctrl-C between epochs): evaluate where it ended.
+            if (_completedEpoch >= _firstEpoch && _context.Members[0].LastEvaluatedEpoch != _completedEpoch && !_context.Members[0].StopReason.Equals(StopReason.NonFiniteLoss)
+                && _spec.ValidateEverySteps == 0)
+            {
+                EndPeriod(_completedEpoch, _completedEpoch, final: true);
+            }
+            foreach (var cb in _trainer.Callbacks) cb.OnTrainEnd(_context);
+            _workload.End(_context);
+            for (int k = 0; k < _members; k++)
+            {
+                var m = _context.Members[k];
+                if (k == 0 || !ReferenceEquals(_memberLoggers[k], _memberLoggers[0])) _memberLoggers[k].Finish(m.StopMessage);
+            }
+        }
+        finally
+        {
+            _optimizer.AfterBackward = null;
+            _lastGood?.Dispose();
+            _clock.Stop();
+        }
+        var histories = _context.Members
+            .Select(m => new TrainingHistory(m.History.ToArray(), m.StopReason ?? StopReason.MaxEpochs, m.StopMessage, TimeSpan.FromSeconds(m.Seconds), m.Steps))
+            .ToArray();
+        return new RunHistory(histories, TimeSpan.FromSeconds(Seconds), _step, _completedEpoch);
+    }
+
+    private int PlannedEvaluations()
+    {
+        if (_spec.ValidateEverySteps > 0) return Math.Max(1, _spec.Epochs);
+        return _spec.Epochs;
+    }
+
+    /// <summary>One epoch: its batches, then an evaluation when one is due. False when the run stops.</summary>
+    private bool RunEpoch(int epoch)
+    {
+        // With evaluations every k steps, context.Epoch counts evaluation periods (set in EndPeriod), as history rows do.
+        if (_spec.ValidateEverySteps == 0) _context.Epoch = epoch;
+        foreach (var cb in _trainer.Callbacks) cb.OnEpochBegin(_context);
+        bool due = EvaluationDue(epoch);
+        bool interrupted = false;
+        using (var epochScope = NewDisposeScope())
+        {
+            var batches = _workload.Batches(_context);
+            for (int b = 0; b < batches.Count; b++)
+            {
+                _captureNorms = _spec.LogGradientNorms && b == batches.Count - 1 && (due || _spec.ValidateEverySteps > 0);
+                _optimizer.LearningRate = _schedule.At(_spec.SchedulePerStep ? epoch - 1 + (double)b / batches.Count : epoch - 1) * _context.LearningRateFactor;
+                var (batch, weight) = batches[b];
+                double[] losses = Step(batch);
+                _step++;
+                _context.Step = _step;
+                double total = 0;
+                foreach (var m in _context.Members)
+                {
+                    if (!m.Active) continue;
+                    m.Steps++;
+                    m.LossSum += losses[m.Index] * weight;
+                    m.LossWeight += weight;
+                    total += losses[m.Index];
+                }
+                _context.BatchLoss = total;
+                foreach (var cb in _trainer.Callbacks) cb.OnBatchEnd(_context);
+
+                if (_spec.StopOnNonFiniteLoss)
+                {
+                    foreach (var m in _context.Members.Where(m => m.Active && !double.IsFinite(losses[m.Index])).ToArray())
+                    {
+                        string why = _workload.DescribeNonFiniteLoss(batch, m.Index);
+                        _lastGood!.Restore(_model, _members == 1 ? null : m.Index);
+                        StopMember(m, StopReason.NonFiniteLoss,
+                            $"the loss became {losses[m.Index]} at epoch {epoch}, step {m.Steps}{(why.Length > 0 ? " " + why : "")}; the weights of the last finite epoch were kept");
+                    }
+                }
+                if (!_context.AnyActive) return false;
+                if (_context.StopRequested is not null) break;
+                if (_workload.InterruptibleWithinEpoch && _cancel.IsCancellationRequested)
+                {
+                    StopAll(StopReason.Interrupted, $"interrupted at epoch {epoch}, step {_step}");
+                    interrupted = true;
+                    break;
+                }
+                if (_spec.ValidateEverySteps > 0 && _step % _spec.ValidateEverySteps == 0)
+                {
+                    EndPeriod(epoch, epoch - 1 + (b + 1.0) / batches.Count, final: false);
+                    ApplyMemberStops();
+                    if (_context.StopRequested is not null || !_context.AnyActive) break;
+                }
+            }
+            if (interrupted) return false;
+            _workload.EndEpoch(_context);
+            _completedEpoch = epoch;
+            if (_spec.ValidateEverySteps == 0 && due) EndPeriod(epoch, epoch, final: false);
+        }
+        ApplyMemberStops();
+        if (_context.StopRequested is { } requested)
+        {
+            StopAll(requested, _context.StopMessage!);
+            return false;
+        }
+        if (_spec.MaxSeconds is { } budget && Seconds >= budget)
+        {
+            StopAll(StopReason.TimeBudget, $"time budget of {budget:0.#} s used after epoch {epoch}");
+            return false;
+        }
+        return _context.AnyActive;
+    }
+
+    private bool EvaluationDue(int epoch) =>
+        _spec.EvaluateEvery <= 1 || epoch % _spec.EvaluateEvery == 0 || epoch == _spec.Epochs || epoch == 1;
+
+    /// <summary>Forward, backward (clipping inside the optimizer's hook) and the update, in the step's own dispose scope.</summary>
+    private double[] Step(TBatch batch)
+    {
+        var losses = new double[_members];
         using (NewDisposeScope())
         {
-            var output = forward(validation.Features);
-            metrics["val_loss"] = Losses.Losses.Compute(loss, output, validation.Targets, Spec.HuberDelta).ToDouble();
-            if (ValidationMetrics is not null)
-                foreach (var (k, v) in ValidationMetrics(output, validation.Targets)) metrics[$"val_{k}"] = v;
+            double first = _optimizer.Step(() =>
+            {
+                var loss = _workload.Loss(batch);
+                if (_members == 1)
+                {
+                    loss.backward();
+                    return loss.ToDouble();
+                }
+                loss.sum().backward();
+                using var values = loss.detach().to(ScalarType.Float64).cpu();
+                values.data<double>().CopyTo(losses);
+                return losses.Sum();
+            });
+            if (_members == 1) losses[0] = first;
+            using (no_grad()) _workload.AfterStep(_context);
         }
-        _model.train();
+        return losses;
+    }
+
+    /// <summary>An evaluation point: metrics, callbacks, loggers and the history row of every active member.</summary>
+    private void EndPeriod(int epoch, double position, bool final)
+    {
+        bool pause = _spec.ClockExcludesEvaluation;
+        double seconds = Seconds;
+        if (pause) _clock.Stop();
+        try
+        {
+            _context.Seconds = seconds;
+            var metrics = new Dictionary<string, double>?[_members];
+            foreach (var m in _context.Members)
+            {
+                if (!m.Active) continue;
+                metrics[m.Index] = new Dictionary<string, double>
+                {
+                    ["loss"] = m.LossWeight > 0 ? m.LossSum / m.LossWeight : double.NaN,
+                    ["lr"] = _optimizer.LearningRate * MemberFactor(m.Index),
+                };
+                if (_spec.ValidateEverySteps > 0) metrics[m.Index]!["epochs"] = position;
+                m.LossSum = 0;
+                m.LossWeight = 0;
+            }
+            _workload.Evaluate(_context, metrics);
+            foreach (var m in _context.Members)
+                if (metrics[m.Index] is { } mm) _context.SetMetrics(m.Index, mm);
+            int period = _spec.ValidateEverySteps > 0 ? _context.Members[0].History.Count + 1 : epoch;
+            _context.Epoch = period;
+            foreach (var cb in _trainer.Callbacks) cb.OnEpochEnd(_context);
+            foreach (var m in _context.Members)
+            {
+                if (metrics[m.Index] is null) continue;
+                // Callbacks may have added values (a probe of the policy); the member's metrics are the record.
+                var record = new Dictionary<string, double>(m.Metrics);
+                if (m.Index == 0)
+                    foreach (var (k, v) in _gradientNorms) record[k] = v;
+                _memberLoggers[m.Index].LogScalars(period, record);
+                m.History.Add(new EpochRecord(period, _members == 1 ? _step : m.Steps, seconds, record));
+            }
+            if (_spec.HistogramEvery > 0 && period % _spec.HistogramEvery == 0 && _trainer.Loggers.Count > 0 && _members == 1) LogHistograms(period);
+            if (_lastGood is not null && !final)
+            {
+                foreach (var m in _context.Members)
+                    if (metrics[m.Index] is { } mm && double.IsFinite(mm["loss"])) _lastGood.Refresh(_model, _members == 1 ? null : m.Index);
+            }
+        }
+        finally
+        {
+            if (pause) _clock.Start();
+        }
+    }
+
+    private double MemberFactor(int member) => _workload is IMemberLearningRates rates ? rates.Factor(member) : 1.0;
+
+    /// <summary>Members that callbacks asked to stop (early stopping of one member of a stack) stop now.</summary>
+    private void ApplyMemberStops()
+    {
+        foreach (var m in _context.Members)
+            if (m.Active && m.StopReason is { } reason) StopMember(m, reason, m.StopMessage);
+    }
+
+    private void StopAll(StopReason reason, string message)
+    {
+        foreach (var m in _context.Members.Where(m => m.Active).ToArray()) StopMember(m, reason, message);
+    }
+
+    private void StopMember(MemberProgress m, StopReason reason, string message)
+    {
+        m.Active = false;
+        m.StopReason = reason;
+        m.StopMessage = message;
+        m.Seconds = Seconds;
+        if (_workload is IMemberLearningRates rates) rates.Freeze(m.Index);
     }
 
     private void LogHistograms(int period)
@@ -209,12 +394,29 @@ public sealed class Trainer
         {
             using var scope = NewDisposeScope();
             double[] w = p.detach().to_type(ScalarType.Float64).cpu().data<double>().ToArray();
-            foreach (var logger in Loggers) logger.LogHistogram(period, $"weights/{name}", w);
+            foreach (var logger in _trainer.Loggers) logger.LogHistogram(period, $"weights/{name}", w);
             if (p.grad is { } g)
             {
                 double[] gv = g.detach().to_type(ScalarType.Float64).cpu().data<double>().ToArray();
-                foreach (var logger in Loggers) logger.LogHistogram(period, $"gradients/{name}", gv);
+                foreach (var logger in _trainer.Loggers) logger.LogHistogram(period, $"gradients/{name}", gv);
             }
         }
     }
+
+    private sealed class ConstantRate(double rate) : ILearningRateSchedule
+    {
+        public double At(double epoch) => rate;
+    }
+}
+
+/// <summary>
+/// A workload whose members train with their own multiple of the learning rate, and whose stopped members must stay
+/// where they stopped (a stack of K networks under one optimizer).
+/// </summary>
+public interface IMemberLearningRates
+{
+    double Factor(int member);
+
+    /// <summary>Member <paramref name="member"/> stopped: its weights must not change from here on.</summary>
+    void Freeze(int member);
 }

@@ -29,6 +29,21 @@ public sealed record TrainingSpec
     /// </summary>
     public int ValidateEverySteps { get; init; }
 
+    /// <summary>
+    /// Evaluate (metrics, callbacks, loggers, a history row) at epoch 1, every this many epochs and at the last one; 1:
+    /// every epoch. DEQN evaluates every few episodes, since its metrics cost as much as a step.
+    /// </summary>
+    public int EvaluateEvery { get; init; } = 1;
+
+    /// <summary>
+    /// The schedule is read at fractional epochs (epoch − 1 + b/batches) before every step; false: at whole epochs, the
+    /// same rate for every step of an epoch (DEQN counts its schedule in episodes).
+    /// </summary>
+    public bool SchedulePerStep { get; init; } = true;
+
+    /// <summary>Leave evaluation points out of the training clock (probes of a DEQN policy are not training time).</summary>
+    public bool ClockExcludesEvaluation { get; init; }
+
     /// <summary>Log weight and gradient histograms every this many epochs (0: never).</summary>
     public int HistogramEvery { get; init; } = 10;
 
@@ -51,6 +66,7 @@ public sealed record TrainingSpec
         if (!(HuberDelta > 0)) throw new ArgumentException($"huber delta must be > 0 (got {HuberDelta})");
         if (ClipValue is { } v && !(v > 0)) throw new ArgumentException($"clip value must be > 0 (got {v})");
         if (ClipNorm is { } n && !(n > 0)) throw new ArgumentException($"clip norm must be > 0 (got {n})");
+        if (EvaluateEvery < 1) throw new ArgumentException($"evaluate-every must be at least 1 (got {EvaluateEvery})");
         if (ValidateEverySteps < 0) throw new ArgumentException($"validate-every-steps must be >= 0 (got {ValidateEverySteps})");
         if (HistogramEvery < 0) throw new ArgumentException($"histogram interval must be >= 0 (got {HistogramEvery})");
         if (MaxSeconds is { } s && !(s > 0)) throw new ArgumentException($"time budget must be > 0 seconds (got {s})");

@@ -48,4 +48,35 @@ public static class GradientClipping
         }
         return norm;
     }
+
+    /// <summary>
+    /// For a stack of K networks (every parameter [K, …]): clips each member's gradients by its own global norm, as
+    /// <see cref="ByGlobalNorm"/> would in K separate runs. A member with a non-finite norm is left alone.
+    /// </summary>
+    public static void ByGlobalNormPerMember(IReadOnlyList<Parameter> ps, double maxNorm)
+    {
+        if (!(maxNorm > 0 && double.IsFinite(maxNorm))) throw new ArgumentException($"clip norm must be > 0 (got {OptimizerSpec.Format(maxNorm)})");
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        torch.Tensor? squares = null;
+        foreach (var p in ps)
+        {
+            if (p.grad is not { } g) continue;
+            var dims = Enumerable.Range(1, (int)g.dim() - 1).Select(d => (long)d).ToArray();
+            var s = g.to(torch.ScalarType.Float64).square().sum(dims);
+            squares = squares is null ? s : squares.add_(s);
+        }
+        if (squares is null) return;
+        var norm = squares.sqrt();
+        var clip = norm.isfinite().logical_and_(norm.gt(maxNorm));
+        var factor = torch.where(clip, norm.reciprocal().mul_(maxNorm), torch.ones_like(norm));
+        foreach (var p in ps)
+        {
+            if (p.grad is not { } g) continue;
+            var shape = new long[g.dim()];
+            Array.Fill(shape, 1L);
+            shape[0] = -1;
+            g.mul_(factor.to(g.dtype).view(shape));
+        }
+    }
 }

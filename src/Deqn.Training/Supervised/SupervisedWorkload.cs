@@ -1,0 +1,83 @@
+using Deqn.Training.Data;
+using Deqn.Training.Losses;
+using Deqn.Training.Loop;
+using Deqn.Training.Networks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deqn.Training.Supervised;
+
+/// <summary>
+/// Supervised minibatches for the engine: each epoch a fresh shuffle of the training rows (from the run's seeded
+/// generator, which also drives dropout), the loss between the model's output and the targets, and the validation
+/// loss (plus any validation metrics) at each evaluation point.
+/// </summary>
+public sealed class SupervisedWorkload : IWorkload<Tensor>, IDisposable
+{
+    private readonly nn.Module<Tensor, Tensor> _model;
+    private readonly Dataset _train;
+    private readonly Dataset? _validation;
+    private readonly TrainingSpec _spec;
+    private readonly Generator _generator;
+    private readonly LossKind _loss;
+    private readonly Func<Tensor, Tensor> _forward;
+
+    public SupervisedWorkload(nn.Module<Tensor, Tensor> model, Dataset train, Dataset? validation, TrainingSpec spec)
+    {
+        if (train.Count == 0) throw new ArgumentException("the training set is empty");
+        _model = model;
+        _train = train;
+        _validation = validation is { Count: > 0 } ? validation : null;
+        _spec = spec;
+        _generator = new Generator((ulong)spec.Seed);
+        _loss = spec.Loss ?? (train.IsClassification ? LossKind.CrossEntropy : LossKind.Mse);
+        // Cross-entropy works on logits; the network's own output ends in softmax.
+        _forward = _loss == LossKind.CrossEntropy && model is Network n ? n.Logits : model.forward;
+    }
+
+    /// <summary>Extra validation metrics from the model's output and the validation targets; keys get the prefix "val_".</summary>
+    public Func<Tensor, Tensor, IReadOnlyDictionary<string, double>>? ValidationMetrics { get; init; }
+
+    public void Begin(TrainingContext context)
+    {
+        if (_model is Network net) net.DropoutGenerator = _generator;
+    }
+
+    public IReadOnlyList<(Tensor Batch, double Weight)> Batches(TrainingContext context)
+    {
+        _model.train();
+        return MiniBatches.Plan(_train.Count, _spec.BatchSize, _generator, _spec.Shuffle).Select(b => (b, (double)b.shape[0])).ToArray();
+    }
+
+    public Tensor Loss(Tensor rows)
+    {
+        bool full = rows.shape[0] == _train.Count;
+        var x = full ? _train.Features : _train.Features.index_select(0, rows);
+        var y = full ? _train.Targets : _train.Targets.index_select(0, rows);
+        return Losses.Losses.Compute(_loss, _forward(x), y, _spec.HuberDelta);
+    }
+
+    public void Evaluate(TrainingContext context, IReadOnlyList<Dictionary<string, double>?> metrics)
+    {
+        if (_validation is null || metrics[0] is not { } m) return;
+        _model.eval();
+        using (no_grad())
+        using (NewDisposeScope())
+        {
+            var output = _forward(_validation.Features);
+            m["val_loss"] = Losses.Losses.Compute(_loss, output, _validation.Targets, _spec.HuberDelta).ToDouble();
+            if (ValidationMetrics is not null)
+                foreach (var (k, v) in ValidationMetrics(output, _validation.Targets)) m[$"val_{k}"] = v;
+        }
+        _model.train();
+    }
+
+    public void End(TrainingContext context)
+    {
+        if (_model is Network net) net.DropoutGenerator = null;
+        _model.eval();
+        _generator.Dispose();
+    }
+
+    public void Dispose() => _generator.Dispose();
+}
