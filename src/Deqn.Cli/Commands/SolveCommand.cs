@@ -12,6 +12,7 @@ using Deqn.Training.Networks;
 using Deqn.Training.Persistence;
 using Spectre.Console;
 using Deqn.Cli.Output;
+using Deqn.Training.Loop;
 
 namespace Deqn.Cli.Commands;
 
@@ -175,7 +176,7 @@ public sealed class SolveCommand : CliCommand
         }
         using var policy = result.Policy;
         SavePolicy(run, entry.Name, model, policy);
-        if (result.Stop == SolveStop.Interrupted)
+        if (result.Stop == StopReason.Interrupted)
         {
             console.MarkupLine($"[yellow]Interrupted[/] after episode {result.Episodes}; the checkpoint is saved. Continue with: ./deqn solve {Markup.Escape(entry.Name)} --resume {Markup.Escape(run.Path)}");
             return 130;

@@ -49,10 +49,10 @@ public static class SolveReport
 
         if (result is not null && result.History.Count > 1)
         {
-            var h = result.History.Where(r => double.IsFinite(r.Loss) && r.Loss > 0).ToArray();
-            var episodes = h.Select(r => (double)r.Episode).ToArray();
+            var h = result.History.Where(r => double.IsFinite(r.Value("loss")) && r.Value("loss") > 0).ToArray();
+            var episodes = h.Select(r => (double)r.Epoch).ToArray();
             var training = new GridOfCharts("Training", [
-                new LineChart("Loss (mean squared residuals + penalties)", "episode", "loss", [new Series("loss", episodes, h.Select(r => r.Loss).ToArray())]) { YScale = AxisScale.Log10, Markers = false },
+                new LineChart("Loss (mean squared residuals + penalties)", "episode", "loss", [new Series("loss", episodes, h.Select(r => r.Value("loss")).ToArray())]) { YScale = AxisScale.Log10, Markers = false },
                 new LineChart("|Euler residual| on the episode's states", "episode", "|residual|", [
                     new Series("mean", episodes, h.Select(r => r.Metrics["euler_mean"]).ToArray()),
                     new Series("max", episodes, h.Select(r => r.Metrics["euler_max"]).ToArray())]) { YScale = AxisScale.Log10, Markers = false },
@@ -63,8 +63,8 @@ public static class SolveReport
                 var policyNames = model.Policies.Select(p => p.Name).ToArray();
                 var series = policyNames.SelectMany(p => new[]
                 {
-                    new Series($"{p} mean", tracked.Select(r => (double)r.Episode).ToArray(), tracked.Select(r => r.Metrics[$"policy_mean_rel_error_{p}"]).ToArray()),
-                    new Series($"{p} max", tracked.Select(r => (double)r.Episode).ToArray(), tracked.Select(r => r.Metrics[$"policy_max_rel_error_{p}"]).ToArray()),
+                    new Series($"{p} mean", tracked.Select(r => (double)r.Epoch).ToArray(), tracked.Select(r => r.Metrics[$"policy_mean_rel_error_{p}"]).ToArray()),
+                    new Series($"{p} max", tracked.Select(r => (double)r.Epoch).ToArray(), tracked.Select(r => r.Metrics[$"policy_max_rel_error_{p}"]).ToArray()),
                 }).ToArray();
                 training = training with
                 {
@@ -114,7 +114,8 @@ public static class SolveReport
             ["steps"] = result?.Steps,
             ["training_seconds"] = result?.Seconds,
             ["stop"] = result?.Stop.ToString(),
-            ["final_loss"] = result?.History[^1].Loss,
+            ["stop_message"] = result?.StopMessage,
+            ["final_loss"] = result?.History[^1].Value("loss"),
             ["quadrature"] = report.Quadrature,
             ["euler_errors"] = report.Errors.ToDictionary(e => e.Key, e => new Dictionary<string, double>
             {
@@ -139,14 +140,8 @@ public static class SolveReport
         md.Paragraph(string.Join(", ", model.Parameters.Select(p => $"{p.Name} = {SolveCommand.Format(p.Value)}")) + ".");
         if (result is not null)
         {
-            md.Paragraph($"Trained {result.Episodes:N0} episodes ({result.Steps:N0} steps) in {result.Seconds:F1} s; stopped: {result.Stop switch
-            {
-                SolveStop.MaxEpisodes => "all episodes ran",
-                SolveStop.TargetReached => "target reached",
-                SolveStop.TimeBudget => "time budget used",
-                _ => "interrupted",
-            }}. Network {model.States.Count} → {string.Join(" → ", spec.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}"))} → {model.Policies.Count}, " +
-                $"{spec.Precision.ToString().ToLowerInvariant()}; training expectations by {result.Quadrature}. Final loss {MarkdownReport.FormatNumber(result.History[^1].Loss)}.");
+            md.Paragraph($"Trained {result.Episodes:N0} episodes ({result.Steps:N0} steps) in {result.Seconds:F1} s; stopped: {result.StopMessage}. Network {model.States.Count} → {string.Join(" → ", spec.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}"))} → {model.Policies.Count}, " +
+                $"{spec.Precision.ToString().ToLowerInvariant()}; training expectations by {result.Quadrature}. Final loss {MarkdownReport.FormatNumber(result.History[^1].Value("loss"))}.");
         }
         md.Heading(2, "Euler errors on a fresh path");
         md.Paragraph($"Relative Euler errors |e| on {diagnostics.Periods:N0} periods of a fresh simulated path (seed {diagnostics.Seed}, after {diagnostics.BurnIn} burn-in periods), expectations by {report.Quadrature}.");

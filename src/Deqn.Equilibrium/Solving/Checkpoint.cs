@@ -1,11 +1,9 @@
 using System.IO.Compression;
 using System.Text.Json;
+using Deqn.Training.Loop;
 using Deqn.Training.Persistence;
 
 namespace Deqn.Equilibrium.Solving;
-
-/// <summary>One logged episode: the loss (mean over its steps) and, from the residuals on its states after the steps, per-equation and per-penalty values.</summary>
-public sealed record EpisodeRecord(int Episode, long Steps, double Seconds, double LearningRate, double Loss, IReadOnlyDictionary<string, double> Metrics);
 
 /// <summary>
 /// Everything a solver needs to continue exactly where it stopped: network weights, optimizer state, the random
@@ -14,7 +12,10 @@ public sealed record EpisodeRecord(int Episode, long Steps, double Seconds, doub
 /// </summary>
 public sealed record SolverCheckpoint
 {
-    public const string Format = "deqn-solver-checkpoint";
+    public const string Format = "deqn-solver-checkpoint-2";
+
+    // Before the training engine, history rows were episode records of their own.
+    private const string FirstFormat = "deqn-solver-checkpoint";
 
     public required string Model { get; init; }
     public required IReadOnlyList<double> Parameters { get; init; }
@@ -23,14 +24,14 @@ public sealed record SolverCheckpoint
     public required double Seconds { get; init; }
     public required ulong RandomState { get; init; }
     public required int StateRows { get; init; }
-    public required IReadOnlyList<EpisodeRecord> History { get; init; }
+    public required IReadOnlyList<EpochRecord> History { get; init; }
 
     internal byte[] Network { get; init; } = [];
     internal byte[] Optimizer { get; init; } = [];
     internal double[] States { get; init; } = [];
 
     private sealed record Header(string Format, string Model, IReadOnlyList<double> Parameters, int Episode, long Steps, double Seconds,
-        ulong RandomState, int StateRows, IReadOnlyList<EpisodeRecord> History);
+        ulong RandomState, int StateRows, IReadOnlyList<EpochRecord> History);
 
     public void Save(string path) => AtomicFile.Write(path, temp =>
     {
@@ -55,6 +56,7 @@ public sealed record SolverCheckpoint
             Header header;
             using (var s = Entry(zip, path, "checkpoint.json").Open())
                 header = JsonSerializer.Deserialize<Header>(s) ?? throw new SolverException($"{path}: empty checkpoint header");
+            if (header.Format == FirstFormat) throw new SolverException($"{path}: a checkpoint of an earlier deqn version, which this one cannot continue; start the solve again");
             if (header.Format != Format) throw new SolverException($"{path}: not a solver checkpoint");
             var states = Read(zip, path, "states.bin");
             var values = new double[states.Length / sizeof(double)];

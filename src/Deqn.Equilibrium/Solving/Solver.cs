@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Shocks;
+using Deqn.Training.Callbacks;
 using Deqn.Training.Engine;
+using Deqn.Training.Loop;
 using Deqn.Training.Logging;
 using Deqn.Training.Networks;
 using Deqn.Training.Optimization;
@@ -10,20 +12,11 @@ using static TorchSharp.torch;
 
 namespace Deqn.Equilibrium.Solving;
 
-public enum SolveStop
-{
-    /// <summary>All planned episodes ran.</summary>
-    MaxEpisodes,
-    /// <summary>The loss or Euler-error target was reached.</summary>
-    TargetReached,
-    /// <summary>The wall-time budget ran out.</summary>
-    TimeBudget,
-    /// <summary>The caller cancelled (Ctrl-C); the checkpoint holds the last finished episode.</summary>
-    Interrupted,
-}
-
-/// <summary>What a solve gives back: the trained policy, the logged history and why it stopped.</summary>
-public sealed record SolveResult(PolicyNetwork Policy, IReadOnlyList<EpisodeRecord> History, SolveStop Stop, int Episodes, long Steps, double Seconds, string Quadrature);
+/// <summary>
+/// What a solve gives back: the trained policy, the logged history (one row per logged episode: loss, residual
+/// statistics, lr, steps, seconds and any probe's values) and why it stopped.
+/// </summary>
+public sealed record SolveResult(PolicyNetwork Policy, IReadOnlyList<EpochRecord> History, StopReason Stop, string StopMessage, int Episodes, long Steps, double Seconds, string Quadrature);
 
 /// <summary>Where a solve writes and how it is steered from outside.</summary>
 public sealed record SolveOptions
@@ -56,6 +49,12 @@ public sealed record SolveOptions
 
     /// <summary>Stop when this metric (a residual statistic or a probe's value) is at or below the value at a logged episode.</summary>
     public (string Metric, double Value)? Target { get; init; }
+
+    /// <summary>
+    /// Callbacks of your own (early stopping, reduce-on-plateau, anything with the engine's hooks), run after the
+    /// probe and targets at every logged episode.
+    /// </summary>
+    public IReadOnlyList<ICallback> Callbacks { get; init; } = [];
 }
 
 /// <summary>
@@ -96,23 +95,14 @@ public static class Solver
     private static SolveResult Train(Model model, SolverSpec spec, SolveOptions options, PolicyNetwork policy, Device device)
     {
         var dtype = policy.Network.DType;
-        var parameters = policy.Network.parameters().ToArray();
-        using var optimizer = Optimizers.Create(spec.Optimizer, parameters);
-        optimizer.AfterBackward = () =>
-        {
-            if (spec.ClipValue is double v) GradientClipping.ByValue(parameters, v);
-            if (spec.ClipNorm is double n) GradientClipping.ByGlobalNorm(parameters, n);
-        };
+        using var optimizer = Optimizers.Create(spec.Optimizer, policy.Network.parameters().ToArray());
         var schedule = Schedules.Create(spec.Schedule, optimizer.LearningRate);
         var sigmas = model.Shocks.Select(s => s.Sigma).ToArray();
         using var quadrature = new QuadratureTensors(spec.Quadrature.Build(sigmas, Seeds.Derive(spec.Seed, "quadrature")), dtype, device);
         var random = new StandardNormalStream(Seeds.Derive(spec.Seed, "simulation"));
         var parameterValues = model.Parameters.Select(p => p.Value).ToArray();
 
-        int firstEpisode = 1;
-        long steps = 0;
-        double secondsBefore = 0;
-        var history = new List<EpisodeRecord>();
+        TrainingResume? resume = null;
         Tensor states;
         if (options.Resume is { } checkpoint)
         {
@@ -130,110 +120,53 @@ public static class Solver
                 throw new SolverException($"the checkpoint does not fit this network and optimizer ({e.Message.Split('\n')[0]})");
             }
             random.State = checkpoint.RandomState;
-            states = torch.tensor(checkpoint.States, [spec.Trajectories, model.States.Count], dtype: ScalarType.Float64).to(dtype, device);
-            firstEpisode = checkpoint.Episode + 1;
-            steps = checkpoint.Steps;
-            secondsBefore = checkpoint.Seconds;
-            history.AddRange(checkpoint.History);
-            foreach (var r in history) (options.HistoryReplay ?? options.Logger).LogScalars(r.Episode, Scalars(r));
+            states = torch.tensor(checkpoint.States, [spec.Trajectories, model.States.Count], dtype: ScalarType.Float64).to(dtype, device).DetachFromDisposeScope();
+            resume = new TrainingResume(checkpoint.Episode, checkpoint.Steps, checkpoint.Seconds, checkpoint.History);
+            foreach (var r in checkpoint.History) (options.HistoryReplay ?? options.Logger).LogScalars(r.Epoch, r.Metrics);
         }
         else
         {
-            states = DrawInitial(model, spec.Trajectories, random, dtype, device);
+            states = DrawInitial(model, spec.Trajectories, random, dtype, device).DetachFromDisposeScope();
         }
 
-        var clock = Stopwatch.StartNew();
-        double Seconds() => secondsBefore + clock.Elapsed.TotalSeconds;
-        var stop = SolveStop.MaxEpisodes;
-        int episode = firstEpisode - 1;
-        options.Logger.Begin(spec.Episodes);
-        try
+        using var workload = new EpisodeWorkload(model, spec, policy, quadrature, random, states);
+        var callbacks = new List<ICallback>();
+        if (options.Probe is { } probe) callbacks.Add(new MetricProbe(_ => probe(policy)));
+        if (spec.TargetLoss is double targetLoss) callbacks.Add(new StopAtTarget("loss", targetLoss));
+        if (spec.TargetEulerError is double targetEuler) callbacks.Add(new StopAtTarget("euler_mean", targetEuler));
+        if (options.Target is var (metric, value)) callbacks.Add(new StopAtTarget(metric, value));
+        callbacks.AddRange(options.Callbacks);
+        if (spec.HistogramEvery > 0) callbacks.Add(new StateHistograms(model, policy, workload, spec.HistogramEvery));
+        if (options.CheckpointPath is not null)
+            callbacks.Add(new SolverCheckpointing(options.CheckpointPath, spec.CheckpointEvery, options.ModelName, model, policy, optimizer, random, workload));
+
+        var trainer = new Trainer(policy.Network, optimizer, new TrainingSpec
         {
-            for (int e = firstEpisode; e <= spec.Episodes; e++)
-            {
-                if (options.Cancel.IsCancellationRequested) { stop = SolveStop.Interrupted; break; }
-                optimizer.LearningRate = schedule.At(e - 1);
-                double lossSum = 0;
-                int lossCount = 0;
-                using (var scope = torch.NewDisposeScope())
-                {
-                    Tensor visited, next;
-                    using (torch.no_grad())
-                    {
-                        var start = spec.RedrawEachEpisode && e > 1 ? DrawInitial(model, spec.Trajectories, random, dtype, device) : states;
-                        (visited, next) = Simulate(model, policy, start, spec, random, e);
-                    }
-                    int rows = (int)visited.shape[0];
-                    int batch = spec.BatchSize == 0 ? rows : Math.Min(spec.BatchSize, rows);
-                    for (int epoch = 0; epoch < spec.EpochsPerEpisode; epoch++)
-                    {
-                        using var order = torch.tensor(Permutation(rows, random), dtype: ScalarType.Int64, device: device);
-                        for (int at = 0; at < rows; at += batch)
-                        {
-                            var rowsOf = order.narrow(0, at, Math.Min(batch, rows - at));
-                            var x = visited.index_select(0, rowsOf);
-                            double loss = optimizer.Step(() =>
-                            {
-                                var value = Evaluation.Evaluate(model, x, policy, quadrature).Loss();
-                                value.backward();
-                                return value.ToDouble();
-                            });
-                            steps++;
-                            if (!double.IsFinite(loss)) throw NonFinite(model, policy, quadrature, x, e, options);
-                            lossSum += loss;
-                            lossCount++;
-                        }
-                    }
-                    var carried = next.detach().MoveToOuterDisposeScope();
-                    bool last = e == spec.Episodes;
-                    if (e % spec.LogEvery == 0 || last || e == 1)
-                    {
-                        clock.Stop();
-                        var record = Record(model, policy, quadrature, visited, e, steps, Seconds(), optimizer.LearningRate, lossSum / lossCount, options.Probe);
-                        clock.Start();
-                        history.Add(record);
-                        options.Logger.LogScalars(e, Scalars(record));
-                        if (spec.TargetLoss is double tl && record.Loss <= tl) stop = SolveStop.TargetReached;
-                        if (spec.TargetEulerError is double te && record.Metrics["euler_mean"] <= te) stop = SolveStop.TargetReached;
-                        if (options.Target is var (metric, value) && record.Metrics.TryGetValue(metric, out var current) && current <= value) stop = SolveStop.TargetReached;
-                    }
-                    if (spec.HistogramEvery > 0 && (e % spec.HistogramEvery == 0 || last)) LogHistograms(model, policy, visited, e, options.Logger);
-                    // The old start states may be part of the visited states: replace them only when those are no longer read.
-                    states.Dispose();
-                    states = carried;
-                }
-                episode = e;
-                if (stop == SolveStop.TargetReached) break;
-                if (spec.MaxSeconds is double budget && Seconds() >= budget) { stop = SolveStop.TimeBudget; break; }
-                if (options.CheckpointPath is not null && spec.CheckpointEvery > 0 && e % spec.CheckpointEvery == 0 && e < spec.Episodes)
-                    Checkpoint(options, model, policy, optimizer, random, states, episode, steps, Seconds(), history);
-            }
-            if (history.Count == 0 || history[^1].Episode != episode)
-            {
-                // Stopped between log points (time budget, Ctrl-C): log where it ended.
-                if (episode >= firstEpisode)
-                {
-                    using var scope = torch.NewDisposeScope();
-                    var record = Record(model, policy, quadrature, states, episode, steps, Seconds(), optimizer.LearningRate, double.NaN, options.Probe);
-                    history.Add(record);
-                    options.Logger.LogScalars(episode, Scalars(record));
-                }
-            }
-            if (options.CheckpointPath is not null)
-                Checkpoint(options, model, policy, optimizer, random, states, episode, steps, Seconds(), history);
-            options.Logger.Finish(stop switch
-            {
-                SolveStop.MaxEpisodes => $"all {spec.Episodes} episodes",
-                SolveStop.TargetReached => $"target reached at episode {episode}",
-                SolveStop.TimeBudget => $"time budget of {spec.MaxSeconds} s used at episode {episode}",
-                _ => $"interrupted after episode {episode}",
-            });
-        }
-        finally
+            Epochs = spec.Episodes,
+            Unit = "episode",
+            EvaluateEvery = spec.LogEvery,
+            SchedulePerStep = false,
+            ClockExcludesEvaluation = true,
+            ClipValue = spec.ClipValue,
+            ClipNorm = spec.ClipNorm,
+            MaxSeconds = spec.MaxSeconds,
+            HistogramEvery = 0,
+            LogGradientNorms = false,
+        })
         {
-            states.Dispose();
+            Schedule = schedule,
+            Callbacks = callbacks,
+            Loggers = [options.Logger],
+        };
+        var run = trainer.Run(workload, options.Cancel, resume);
+        var result = run.Single;
+        if (result.StopReason == StopReason.NonFiniteLoss)
+        {
+            string where = workload.NonFinite is var (episode, what) ? $"episode {episode}: non-finite residual {what}" : result.StopMessage;
+            string kept = options.CheckpointPath is not null && File.Exists(options.CheckpointPath) ? $"; the last good checkpoint is {options.CheckpointPath}" : "";
+            throw new SolverException($"{where}; stopped{kept}. Try a smaller learning rate, --clip-norm, or bounds on the offending variables");
         }
-        return new SolveResult(policy, history, stop, episode, steps, Seconds(), quadrature.Rule.Rule);
+        return new SolveResult(policy, result.Epochs, result.StopReason, result.StopMessage, run.LastEpoch, run.Steps, run.Elapsed.TotalSeconds, quadrature.Rule.Rule);
     }
 
     /// <summary>Draws each state from its initial distribution: [rows, states].</summary>
@@ -256,131 +189,5 @@ public static class Solver
             for (int j = 0; j < d; j++)
                 values[i * d + j] = model.Shocks[j].Sigma * random.Next();
         return torch.tensor(values, [rows, d], dtype: ScalarType.Float64).to(dtype, device);
-    }
-
-    /// <summary>The episode's visited states (periods 0 … length−1 of every trajectory) and the states after the last period.</summary>
-    private static (Tensor Visited, Tensor Next) Simulate(Model model, IPolicyFunction policy, Tensor start, SolverSpec spec, StandardNormalStream random, int episode)
-    {
-        var periods = new Tensor[spec.EpisodeLength];
-        var current = start;
-        for (int t = 0; t < spec.EpisodeLength; t++)
-        {
-            periods[t] = current;
-            if (t == spec.EpisodeLength - 1 && spec.RedrawEachEpisode) break;  // the end state is not used
-            var innovations = DrawShocks(model, spec.Trajectories, random, current.dtype, current.device);
-            current = Evaluation.Step(model, current, policy, innovations);
-            if (!current.isfinite().all().item<bool>())
-                throw new SolverException($"episode {episode}, period {t + 1}: the simulation left the feasible set ({DescribeNonFinite(model, current)}); lower the learning rate or add bounds");
-        }
-        var visited = periods.Length == 1 ? periods[0] : torch.cat(periods, 0);
-        return (visited, current);
-    }
-
-    private static string DescribeNonFinite(Model model, Tensor states)
-    {
-        var bad = Enumerable.Range(0, model.States.Count).Where(j => !states.select(1, j).isfinite().all().item<bool>()).Select(j => model.States[j].Name);
-        return "non-finite " + string.Join(", ", bad);
-    }
-
-    private static SolverException NonFinite(Model model, IPolicyFunction policy, QuadratureTensors quadrature, Tensor x, int episode, SolveOptions options)
-    {
-        string which;
-        using (torch.no_grad())
-        {
-            var residuals = Evaluation.Evaluate(model, x, policy, quadrature);
-            var names = residuals.Equations.Where(q => !q.Residual.isfinite().all().item<bool>()).Select(q => $"'{q.Name}'")
-                .Concat(residuals.Penalties.Where(p => !p.Value.isfinite().item<bool>()).Select(p => $"penalty '{p.Key}'")).ToArray();
-            which = names.Length > 0 ? $"in {string.Join(", ", names)}" : "in the loss";
-        }
-        string kept = options.CheckpointPath is not null && File.Exists(options.CheckpointPath) ? $"; the last good checkpoint is {options.CheckpointPath}" : "";
-        return new SolverException($"episode {episode}: non-finite residual {which}; stopped{kept}. Try a smaller learning rate, --clip-norm, or bounds on the offending variables");
-    }
-
-    private static EpisodeRecord Record(Model model, IPolicyFunction policy, QuadratureTensors quadrature, Tensor states, int episode, long steps, double seconds, double lr, double loss,
-        Func<IPolicyFunction, IReadOnlyDictionary<string, double>>? probe)
-    {
-        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
-        using (torch.no_grad())
-        {
-            var residuals = Evaluation.Evaluate(model, states, policy, quadrature);
-            double meanSum = 0, max = 0;
-            foreach (var (name, residual) in residuals.Equations)
-            {
-                var abs = residual.abs();
-                double mean = abs.mean().ToDouble();
-                double top = abs.max().ToDouble();
-                metrics[$"mse_{name}"] = residual.square().mean().ToDouble();
-                metrics[$"mean_abs_{name}"] = mean;
-                metrics[$"max_abs_{name}"] = top;
-                meanSum += mean;
-                max = Math.Max(max, top);
-            }
-            metrics["euler_mean"] = meanSum / residuals.Equations.Count;
-            metrics["euler_max"] = max;
-            foreach (var (name, penalty) in residuals.Penalties) metrics[$"penalty_{name}"] = penalty.ToDouble();
-            if (double.IsNaN(loss)) loss = residuals.Loss().ToDouble();
-            if (probe is not null)
-                foreach (var (k, v) in probe(policy)) metrics[k] = v;
-        }
-        return new EpisodeRecord(episode, steps, seconds, lr, loss, metrics);
-    }
-
-    private static Dictionary<string, double> Scalars(EpisodeRecord r)
-    {
-        var scalars = new Dictionary<string, double>(StringComparer.Ordinal) { ["loss"] = r.Loss };
-        foreach (var (k, v) in r.Metrics) scalars[k] = v;
-        scalars["lr"] = r.LearningRate;
-        scalars["steps"] = r.Steps;
-        scalars["seconds"] = r.Seconds;
-        return scalars;
-    }
-
-    private static void LogHistograms(Model model, IPolicyFunction policy, Tensor states, int episode, ITrainingLogger logger)
-    {
-        using var _ = torch.no_grad();
-        var values = Tensors.ToArray(states);
-        var policies = Tensors.ToArray(policy.Values(states));
-        for (int j = 0; j < model.States.Count; j++) logger.LogHistogram(episode, $"states/{model.States[j].Name}", Column(values, j));
-        for (int j = 0; j < model.Policies.Count; j++) logger.LogHistogram(episode, $"policies/{model.Policies[j].Name}", Column(policies, j));
-    }
-
-    private static double[] Column(double[,] m, int j) => Enumerable.Range(0, m.GetLength(0)).Select(i => m[i, j]).ToArray();
-
-    /// <summary>Fisher–Yates from the solver's own stream, so shuffling is part of the checkpointed state.</summary>
-    private static long[] Permutation(int n, StandardNormalStream random)
-    {
-        var p = new long[n];
-        for (int i = 0; i < n; i++) p[i] = i;
-        for (int i = n - 1; i > 0; i--)
-        {
-            int j = (int)(random.Uniform() * (i + 1));
-            if (j > i) j = i;
-            (p[i], p[j]) = (p[j], p[i]);
-        }
-        return p;
-    }
-
-    private static void Checkpoint(SolveOptions options, Model model, PolicyNetwork policy, Optimizer optimizer, StandardNormalStream random, Tensor states,
-        int episode, long steps, double seconds, List<EpisodeRecord> history)
-    {
-        using var network = new MemoryStream();
-        using (var writer = new BinaryWriter(network, System.Text.Encoding.UTF8, leaveOpen: true)) policy.Network.save(writer);
-        using var optimizerState = new MemoryStream();
-        optimizer.SaveState(optimizerState);
-        var flat = states.detach().to_type(ScalarType.Float64).cpu().contiguous().data<double>().ToArray();
-        new SolverCheckpoint
-        {
-            Model = options.ModelName,
-            Parameters = model.Parameters.Select(p => p.Value).ToArray(),
-            Episode = episode,
-            Steps = steps,
-            Seconds = seconds,
-            RandomState = random.State,
-            StateRows = (int)states.shape[0],
-            History = history.ToArray(),
-            Network = network.ToArray(),
-            Optimizer = optimizerState.ToArray(),
-            States = flat,
-        }.Save(options.CheckpointPath!);
     }
 }

@@ -139,6 +139,9 @@ internal sealed class Run<TBatch>
         }
         _context.Step = _step;
         _context.Epoch = _completedEpoch;
+        _context.CompletedEpoch = _completedEpoch;
+        _context.SecondsClock = () => Seconds;
+        _context.Unit = _spec.Unit;
     }
 
     private double Seconds => _secondsBefore + _clock.Elapsed.TotalSeconds;
@@ -172,13 +175,13 @@ internal sealed class Run<TBatch>
             {
                 if (!_workload.InterruptibleWithinEpoch && _cancel.IsCancellationRequested)
                 {
-                    StopAll(StopReason.Interrupted, $"interrupted after epoch {epoch - 1}");
+                    StopAll(StopReason.Interrupted, $"interrupted after {_spec.Unit} {epoch - 1}");
                     break;
                 }
                 if (!RunEpoch(epoch)) break;
             }
             foreach (var m in _context.Members.Where(m => m.Active).ToArray())
-                StopMember(m, StopReason.MaxEpochs, $"ran all {_spec.Epochs} epochs");
+                StopMember(m, StopReason.MaxEpochs, $"ran all {_spec.Epochs} {_spec.Unit}s");
             // Stopped between evaluation points (time budget, Ctrl-C between epochs): evaluate where it ended.
             if (_completedEpoch >= _firstEpoch && _context.Members[0].LastEvaluatedEpoch != _completedEpoch && !_context.Members[0].StopReason.Equals(StopReason.NonFiniteLoss)
                 && _spec.ValidateEverySteps == 0)
@@ -249,14 +252,14 @@ internal sealed class Run<TBatch>
                         string why = _workload.DescribeNonFiniteLoss(batch, m.Index);
                         _lastGood!.Restore(_model, _members == 1 ? null : m.Index);
                         StopMember(m, StopReason.NonFiniteLoss,
-                            $"the loss became {losses[m.Index]} at epoch {epoch}, step {m.Steps}{(why.Length > 0 ? " " + why : "")}; the weights of the last finite epoch were kept");
+                            $"the loss became {losses[m.Index]} at {_spec.Unit} {epoch}, step {m.Steps}{(why.Length > 0 ? " " + why : "")}; the weights of the last finite {_spec.Unit} were kept");
                     }
                 }
                 if (!_context.AnyActive) return false;
                 if (_context.StopRequested is not null) break;
                 if (_workload.InterruptibleWithinEpoch && _cancel.IsCancellationRequested)
                 {
-                    StopAll(StopReason.Interrupted, $"interrupted at epoch {epoch}, step {_step}");
+                    StopAll(StopReason.Interrupted, $"interrupted at {_spec.Unit} {epoch}, step {_step}");
                     interrupted = true;
                     break;
                 }
@@ -268,9 +271,10 @@ internal sealed class Run<TBatch>
                 }
             }
             if (interrupted) return false;
-            _workload.EndEpoch(_context);
             _completedEpoch = epoch;
+            _context.CompletedEpoch = epoch;
             if (_spec.ValidateEverySteps == 0 && due) EndPeriod(epoch, epoch, final: false);
+            _workload.EndEpoch(_context);
         }
         ApplyMemberStops();
         if (_context.StopRequested is { } requested)
@@ -280,7 +284,7 @@ internal sealed class Run<TBatch>
         }
         if (_spec.MaxSeconds is { } budget && Seconds >= budget)
         {
-            StopAll(StopReason.TimeBudget, $"time budget of {budget:0.#} s used after epoch {epoch}");
+            StopAll(StopReason.TimeBudget, $"time budget of {budget:0.#} s used after {_spec.Unit} {epoch}");
             return false;
         }
         return _context.AnyActive;
@@ -322,7 +326,6 @@ internal sealed class Run<TBatch>
         if (pause) _clock.Stop();
         try
         {
-            _context.Seconds = seconds;
             var metrics = new Dictionary<string, double>?[_members];
             foreach (var m in _context.Members)
             {

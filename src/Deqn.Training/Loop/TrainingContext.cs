@@ -58,6 +58,8 @@ public sealed class MemberProgress
     internal double LossSum;
     internal double LossWeight;
 
+    internal void Set(string key, double value) => _metrics[key] = value;
+
     internal void SetMetrics(IReadOnlyDictionary<string, double> metrics)
     {
         _metrics.Clear();
@@ -90,6 +92,9 @@ public sealed class TrainingContext
     /// <summary>Where callbacks may log extra scalars or histograms (the run's loggers; for a stack, member 0's).</summary>
     public ITrainingLogger Logger { get; }
 
+    /// <summary>What an epoch is called in messages ("epoch", "episode").</summary>
+    public string Unit { get; internal set; } = "epoch";
+
     /// <summary>The epoch being run or just finished, from 1.</summary>
     public int Epoch { get; internal set; }
 
@@ -100,7 +105,12 @@ public sealed class TrainingContext
     public double BatchLoss { get; internal set; }
 
     /// <summary>Seconds of training so far (including a resumed run's earlier seconds).</summary>
-    public double Seconds { get; internal set; }
+    public double Seconds => SecondsClock?.Invoke() ?? 0;
+
+    internal Func<double>? SecondsClock { get; set; }
+
+    /// <summary>The last epoch whose batches all ran (0 before the first).</summary>
+    public int CompletedEpoch { get; internal set; }
 
     /// <summary>Metrics of the last evaluation point: loss, val_loss, lr, and the workload's own (member 0's for a stack).</summary>
     public IReadOnlyDictionary<string, double> Metrics => _members[0].Metrics;
@@ -149,6 +159,12 @@ public sealed class TrainingContext
         LearningRateFactor *= factor;
         if (Optimizer is not null) Optimizer.LearningRate *= factor;
     }
+
+    /// <summary>
+    /// Adds a value to the metrics of the current evaluation point (in a callback's OnEpochEnd): loggers and
+    /// the history row get it, and callbacks after this one see it.
+    /// </summary>
+    public void AddMetric(string key, double value, int member = 0) => _members[member].Set(key, value);
 
     internal void SetMetrics(int member, IReadOnlyDictionary<string, double> metrics) => _members[member].SetMetrics(metrics);
 

@@ -41,6 +41,9 @@ public sealed record TrainingSpec
     /// </summary>
     public bool SchedulePerStep { get; init; } = true;
 
+    /// <summary>What an epoch is called in messages ("epoch"; "episode" for DEQN).</summary>
+    public string Unit { get; init; } = "epoch";
+
     /// <summary>Leave evaluation points out of the training clock (probes of a DEQN policy are not training time).</summary>
     public bool ClockExcludesEvaluation { get; init; }
 
@@ -74,7 +77,11 @@ public sealed record TrainingSpec
 }
 
 /// <summary>One evaluation point of a run: its metrics (loss, val_loss, lr, ...) after <see cref="Step"/> optimizer steps.</summary>
-public sealed record EpochRecord(int Epoch, long Step, double Seconds, IReadOnlyDictionary<string, double> Metrics);
+public sealed record EpochRecord(int Epoch, long Step, double Seconds, IReadOnlyDictionary<string, double> Metrics)
+{
+    /// <summary>One metric's value, NaN where it was not computed.</summary>
+    public double Value(string key) => Metrics.TryGetValue(key, out var v) ? v : double.NaN;
+}
 
 /// <summary>What a training run did and why it stopped.</summary>
 public sealed record TrainingHistory(IReadOnlyList<EpochRecord> Epochs, StopReason StopReason, string StopMessage, TimeSpan Elapsed, long Steps)

@@ -1,6 +1,7 @@
 using Deqn.Equilibrium.Models;
 using Deqn.Equilibrium.Solving;
 using Deqn.Training.Logging;
+using Deqn.Training.Loop;
 using Deqn.Training.Networks;
 using TorchSharp;
 
@@ -44,7 +45,7 @@ public sealed class ResumeTests : IDisposable
         var whole = Solver.Run(model, Spec, new SolveOptions { CheckpointPath = uninterruptedPath, ModelName = "growth" });
         using var cancel = new CancellationTokenSource();
         var first = Solver.Run(model, Spec, new SolveOptions { CheckpointPath = resumedPath, ModelName = "growth", Logger = new CancelAt(20, cancel), Cancel = cancel.Token });
-        Assert.Equal(SolveStop.Interrupted, first.Stop);
+        Assert.Equal(StopReason.Interrupted, first.Stop);
         Assert.Equal(20, first.Episodes);
         first.Policy.Dispose();
         var checkpoint = SolverCheckpoint.Load(resumedPath);
@@ -53,7 +54,7 @@ public sealed class ResumeTests : IDisposable
         // Then the weights are bit-identical and so is the logged history (apart from wall time)
         Assert.Equal(Weights(whole), Weights(resumed));
         Assert.Equal(whole.Steps, resumed.Steps);
-        Assert.Equal(whole.History.Select(h => (h.Episode, h.Loss, h.Metrics["euler_mean"])), resumed.History.Select(h => (h.Episode, h.Loss, h.Metrics["euler_mean"])));
+        Assert.Equal(whole.History.Select(h => (h.Epoch, h.Value("loss"), h.Metrics["euler_mean"])), resumed.History.Select(h => (h.Epoch, h.Value("loss"), h.Metrics["euler_mean"])));
         whole.Policy.Dispose();
         resumed.Policy.Dispose();
     }
@@ -89,6 +90,6 @@ public sealed class ResumeTests : IDisposable
         var kept = SolverCheckpoint.Load(path);
         Assert.True(kept.Episode >= 5, e.Message);
         if (kept.Episode == 5) Assert.Equal(before, File.ReadAllBytes(path));
-        Assert.All(kept.History, h => Assert.True(double.IsFinite(h.Loss)));
+        Assert.All(kept.History, h => Assert.True(double.IsFinite(h.Value("loss"))));
     }
 }

@@ -30,7 +30,7 @@ public sealed class SolverTests(ITestOutputHelper output)
         // When it is solved for 300 episodes
         var watch = Stopwatch.StartNew();
         var result = Solver.Run(model, spec);
-        output.WriteLine($"{result.Steps} steps in {watch.Elapsed.TotalSeconds:F2} s; final loss {result.History[^1].Loss:G3}");
+        output.WriteLine($"{result.Steps} steps in {watch.Elapsed.TotalSeconds:F2} s; final loss {result.History[^1].Value("loss"):G3}");
         using var policy = result.Policy;
         // Then the savings rate is within 2 % of αβ over the whole training range
         double error = MaxRelativePolicyError(model, policy, 0.1, 1.0);

@@ -1,0 +1,170 @@
+using Deqn.Equilibrium.Modeling;
+using Deqn.Equilibrium.Shocks;
+using Deqn.Training.Loop;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deqn.Equilibrium.Solving;
+
+/// <summary>
+/// A DEQN episode as the engine's workload: simulate trajectories under the current policy without gradients, then
+/// yield the visited states in shuffled minibatches (one pass per epoch of the episode); the loss is the mean squared
+/// residual of the model's equations plus bound penalties. The next episode continues from where the trajectories
+/// ended (or from fresh draws).
+/// </summary>
+/// <remarks>
+/// All randomness — initial draws, shocks, shuffling — comes from one <see cref="StandardNormalStream"/>, consumed in
+/// the same order on every run, so a checkpoint of its state with the simulated states resumes exactly. Epochs run
+/// whole (an interruption waits for the episode's end) for the same reason.
+/// </remarks>
+internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunction policy, QuadratureTensors quadrature, StandardNormalStream random, Tensor states)
+    : IWorkload<Tensor>, IDisposable
+{
+    private readonly List<Tensor> _retired = new();
+    private Tensor? _next;
+
+    /// <summary>Where the trajectories stand: the start of the next episode (outside every dispose scope).</summary>
+    public Tensor States { get; private set; } = states;
+
+    /// <summary>The current episode's visited states while it runs (for evaluation and histograms); null between episodes.</summary>
+    public Tensor? Visited { get; private set; }
+
+    /// <summary>Where a non-finite loss was found: the episode and the equations or penalties that were not finite.</summary>
+    public (int Episode, string Where)? NonFinite { get; private set; }
+
+    public bool InterruptibleWithinEpoch => false;
+
+    public IReadOnlyList<(Tensor Batch, double Weight)> Batches(TrainingContext context)
+    {
+        foreach (var t in _retired) t.Dispose();
+        _retired.Clear();
+        int episode = context.Epoch;
+        using (no_grad())
+        {
+            var start = spec.RedrawEachEpisode && episode > 1 ? Solver.DrawInitial(model, spec.Trajectories, random, States.dtype, States.device) : States;
+            (Visited, _next) = Simulate(start, episode);
+        }
+        int rows = (int)Visited.shape[0];
+        int batch = spec.BatchSize == 0 ? rows : Math.Min(spec.BatchSize, rows);
+        var batches = new List<(Tensor, double)>();
+        for (int epoch = 0; epoch < spec.EpochsPerEpisode; epoch++)
+        {
+            var order = torch.tensor(Permutation(rows), dtype: ScalarType.Int64, device: Visited.device);
+            for (int at = 0; at < rows; at += batch)
+                batches.Add((order.narrow(0, at, Math.Min(batch, rows - at)), 1.0));
+        }
+        return batches;
+    }
+
+    public Tensor Loss(Tensor rows) => Evaluation.Evaluate(model, Visited!.index_select(0, rows), policy, quadrature).Loss();
+
+    public void EndEpoch(TrainingContext context)
+    {
+        // The old start states may be part of the visited states, which this epoch's scope still reads: retire them
+        // until the next episode begins.
+        var carried = _next!.detach().MoveToOuterDisposeScope();
+        _retired.Add(States);
+        States = carried;
+        Visited = null;
+        _next = null;
+    }
+
+    /// <summary>Residual statistics per equation and penalty on the episode's states (after its steps), then lr, steps and seconds.</summary>
+    public void Evaluate(TrainingContext context, IReadOnlyList<Dictionary<string, double>?> metrics)
+    {
+        if (metrics[0] is not { } m) return;
+        var stats = new Dictionary<string, double>(StringComparer.Ordinal);
+        double loss = m["loss"], lr = m["lr"];
+        using (no_grad())
+        using (NewDisposeScope())
+        {
+            var residuals = Evaluation.Evaluate(model, Visited ?? States, policy, quadrature);
+            double meanSum = 0, max = 0;
+            foreach (var (name, residual) in residuals.Equations)
+            {
+                var abs = residual.abs();
+                double mean = abs.mean().ToDouble();
+                double top = abs.max().ToDouble();
+                stats[$"mse_{name}"] = residual.square().mean().ToDouble();
+                stats[$"mean_abs_{name}"] = mean;
+                stats[$"max_abs_{name}"] = top;
+                meanSum += mean;
+                max = Math.Max(max, top);
+            }
+            stats["euler_mean"] = meanSum / residuals.Equations.Count;
+            stats["euler_max"] = max;
+            foreach (var (name, penalty) in residuals.Penalties) stats[$"penalty_{name}"] = penalty.ToDouble();
+            // Stopped between evaluation points with no step since the last one: the loss at the states where it ended.
+            if (double.IsNaN(loss)) loss = residuals.Loss().ToDouble();
+        }
+        // history.csv's columns: loss, the residual statistics, then lr, steps and seconds.
+        m.Clear();
+        m["loss"] = loss;
+        foreach (var (k, v) in stats) m[k] = v;
+        m["lr"] = lr;
+        m["steps"] = context.Step;
+        m["seconds"] = context.Seconds;
+    }
+
+    public string DescribeNonFiniteLoss(Tensor rows, int member)
+    {
+        using (no_grad())
+        using (NewDisposeScope())
+        {
+            var residuals = Evaluation.Evaluate(model, Visited!.index_select(0, rows), policy, quadrature);
+            var names = residuals.Equations.Where(q => !q.Residual.isfinite().all().item<bool>()).Select(q => $"'{q.Name}'")
+                .Concat(residuals.Penalties.Where(p => !p.Value.isfinite().item<bool>()).Select(p => $"penalty '{p.Key}'")).ToArray();
+            string where = names.Length > 0 ? $"in {string.Join(", ", names)}" : "in the loss";
+            NonFinite ??= (CurrentEpisode, where);
+            return where;
+        }
+    }
+
+    private int CurrentEpisode { get; set; }
+
+    public void Dispose()
+    {
+        foreach (var t in _retired) t.Dispose();
+        _retired.Clear();
+        States.Dispose();
+    }
+
+    /// <summary>The episode's visited states (periods 0 … length−1 of every trajectory) and the states after the last period.</summary>
+    private (Tensor Visited, Tensor Next) Simulate(Tensor start, int episode)
+    {
+        CurrentEpisode = episode;
+        var periods = new Tensor[spec.EpisodeLength];
+        var current = start;
+        for (int t = 0; t < spec.EpisodeLength; t++)
+        {
+            periods[t] = current;
+            if (t == spec.EpisodeLength - 1 && spec.RedrawEachEpisode) break;  // the end state is not used
+            var innovations = Solver.DrawShocks(model, spec.Trajectories, random, current.dtype, current.device);
+            current = Evaluation.Step(model, current, policy, innovations);
+            if (!current.isfinite().all().item<bool>())
+                throw new SolverException($"episode {episode}, period {t + 1}: the simulation left the feasible set ({DescribeNonFiniteStates(current)}); lower the learning rate or add bounds");
+        }
+        var visited = periods.Length == 1 ? periods[0] : torch.cat(periods, 0);
+        return (visited, current);
+    }
+
+    private string DescribeNonFiniteStates(Tensor states)
+    {
+        var bad = Enumerable.Range(0, model.States.Count).Where(j => !states.select(1, j).isfinite().all().item<bool>()).Select(j => model.States[j].Name);
+        return "non-finite " + string.Join(", ", bad);
+    }
+
+    /// <summary>Fisher–Yates from the solver's own stream, so shuffling is part of the checkpointed state.</summary>
+    private long[] Permutation(int n)
+    {
+        var p = new long[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        for (int i = n - 1; i > 0; i--)
+        {
+            int j = (int)(random.Uniform() * (i + 1));
+            if (j > i) j = i;
+            (p[i], p[j]) = (p[j], p[i]);
+        }
+        return p;
+    }
+}
