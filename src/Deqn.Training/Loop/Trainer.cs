@@ -222,6 +222,9 @@ internal sealed class Run<TBatch>
         foreach (var cb in _trainer.Callbacks) cb.OnEpochBegin(_context);
         bool due = EvaluationDue(epoch);
         bool interrupted = false;
+        // "loss" is the mean over the evaluated epoch's batches (with evaluations every k steps, over the period's).
+        if (_spec.ValidateEverySteps == 0)
+            foreach (var m in _context.Members) (m.LossSum, m.LossWeight) = (0, 0);
         using (var epochScope = NewDisposeScope())
         {
             var batches = _workload.Batches(_context);
