@@ -1,3 +1,4 @@
+using Deqn.Training.Callbacks;
 using System.Diagnostics;
 using Deqn.Approximation.Errors;
 using Deqn.Approximation.Functions;
@@ -170,7 +171,7 @@ public static class Experiments
         var trainer = new EnsembleTrainer(stack, optimizer, first.Training)
         {
             MemberSeeds = members.Select(m => Seeds.Derive(m.Spec.Seed, "shuffle")).ToArray(),
-            EarlyStopping = es is null ? null : new MemberEarlyStopping(hasValidation ? es.Monitor : Unvalidated(es.Monitor), es.Patience, es.MinDelta, RestoreBestWeights: es.RestoreBestWeights),
+            EarlyStopping = es is null ? null : new EarlyStopping(hasValidation ? es.Monitor : Unvalidated(es.Monitor), es.Patience, es.MinDelta, restoreBestWeights: es.RestoreBestWeights),
             Schedule = schedule,
         };
         var history = trainer.Fit(x, y, vx, vy, cancel);

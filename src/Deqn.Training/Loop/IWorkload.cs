@@ -36,8 +36,12 @@ public interface IWorkload<TBatch>
     /// </summary>
     Tensor Loss(TBatch batch);
 
-    /// <summary>After every optimizer step, without gradients (a stack scales its members' increments here).</summary>
-    void AfterStep(TrainingContext context) { }
+    /// <summary>
+    /// A workload that must step its own way (a stack: members' own learning-rate factors, frozen members, or an
+    /// L-BFGS with one line search per member) takes the step here, inside the engine's step scope, and returns each
+    /// member's loss at the weights before the step; null lets the engine's optimizer take it.
+    /// </summary>
+    double[]? TakeStep(TBatch batch, TrainingContext context) => null;
 
     /// <summary>After the last batch of an epoch, still inside its dispose scope.</summary>
     void EndEpoch(TrainingContext context) { }

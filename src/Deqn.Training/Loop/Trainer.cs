@@ -230,7 +230,7 @@ internal sealed class Run<TBatch>
             var batches = _workload.Batches(_context);
             for (int b = 0; b < batches.Count; b++)
             {
-                _captureNorms = _spec.LogGradientNorms && b == batches.Count - 1 && (due || _spec.ValidateEverySteps > 0);
+                _captureNorms = _spec.LogGradientNorms && _members == 1 && b == batches.Count - 1 && (due || _spec.ValidateEverySteps > 0);
                 _optimizer.LearningRate = _schedule.At(_spec.SchedulePerStep ? epoch - 1 + (double)b / batches.Count : epoch - 1) * _context.LearningRateFactor;
                 var (batch, weight) = batches[b];
                 double[] losses = Step(batch);
@@ -302,6 +302,7 @@ internal sealed class Run<TBatch>
         var losses = new double[_members];
         using (NewDisposeScope())
         {
+            if (_workload.TakeStep(batch, _context) is { } own) return own;
             double first = _optimizer.Step(() =>
             {
                 var loss = _workload.Loss(batch);
@@ -316,7 +317,6 @@ internal sealed class Run<TBatch>
                 return losses.Sum();
             });
             if (_members == 1) losses[0] = first;
-            using (no_grad()) _workload.AfterStep(_context);
         }
         return losses;
     }
@@ -371,7 +371,7 @@ internal sealed class Run<TBatch>
         }
     }
 
-    private double MemberFactor(int member) => _workload is IMemberLearningRates rates ? rates.Factor(member) : 1.0;
+    private double MemberFactor(int member) => _workload is IStackMembers rates ? rates.Factor(member) : 1.0;
 
     /// <summary>Members that callbacks asked to stop (early stopping of one member of a stack) stop now.</summary>
     private void ApplyMemberStops()
@@ -391,7 +391,7 @@ internal sealed class Run<TBatch>
         m.StopReason = reason;
         m.StopMessage = message;
         m.Seconds = Seconds;
-        if (_workload is IMemberLearningRates rates) rates.Freeze(m.Index);
+        if (_workload is IStackMembers rates) rates.Freeze(m.Index);
     }
 
     private void LogHistograms(int period)
@@ -419,7 +419,7 @@ internal sealed class Run<TBatch>
 /// A workload whose members train with their own multiple of the learning rate, and whose stopped members must stay
 /// where they stopped (a stack of K networks under one optimizer).
 /// </summary>
-public interface IMemberLearningRates
+public interface IStackMembers
 {
     double Factor(int member);
 

@@ -158,7 +158,7 @@ public sealed class EnsembleTrainerTests
         var training = new TrainingSpec { Epochs = 60, BatchSize = 0 };
         var train = new[] { NoiseData(20, 1), NoiseData(20, 3), Data(20, 5, 0.0) };
         var val = new[] { NoiseData(20, 2), NoiseData(20, 4), Data(20, 6, 0.0) };
-        var early = new MemberEarlyStopping("val_loss", Patience: 5);
+        var early = new EarlyStopping("val_loss", patience: 5);
         using var stack = NetworkStack.FromSeeds(spec, InitSeeds);
         using var optimizer = Optimizers.Create(opt, stack.parameters());
 
@@ -259,7 +259,7 @@ public sealed class EnsembleTrainerTests
         EnsembleTrainer Make(int epochs) => new(stack, optimizer, new TrainingSpec { Epochs = epochs, BatchSize = 16, ClipNorm = 1.0, ClipValue = 1.0 })
         {
             LearningRateFactors = [1.0, 0.0, 2.0],
-            EarlyStopping = new MemberEarlyStopping("val_loss", Patience: 20),
+            EarlyStopping = new EarlyStopping("val_loss", patience: 20),
         };
         Make(1).Fit(train, val);
         long before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;

@@ -1,3 +1,4 @@
+using Deqn.Training.Callbacks;
 using Deqn.Training.Data;
 using Deqn.Training.Ensembles;
 using Deqn.Training.Loop;
@@ -259,7 +260,7 @@ public sealed class StackedLbfgsTests
         using var optimizer = Optimizers.Create(new OptimizerSpec(OptimizerKind.Lbfgs) { HistorySize = 10, MaxIterations = 10 }, stack.parameters());
         var trainer = new EnsembleTrainer(stack, optimizer, new TrainingSpec { Epochs = 30 })
         {
-            EarlyStopping = new MemberEarlyStopping("val_loss", Patience: 3),
+            EarlyStopping = new EarlyStopping("val_loss", patience: 3),
         };
 
         // When
