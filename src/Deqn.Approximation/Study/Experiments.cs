@@ -79,8 +79,7 @@ public static class Experiments
     /// <summary>The experiment's split of its N points into training and validation, as the fit makes it.</summary>
     public static DataSplit SplitFor(StudySpec study, StudyConfiguration config, int n, long seed)
     {
-        var spec = SpecFor(study, config, n, seed);
-        return DataSplit.Random(n, spec.Split, Seeds.Derive(spec.Seed, "split"));
+        return SupervisedFit.SplitOf(SpecFor(study, config, n, seed), n);
     }
 
     public static ExperimentOutcome RunSingle(StudySpec study, ExperimentKey key, TestSet test, string? logDirectory, CancellationToken cancel)
@@ -123,8 +122,12 @@ public static class Experiments
         return EnsemblePlanner.ShouldStack(members, train, spec.Training.BatchSize, net, spec.Optimizer.Kind);
     }
 
-    /// <summary>Trains experiments that share a configuration and N (any functions and seeds) together as one stacked model.</summary>
-    public static IReadOnlyList<ExperimentOutcome> RunStacked(StudySpec study, IReadOnlyList<ExperimentKey> keys, IReadOnlyList<TestSet> tests, CancellationToken cancel)
+    /// <summary>
+    /// Trains experiments that share a configuration and N (any functions and seeds) together as one stacked model;
+    /// each writes history.csv and TensorBoard events into its own folder of <c>logDirectories</c> while training.
+    /// </summary>
+    public static IReadOnlyList<ExperimentOutcome> RunStacked(StudySpec study, IReadOnlyList<ExperimentKey> keys, IReadOnlyList<TestSet> tests,
+        IReadOnlyList<string>? logDirectories, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         int configIndex = keys[0].Configuration, n = keys[0].N;
@@ -133,22 +136,20 @@ public static class Experiments
         var dims = keys.Select(k => study.DomainOf(study.Functions[k.Function]).Dimension).Distinct().ToArray();
         if (dims.Length != 1) throw new ArgumentException("stacked experiments must share the input dimension");
 
-        // Prepare each member exactly as SupervisedFit would: same split, normalizers fitted on its training rows.
-        var members = new List<(SupervisedSpec Spec, DataSplit Split, Normalizer InX, Normalizer? InY, TabularData Data)>();
+        // Each member is prepared by the same code as a separate fit: split, normalizers and seeds.
+        var members = new List<(SupervisedSpec Spec, DataSplit Split, Normalizer InX, Normalizer? InY, TabularData Data, long InitSeed, long ShuffleSeed)>();
         foreach (var key in keys)
         {
             var spec = SpecFor(study, config, n, key.Seed);
             var data = Sample(study, study.Functions[key.Function], n, key.Seed);
-            var split = SplitFor(study, config, n, key.Seed);
-            var inX = Normalizer.Fit(spec.InputNormalization, TabularData.Rows(data.Features, split.Train));
-            Normalizer? inY = spec.TargetNormalization == NormalizationKind.None ? null : Normalizer.Fit(spec.TargetNormalization, TabularData.Rows(data.Targets!, split.Train));
-            members.Add((spec, split, inX, inY, data));
+            var (split, inX, inY, initSeed, shuffleSeed) = SupervisedFit.Prepare(spec, data);
+            members.Add((spec, split, inX, inY, data, initSeed, shuffleSeed));
         }
         var first = members[0].Spec;
         var networkSpec = first.NetworkFor(dims[0], 1);
         var dtype = networkSpec.Precision == Precision.Float64 ? ScalarType.Float64 : ScalarType.Float32;
 
-        Tensor Stack(Func<(SupervisedSpec Spec, DataSplit Split, Normalizer InX, Normalizer? InY, TabularData Data), double[,]> part)
+        Tensor Stack(Func<(SupervisedSpec Spec, DataSplit Split, Normalizer InX, Normalizer? InY, TabularData Data, long InitSeed, long ShuffleSeed), double[,]> part)
         {
             var parts = members.Select(m => Tensors.FromArray(part(m), dtype)).ToArray();
             var stacked = torch.stack(parts);
@@ -162,19 +163,30 @@ public static class Experiments
         using var vx = hasValidation ? Stack(m => m.InX.Transform(TabularData.Rows(m.Data.Features, m.Split.Validation))) : null;
         using var vy = hasValidation ? Stack(m => Targets(m.InY, TabularData.Rows(m.Data.Targets!, m.Split.Validation))) : null;
 
-        using var stack = NetworkStack.FromSeeds(networkSpec, members.Select(m => Seeds.Derive(m.Spec.Seed, "init")).ToArray());
+        using var stack = NetworkStack.FromSeeds(networkSpec, members.Select(m => m.InitSeed).ToArray());
         using var optimizer = Optimizers.Create(first.Optimizer, stack.parameters());
         var schedule = first.Schedule.Kind != ScheduleKind.Constant || first.Schedule.WarmupEpochs > 0
             ? Schedules.Create(first.Schedule, optimizer.LearningRate)
             : null;
         var es = first.EarlyStopping;
+        var loggers = logDirectories?.Select(d => (ITrainingLogger)new CompositeLogger(
+            new CsvHistoryLogger(Path.Combine(d, "history.csv")), new TensorBoardLogger(Path.Combine(d, "tensorboard")))).ToArray();
         var trainer = new EnsembleTrainer(stack, optimizer, first.Training)
         {
-            MemberSeeds = members.Select(m => Seeds.Derive(m.Spec.Seed, "shuffle")).ToArray(),
-            EarlyStopping = es is null ? null : new EarlyStopping(hasValidation ? es.Monitor : Unvalidated(es.Monitor), es.Patience, es.MinDelta, restoreBestWeights: es.RestoreBestWeights),
+            MemberSeeds = members.Select(m => m.ShuffleSeed).ToArray(),
+            EarlyStopping = es is null ? null : new EarlyStopping(SupervisedFit.MonitorOrFallback(es.Monitor, hasValidation), es.Patience, es.MinDelta, restoreBestWeights: es.RestoreBestWeights),
             Schedule = schedule,
+            MemberLoggers = loggers,
         };
-        var history = trainer.Fit(x, y, vx, vy, cancel);
+        EnsembleHistory history;
+        try
+        {
+            history = trainer.Fit(x, y, vx, vy, cancel);
+        }
+        finally
+        {
+            foreach (var l in loggers ?? []) l.Dispose();
+        }
 
         double seconds = clock.Elapsed.TotalSeconds / keys.Count;
         var outcomes = new List<ExperimentOutcome>();
@@ -197,8 +209,6 @@ public static class Experiments
         }
         return outcomes;
     }
-
-    private static string Unvalidated(string monitor) => monitor.StartsWith("val_", StringComparison.Ordinal) ? monitor["val_".Length..] : monitor;
 
     private static double[,] Targets(Normalizer? n, double[,] y) => n is null ? y : n.Transform(y);
 

@@ -110,13 +110,13 @@ public sealed class StudyRunner
         {
             var outcomes = unit.Count == 1 && !stackedUnits.Contains(unit)
                 ? new[] { Experiments.RunSingle(_spec, unit[0], tests[unit[0].Function], _folder is null ? null : ExperimentFolder(unit[0]), stop.Token) }
-                : Experiments.RunStacked(_spec, unit, unit.Select(k => tests[k.Function]).ToArray(), stop.Token);
+                : Experiments.RunStacked(_spec, unit, unit.Select(k => tests[k.Function]).ToArray(), _folder is null ? null : unit.Select(ExperimentFolder).ToArray(), stop.Token);
             foreach (var o in outcomes)
             {
                 using var model = o.Model;
                 // An interrupted experiment is not a result: a resumed run trains it again.
                 if (o.History.StopReason == StopReason.Interrupted) continue;
-                Save(o, stacked: stackedUnits.Contains(unit));
+                Save(o);
                 lock (_gate)
                 {
                     finished[o.Result.Key] = o.Result;
@@ -199,7 +199,7 @@ public sealed class StudyRunner
         return sb.ToString();
     }
 
-    private void Save(ExperimentOutcome o, bool stacked)
+    private void Save(ExperimentOutcome o)
     {
         if (_folder is null) return;
         var dir = ExperimentFolder(o.Result.Key);
@@ -214,19 +214,6 @@ public sealed class StudyRunner
         AtomicFile.WriteAllText(Path.Combine(dir, "points.csv"),
             PointsCsv(data.FeatureNames.ToArray(), data.Features, Enumerable.Range(0, key.N).Select(i => data.Targets![i, 0]).ToArray(), part));
         o.Model.Save(Path.Combine(dir, "model.deqn"));
-        if (stacked)
-        {
-            // The stacked trainer has no loggers; write the same history files the single path writes while training.
-            using (var csv = new CsvHistoryLogger(Path.Combine(dir, "history.csv")))
-            using (var tb = new TensorBoardLogger(Path.Combine(dir, "tensorboard")))
-            {
-                foreach (var e in o.History.Epochs)
-                {
-                    ((ITrainingLogger)csv).LogScalars(e.Epoch, e.Metrics);
-                    ((ITrainingLogger)tb).LogScalars(e.Epoch, e.Metrics);
-                }
-            }
-        }
         // The result file is written last: its presence means the experiment is complete.
         AtomicFile.WriteAllText(Path.Combine(dir, "result.json"), JsonSerializer.Serialize(o.Result, TrainedModel.Json));
     }

@@ -115,7 +115,7 @@ public sealed class EnsembleTrainer
             if (!(f >= 0 && double.IsFinite(f))) throw new ArgumentException($"learning-rate factors must be finite and >= 0 (got {OptimizerSpec.Format(f)})");
         if (EarlyStopping is { } early)
         {
-            var computed = hasValidation ? new[] { "loss", "lr", "epoch", "val_loss" } : new[] { "loss", "lr", "epoch" };
+            var computed = hasValidation ? new[] { "loss", "lr", "val_loss" } : new[] { "loss", "lr" };
             if (!computed.Contains(early.MonitorKey))
                 throw new ArgumentException($"early stopping monitors '{early.MonitorKey}', which a stacked run does not compute (available: {string.Join(", ", computed)})");
         }

@@ -161,8 +161,6 @@ internal sealed class StackWorkload : IWorkload<(long Start, long Length)>, ISta
 
     public void Evaluate(TrainingContext context, IReadOnlyList<Dictionary<string, double>?> metrics)
     {
-        foreach (var m in metrics)
-            if (m is not null) m["epoch"] = m.TryGetValue("epochs", out var position) ? position : context.Epoch;
         if (_validationFeatures is null) return;
         _stack.eval();
         double[] valLoss;

@@ -37,6 +37,9 @@ public sealed record FitResult(
     IReadOnlyDictionary<string, double> TestMetrics,
     ClassificationMetrics? TestClassification);
 
+/// <summary>A fit's prepared data and seeds (see <see cref="SupervisedFit.Prepare"/>).</summary>
+public sealed record FitPreparation(DataSplit Split, Normalizer InputNormalizer, Normalizer? TargetNormalizer, long InitSeed, long ShuffleSeed);
+
 /// <summary>
 /// A complete supervised fit, the lecture's recipe: split 70/20/10 (seeded), normalize inputs (and regression targets)
 /// on the training part only, train with validation each epoch and early stopping, then use the test part once.
@@ -59,20 +62,12 @@ public static class SupervisedFit
             if (single is not null)
                 throw new DataException($"class '{data.ClassNames![single.Key]}' has only one row; cannot stratify the split (turn stratification off)");
         }
-        var split = spec.Task == TaskKind.Classification && spec.Stratify
-            ? DataSplit.Stratified(data.Classes!, spec.Split, Seeds.Derive(spec.Seed, "split"))
-            : DataSplit.Random(data.RowCount, spec.Split, Seeds.Derive(spec.Seed, "split"));
-
-        var xTrainRaw = TabularData.Rows(data.Features, split.Train);
-        var inputNormalizer = Normalizer.Fit(spec.InputNormalization, xTrainRaw);
-        Normalizer? targetNormalizer = null;
-        if (spec.Task == TaskKind.Regression && spec.TargetNormalization != NormalizationKind.None)
-            targetNormalizer = Normalizer.Fit(spec.TargetNormalization, TabularData.Rows(data.Targets!, split.Train));
+        var (split, inputNormalizer, targetNormalizer, initSeed, shuffleSeed) = Prepare(spec, data);
 
         int outputs = spec.Task == TaskKind.Classification ? data.ClassNames!.Count : data.TargetNames.Count;
         var networkSpec = spec.NetworkFor(data.FeatureNames.Count, outputs);
         var device = TorchEngine.Device(spec.Device);
-        using var initGenerator = TorchEngine.Generator(Seeds.Derive(spec.Seed, "init"));
+        using var initGenerator = TorchEngine.Generator(initSeed);
         var network = new Network(networkSpec, initGenerator, device);
         var metadata = new ModelMetadata
         {
@@ -101,18 +96,18 @@ public static class SupervisedFit
         string monitorFallback = validation is null ? "loss" : "val_loss";
         if (spec.EarlyStopping is { } es)
         {
-            var early = new EarlyStopping(MonitorOrFallback(es.Monitor, validation), es.Patience, es.MinDelta, restoreBestWeights: es.RestoreBestWeights);
+            var early = new EarlyStopping(MonitorOrFallback(es.Monitor, validation is not null), es.Patience, es.MinDelta, restoreBestWeights: es.RestoreBestWeights);
             callbacks.Add(early);
             disposables.Add(early);
         }
         if (spec.ReduceOnPlateau is { } rp)
-            callbacks.Add(new ReduceLearningRateOnPlateau(MonitorOrFallback(rp.Monitor, validation), rp.Factor, rp.Patience, rp.MinDelta, rp.Cooldown, rp.MinLearningRate));
+            callbacks.Add(new ReduceLearningRateOnPlateau(MonitorOrFallback(rp.Monitor, validation is not null), rp.Factor, rp.Patience, rp.MinDelta, rp.Cooldown, rp.MinLearningRate));
         if (hooks.CheckpointDirectory is { } dir)
             callbacks.Add(new ModelCheckpoint(Path.Combine(dir, "best.deqn"), Path.Combine(dir, "last.deqn"), model.Save,
-                MonitorOrFallback(spec.EarlyStopping?.Monitor ?? monitorFallback, validation)));
+                MonitorOrFallback(spec.EarlyStopping?.Monitor ?? monitorFallback, validation is not null)));
         foreach (var cb in hooks.Callbacks) callbacks.Add(cb);
 
-        var trainer = new Trainer(network, optimizer, spec.Training with { Seed = Seeds.Derive(spec.Seed, "shuffle") })
+        var trainer = new Trainer(network, optimizer, spec.Training with { Seed = shuffleSeed })
         {
             Schedule = schedule,
             Callbacks = callbacks,
@@ -135,8 +130,33 @@ public static class SupervisedFit
         return new FitResult(model, history, split, summary, trainMetrics, valMetrics, testMetrics, testClassification);
     }
 
-    private static string MonitorOrFallback(string monitor, Dataset? validation) =>
-        validation is null && monitor.StartsWith("val_", StringComparison.Ordinal) ? monitor["val_".Length..] : monitor;
+    /// <summary>
+    /// How a fit prepares its data and seeds: the seeded split, normalizers fitted on the training rows only, and the
+    /// seeds of weight initialization and of shuffling (and dropout). A stack of fits prepares each member with this, so
+    /// stacked and separate runs cannot drift apart.
+    /// </summary>
+    public static FitPreparation Prepare(SupervisedSpec spec, TabularData data)
+    {
+        var split = SplitOf(spec, data);
+        var inputNormalizer = Normalizer.Fit(spec.InputNormalization, TabularData.Rows(data.Features, split.Train));
+        Normalizer? targetNormalizer = null;
+        if (spec.Task == TaskKind.Regression && spec.TargetNormalization != NormalizationKind.None)
+            targetNormalizer = Normalizer.Fit(spec.TargetNormalization, TabularData.Rows(data.Targets!, split.Train));
+        return new FitPreparation(split, inputNormalizer, targetNormalizer, Seeds.Derive(spec.Seed, "init"), Seeds.Derive(spec.Seed, "shuffle"));
+    }
+
+    /// <summary>The fit's split of the data's rows (stratified by class where the spec asks).</summary>
+    public static DataSplit SplitOf(SupervisedSpec spec, TabularData data) =>
+        spec.Task == TaskKind.Classification && spec.Stratify
+            ? DataSplit.Stratified(data.Classes!, spec.Split, Seeds.Derive(spec.Seed, "split"))
+            : SplitOf(spec, data.RowCount);
+
+    /// <summary>The split of <paramref name="rows"/> rows that an unstratified fit makes.</summary>
+    public static DataSplit SplitOf(SupervisedSpec spec, int rows) => DataSplit.Random(rows, spec.Split, Seeds.Derive(spec.Seed, "split"));
+
+    /// <summary>A "val_…" metric without a validation set falls back to the training metric of the same name.</summary>
+    public static string MonitorOrFallback(string monitor, bool hasValidation) =>
+        !hasValidation && monitor.StartsWith("val_", StringComparison.Ordinal) ? monitor["val_".Length..] : monitor;
 
     private static Dataset MakeDataset(TabularData data, int[] rows, Normalizer inputs, Normalizer? targets, ScalarType dtype, Device device)
     {
