@@ -1,14 +1,16 @@
+using Deqn.Testing;
+
 using static Deqn.Cli.Tests.CliHarness;
 
 namespace Deqn.Cli.Tests;
 
 public sealed class SolveCommandTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("deqn-solve-").FullName;
+    private readonly TempFolder _dir = new("deqn-solve-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
-    private string Out(string name) => Path.Combine(_dir, name);
+    private string Out(string name) => _dir.File(name);
 
     private static readonly string[] Fast =
     {
@@ -160,7 +162,7 @@ public sealed class SolveCommandTests : IDisposable
     }
 
     [Fact]
-    public void Out_of_an_existing_folder_is_refused() => AssertBad(Solve("brock-mirman", "--out", Path.GetDirectoryName(_dir)!), "--out", "already exists");
+    public void Out_of_an_existing_folder_is_refused() => AssertBad(Solve("brock-mirman", "--out", Path.GetDirectoryName(_dir.Path)!), "--out", "already exists");
 
     [Fact]
     public void A_diverging_solve_stops_with_one_line_and_exit_code_1()
