@@ -1,5 +1,4 @@
 using Deqn.Testing;
-
 using static Deqn.Cli.Tests.CliHarness;
 
 namespace Deqn.Cli.Tests;

@@ -1,5 +1,4 @@
 using Deqn.Testing;
-
 using static Deqn.Cli.Tests.ChildProcess;
 
 namespace Deqn.Cli.Tests;
