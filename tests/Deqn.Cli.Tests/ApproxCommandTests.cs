@@ -1,14 +1,15 @@
+using Deqn.Testing;
 using static Deqn.Cli.Tests.CliHarness;
 
 namespace Deqn.Cli.Tests;
 
 public sealed class ApproxCommandTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("deqn-approx-").FullName;
+    private readonly TempFolder _dir = new("deqn-approx-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
-    private string Out(string name) => Path.Combine(_dir, name);
+    private string Out(string name) => _dir.File(name);
 
     private static readonly string[] Fast = { "--n", "10,30", "--repeats", "2", "--test-points", "100", "--epochs", "20", "--layers", "8" };
 
@@ -38,11 +39,11 @@ public sealed class ApproxCommandTests : IDisposable
         Assert.Equal(8, models.Length);
 
         // And any saved model predicts through deqn predict
-        var points = Path.Combine(_dir, "points.csv");
+        var points = _dir.File("points.csv");
         File.WriteAllText(points, "x,y,z\n0.5,0.5,0.5\n0.1,0.2,0.3\n");
-        var p = Run("predict", models[0], points, "--out", Path.Combine(_dir, "pred.csv"));
+        var p = Run("predict", models[0], points, "--out", _dir.File("pred.csv"));
         Assert.True(p.ExitCode == 0, p.Stderr);
-        Assert.Equal(3, File.ReadAllLines(Path.Combine(_dir, "pred.csv")).Length);
+        Assert.Equal(3, File.ReadAllLines(_dir.File("pred.csv")).Length);
     }
 
     [Fact]
@@ -91,12 +92,12 @@ public sealed class ApproxCommandTests : IDisposable
     [Fact] public void A_dimension_mismatch() => AssertBad(Approx("--function", "x+y+z", "--domain", "0:1,0:1", "--out", Out("x")), "--");
     [Fact] public void An_unknown_sweep_key() => AssertBad(Approx("--sweep", "colour=red|blue", "--out", Out("x")), "--sweep", "colour", "activation");
     [Fact] public void An_unknown_sweep_value() => AssertBad(Approx("--sweep", "activation=tanh|relux", "--out", Out("x")), "activation=relux", "relux");
-    [Fact] public void A_resume_folder_that_is_not_a_run() => AssertBad(Approx("--resume", _dir), "--resume", "config.yaml");
+    [Fact] public void A_resume_folder_that_is_not_a_run() => AssertBad(Approx("--resume", _dir.Path), "--resume", "config.yaml");
 
     [Fact]
     public void An_unwritable_output_folder()
     {
-        var file = Path.Combine(_dir, "a-file");
+        var file = _dir.File("a-file");
         File.WriteAllText(file, "");
         AssertBad(Approx("--out", Path.Combine(file, "run")), "--out");
     }

@@ -1,3 +1,4 @@
+using Deqn.Testing;
 using static Deqn.Cli.Tests.CliHarness;
 
 namespace Deqn.Cli.Tests;
@@ -5,13 +6,13 @@ namespace Deqn.Cli.Tests;
 /// <summary>Every kind of bad input gets one line naming the problem, exit code 2, no stack trace, and nothing written.</summary>
 public sealed class BadInputTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("deqn-bad-").FullName;
+    private readonly TempFolder _dir = new("deqn-bad-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private string File(string name, string content)
     {
-        var path = Path.Combine(_dir, name);
+        var path = _dir.File(name);
         System.IO.File.WriteAllText(path, content);
         return path;
     }
@@ -23,15 +24,15 @@ public sealed class BadInputTests : IDisposable
         Assert.DoesNotContain('\n', line);
         Assert.DoesNotContain("   at ", line);
         foreach (var f in fragments) Assert.Contains(f, line);
-        Assert.False(Directory.Exists(Path.Combine(_dir, "out")) && Directory.EnumerateFiles(Path.Combine(_dir, "out"), "model.deqn", SearchOption.AllDirectories).Any(),
+        Assert.False(Directory.Exists(_dir.File("out")) && Directory.EnumerateFiles(_dir.File("out"), "model.deqn", SearchOption.AllDirectories).Any(),
             "a model was written despite bad input");
     }
 
-    private string Small() => FitCommandTests.SmallCsv(_dir);
+    private string Small() => FitCommandTests.SmallCsv(_dir.Path);
 
-    private Result Fit(params string[] args) => Run(new[] { "fit" }.Concat(args).Concat(new[] { "--epochs", "2", "--out", Path.Combine(_dir, "out") }).ToArray());
+    private Result Fit(params string[] args) => Run(new[] { "fit" }.Concat(args).Concat(new[] { "--epochs", "2", "--out", _dir.File("out") }).ToArray());
 
-    [Fact] public void Missing_file() => AssertBad(Fit(Path.Combine(_dir, "nope.csv"), "--target", "y"), "nope.csv", "not found");
+    [Fact] public void Missing_file() => AssertBad(Fit(_dir.File("nope.csv"), "--target", "y"), "nope.csv", "not found");
     [Fact] public void Empty_file() => AssertBad(Fit(File("empty.csv", ""), "--target", "y"), "empty.csv", "empty");
     [Fact] public void Header_without_rows() => AssertBad(Fit(File("header.csv", "a,b,y\n"), "--target", "y"), "header.csv", "no rows");
     [Fact] public void Unknown_target_lists_the_columns() => AssertBad(Fit(Small(), "--target", "z"), "'z'", "x1, x2, x3, y");
@@ -70,7 +71,7 @@ public sealed class BadInputTests : IDisposable
     [Fact]
     public void A_model_file_that_is_missing_or_not_a_model()
     {
-        AssertBad(Run("predict", Path.Combine(_dir, "none.deqn"), Small()), "none.deqn", "not found");
+        AssertBad(Run("predict", _dir.File("none.deqn"), Small()), "none.deqn", "not found");
         AssertBad(Run("predict", File("fake.deqn", "not a zip"), Small()), "fake.deqn", "not a Deqn model");
     }
 

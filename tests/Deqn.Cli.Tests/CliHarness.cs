@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Deqn.Testing;
 
 namespace Deqn.Cli.Tests;
 
@@ -20,21 +21,15 @@ public static class CliHarness
     }
 
     /// <summary>The repository root (the folder holding Deqn.slnx).</summary>
-    public static string RepositoryRoot
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Deqn.slnx"))) dir = dir.Parent;
-            return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root above " + AppContext.BaseDirectory);
-        }
-    }
+    public static string RepositoryRoot => RepositoryFiles.Root;
 
-    /// <summary>A file of ../shared/data, or a skip with the reason when the shared folder is absent.</summary>
+    /// <summary>A file of the shared data sets (../shared/data or DEQN_SHARED_DATA), or a skip with the reason when it is absent.</summary>
     public static string SharedData(string name)
     {
-        var path = Path.GetFullPath(Path.Combine(RepositoryRoot, "..", "shared", "data", name));
-        Skip.IfNot(File.Exists(path), $"{path} is absent: the shared data sets live beside the repository (../shared/data)");
+        var folder = RepositoryFiles.SharedDataFolder();
+        Skip.If(folder is null, "no Deqn.slnx above the test binaries, so ../shared/data cannot be located (or set DEQN_SHARED_DATA)");
+        var path = Path.Combine(folder!, name);
+        Skip.IfNot(File.Exists(path), $"{path} is absent: the shared data sets live beside the repository (../shared/data) or in DEQN_SHARED_DATA");
         return path;
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Deqn.Testing;
 using Deqn.Training.Logging;
 using static Deqn.Cli.Tests.CliHarness;
 
@@ -6,11 +7,11 @@ namespace Deqn.Cli.Tests;
 
 public sealed class FitCommandTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("deqn-fit-").FullName;
+    private readonly TempFolder _dir = new("deqn-fit-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
-    private string Out(string name) => Path.Combine(_dir, name);
+    private string Out(string name) => _dir.File(name);
 
     /// <summary>y = x1 + 2·x2 − x3 plus a little noise, 80 rows.</summary>
     internal static string SmallCsv(string dir)
@@ -31,7 +32,7 @@ public sealed class FitCommandTests : IDisposable
     public void A_fit_writes_a_complete_run_folder_and_its_config_reproduces_it()
     {
         // Given
-        var csv = SmallCsv(_dir);
+        var csv = SmallCsv(_dir.Path);
 
         // When
         var first = Run("fit", csv, "--target", "y", "--epochs", "30", "--layers", "16,16", "--seed", "4", "--out", Out("run1"));
@@ -61,7 +62,7 @@ public sealed class FitCommandTests : IDisposable
     [Fact]
     public void An_existing_run_folder_is_never_overwritten()
     {
-        var csv = SmallCsv(_dir);
+        var csv = SmallCsv(_dir.Path);
         Directory.CreateDirectory(Out("taken"));
         File.WriteAllText(Path.Combine(Out("taken"), "keep.txt"), "precious");
 
@@ -76,7 +77,7 @@ public sealed class FitCommandTests : IDisposable
     [Fact]
     public void Predict_writes_one_prediction_per_row_that_matches_the_fit()
     {
-        var csv = SmallCsv(_dir);
+        var csv = SmallCsv(_dir.Path);
         Assert.Equal(0, Run("fit", csv, "--target", "y", "--epochs", "40", "--out", Out("run")).ExitCode);
 
         var r = Run("predict", Path.Combine(Out("run"), "model.deqn"), csv, "--out", Out("pred.csv"));

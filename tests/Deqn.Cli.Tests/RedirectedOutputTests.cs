@@ -1,3 +1,4 @@
+using Deqn.Testing;
 using static Deqn.Cli.Tests.ChildProcess;
 
 namespace Deqn.Cli.Tests;
@@ -14,11 +15,11 @@ public sealed class RedirectedOutputTests : IDisposable
     // The exit code of the first command of the last pipeline (deqn's, before head or cat).
     private const string FirstExit = "${PIPESTATUS[0]}";
 
-    private readonly string _dir = Directory.CreateTempSubdirectory("deqn-redirected-").FullName;
+    private readonly TempFolder _dir = new("deqn-redirected-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
-    private string In(string name) => Path.Combine(_dir, name);
+    private string In(string name) => _dir.File(name);
 
     private static void AssertPlain(string output)
     {

@@ -1,14 +1,18 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Deqn.Equilibrium.Models;
+using Deqn.Testing;
 using static Deqn.Cli.Tests.CliHarness;
 
 namespace Deqn.Cli.Tests;
 
 public sealed class SolveCommandTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("deqn-solve-").FullName;
+    private readonly TempFolder _dir = new("deqn-solve-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
-    private string Out(string name) => Path.Combine(_dir, name);
+    private string Out(string name) => _dir.File(name);
 
     private static readonly string[] Fast =
     {
@@ -97,9 +101,37 @@ public sealed class SolveCommandTests : IDisposable
     [Fact]
     public void Models_lists_every_model_with_its_parameters()
     {
-        var stdout = new StringWriter();
-        Assert.Equal(0, Entry.Run(["models"], stdout, new StringWriter()));
-        Assert.Equal(0, Run("models").ExitCode);
+        // Given the shipped catalog
+        var catalog = BuiltinModels.Catalog();
+        Assert.NotEmpty(catalog.Entries);
+
+        // When `deqn models` prints it
+        var r = Run("models");
+
+        // Then each model has a header "name: summary", in catalog order, and under it (before the next model) one table
+        // row per parameter: its name, its default (printed to 6 significant digits) and its meaning
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var lines = r.Stdout.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        var headers = catalog.Entries.Select(e => Array.IndexOf(lines, $"{e.Name}: {e.Summary}")).ToArray();
+        for (int m = 0; m < catalog.Entries.Count; m++)
+        {
+            Assert.True(headers[m] >= 0, $"no header line for model '{catalog.Entries[m].Name}' in:\n{r.Stdout}");
+            if (m > 0) Assert.True(headers[m] > headers[m - 1], $"'{catalog.Entries[m].Name}' is listed before '{catalog.Entries[m - 1].Name}'");
+        }
+        for (int m = 0; m < catalog.Entries.Count; m++)
+        {
+            var entry = catalog.Entries[m];
+            var block = lines[(headers[m] + 1)..(m + 1 < catalog.Entries.Count ? headers[m + 1] : lines.Length)];
+            Assert.NotEmpty(entry.Parameters);
+            foreach (var (name, description, value) in entry.Parameters)
+            {
+                var row = block.Select(l => Regex.Match(l, $@"^\s*{Regex.Escape(name)}\s+(\S+)\s+(.*?)\s*$")).SingleOrDefault(x => x.Success);
+                Assert.True(row is not null, $"model '{entry.Name}': no row for parameter '{name}' in:\n{string.Join('\n', block)}");
+                double printed = double.Parse(row!.Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture);
+                Assert.True(Math.Abs(printed - value) <= 5e-6 * Math.Abs(value), $"model '{entry.Name}', parameter '{name}': printed {printed}, default {value}");
+                Assert.Equal(description, row.Groups[2].Value);
+            }
+        }
     }
 
     [Fact]
@@ -160,7 +192,7 @@ public sealed class SolveCommandTests : IDisposable
     }
 
     [Fact]
-    public void Out_of_an_existing_folder_is_refused() => AssertBad(Solve("brock-mirman", "--out", Path.GetDirectoryName(_dir)!), "--out", "already exists");
+    public void Out_of_an_existing_folder_is_refused() => AssertBad(Solve("brock-mirman", "--out", Path.GetDirectoryName(_dir.Path)!), "--out", "already exists");
 
     [Fact]
     public void A_diverging_solve_stops_with_one_line_and_exit_code_1()

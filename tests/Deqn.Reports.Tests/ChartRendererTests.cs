@@ -1,3 +1,5 @@
+using Deqn.Testing;
+
 namespace Deqn.Reports.Tests;
 
 public sealed class ChartRendererTests

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using CsCheck;
+using Deqn.Testing;
 
 namespace Deqn.Reports.Tests;
 

@@ -1,5 +1,6 @@
 using Deqn.Approximation.Functions;
 using Deqn.Approximation.Study;
+using Deqn.Testing;
 using Deqn.Training.Networks;
 using Deqn.Training.Optimization;
 using Deqn.Training.Supervised;
@@ -8,9 +9,9 @@ namespace Deqn.Approximation.Tests.Study;
 
 public sealed class StudyRunnerTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("deqn-study-").FullName;
+    private readonly TempFolder _dir = new("deqn-study-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static StudySpec Small(int parallelism, bool stack, OptimizerKind optimizer = OptimizerKind.Adam) => new()
     {
@@ -70,14 +71,14 @@ public sealed class StudyRunnerTests : IDisposable
     {
         // Given a study folder where three experiments were removed after a full run
         var spec = Small(2, stack: false);
-        var full = new StudyRunner(spec, _dir).Run();
-        var runner = new StudyRunner(spec, _dir);
+        var full = new StudyRunner(spec, _dir.Path).Run();
+        var runner = new StudyRunner(spec, _dir.Path);
         var removed = full.Results.Take(3).Select(r => r.Key).ToArray();
         foreach (var key in removed) Directory.Delete(runner.ExperimentFolder(key), recursive: true);
 
         // When it is resumed
         var ran = new List<ExperimentKey>();
-        var resumed = new StudyRunner(spec, _dir) { OnExperimentDone = r => ran.Add(r.Key) }.Run();
+        var resumed = new StudyRunner(spec, _dir.Path) { OnExperimentDone = r => ran.Add(r.Key) }.Run();
 
         // Then only those three were trained, and the results equal the uninterrupted run's
         Assert.Equal(removed.OrderBy(k => k.Id), ran.OrderBy(k => k.Id));
@@ -91,13 +92,13 @@ public sealed class StudyRunnerTests : IDisposable
     {
         using var cancel = new CancellationTokenSource();
         int done = 0;
-        var runner = new StudyRunner(Small(1, stack: false), _dir) { OnExperimentDone = _ => { if (++done == 2) cancel.Cancel(); } };
+        var runner = new StudyRunner(Small(1, stack: false), _dir.Path) { OnExperimentDone = _ => { if (++done == 2) cancel.Cancel(); } };
 
         var partial = runner.Run(cancel.Token);
 
         Assert.False(partial.Completed);
         Assert.Equal(2, partial.Results.Count);
-        Assert.Equal(2, Directory.GetFiles(Path.Combine(_dir, "experiments"), "result.json", SearchOption.AllDirectories).Length);
+        Assert.Equal(2, Directory.GetFiles(_dir.File("experiments"), "result.json", SearchOption.AllDirectories).Length);
     }
 
     [Fact]

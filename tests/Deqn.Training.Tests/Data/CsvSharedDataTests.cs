@@ -1,3 +1,4 @@
+using Deqn.Testing;
 using Deqn.Training.Data;
 
 namespace Deqn.Training.Tests.Data;
@@ -11,7 +12,7 @@ public sealed class CsvSharedDataTests
     public void A_shared_example_data_set_loads_with_its_known_shape_and_numeric_cells(string file, int rows, int columns)
     {
         // Given
-        string? folder = SharedDataFolder();
+        string? folder = RepositoryFiles.SharedDataFolder();
         Skip.If(folder is null, "no Deqn.slnx above the test binaries, so ../shared/data cannot be located");
         string path = Path.Combine(folder!, file);
         Skip.IfNot(File.Exists(path), $"{Path.GetFullPath(path)} is not present (set DEQN_SHARED_DATA to the folder holding the shared example data to run this test)");
@@ -23,18 +24,5 @@ public sealed class CsvSharedDataTests
         Assert.Equal(rows, table.RowCount);
         Assert.Equal(columns, table.Columns.Count);
         Assert.All(table.Columns, c => Assert.Equal(rows, table.Numeric(c).Length));
-    }
-
-    /// <summary>
-    /// DEQN_SHARED_DATA if set (a git worktree has no ../shared beside it), else ../shared/data relative to the
-    /// folder holding Deqn.slnx, or null when no such folder is above us.
-    /// </summary>
-    internal static string? SharedDataFolder()
-    {
-        if (Environment.GetEnvironmentVariable("DEQN_SHARED_DATA") is { Length: > 0 } overridden) return overridden;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Deqn.slnx")))
-                return Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data"));
-        return null;
     }
 }

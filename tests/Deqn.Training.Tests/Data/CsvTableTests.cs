@@ -1,28 +1,12 @@
 using System.Text;
+using Deqn.Testing;
 using Deqn.Training.Data;
 
 namespace Deqn.Training.Tests.Data;
 
-/// <summary>A scratch folder for CSV files, removed after each test.</summary>
-internal sealed class TempFolder : IDisposable
-{
-    public string Root { get; } = Directory.CreateTempSubdirectory("deqn-csv-").FullName;
-
-    public string Write(string name, string text) => WriteBytes(name, new UTF8Encoding(false).GetBytes(text));
-
-    public string WriteBytes(string name, byte[] bytes)
-    {
-        string path = System.IO.Path.Combine(Root, name);
-        File.WriteAllBytes(path, bytes);
-        return path;
-    }
-
-    public void Dispose() => Directory.Delete(Root, recursive: true);
-}
-
 public sealed class CsvTableTests : IDisposable
 {
-    private readonly TempFolder _dir = new();
+    private readonly TempFolder _dir = new("deqn-csv-");
 
     public void Dispose() => _dir.Dispose();
 
@@ -58,7 +42,7 @@ public sealed class CsvTableTests : IDisposable
     public void A_missing_file_is_reported_by_its_path()
     {
         // Given
-        string path = System.IO.Path.Combine(_dir.Root, "data.csv");
+        string path = _dir.File("data.csv");
 
         // When
         var e = Assert.Throws<DataException>(() => CsvTable.Load(path));
@@ -71,7 +55,7 @@ public sealed class CsvTableTests : IDisposable
     public void A_directory_is_not_read_as_a_file()
     {
         // Given
-        string path = Directory.CreateDirectory(System.IO.Path.Combine(_dir.Root, "data.csv")).FullName;
+        string path = Directory.CreateDirectory(_dir.File("data.csv")).FullName;
 
         // When
         var e = Assert.Throws<DataException>(() => CsvTable.Load(path));

@@ -145,18 +145,54 @@ public sealed class TrainerTests
         Assert.Equal(0.75, history.Epochs[0].Metrics["epochs"], 12);
     }
 
+    /// <summary>Records the optimizer's learning rate after every step.</summary>
+    private sealed class LearningRateRecorder : ICallback
+    {
+        public List<double> PerStep { get; } = new();
+
+        public void OnBatchEnd(TrainingContext context) => PerStep.Add(context.Optimizer!.LearningRate);
+    }
+
     [Fact]
     public void A_schedule_sets_the_learning_rate_each_step_and_plateau_scales_it()
     {
+        // Given 40 rows in minibatches of 10 (4 steps per epoch) for 5 epochs, SGD from 0.064 halved every 0.75 epochs
+        // (a step schedule whose steps fall inside epochs: every 3 optimizer steps), and reduce-on-plateau (×0.1,
+        // patience 1) watching a validation metric scripted to stall after epochs 2, 4 and 5
         using var train = Data(40, 1, noise: false);
+        using var val = Data(10, 2, noise: false);
         using var net = Net(1);
-        var trainer = new Trainer(net, Optimizers.Create(new OptimizerSpec(OptimizerKind.Sgd) { LearningRate = 0.1 }, net.parameters()),
-            new TrainingSpec { Epochs = 4, BatchSize = 0 })
-        { Schedule = Schedules.Create(new ScheduleSpec(ScheduleKind.Step) { StepEvery = 2, Gamma = 0.5 }, 0.1) };
+        double[] script = [3, 3, 2, 2, 2];
+        int evaluations = 0;
+        var plateau = new ReduceLearningRateOnPlateau("val_plateau", factor: 0.1, patience: 1, minDelta: 0);
+        var recorder = new LearningRateRecorder();
+        var trainer = new Trainer(net, Optimizers.Create(new OptimizerSpec(OptimizerKind.Sgd) { LearningRate = 0.064 }, net.parameters()),
+            new TrainingSpec { Epochs = 5, BatchSize = 10, HistogramEvery = 0 })
+        {
+            Schedule = Schedules.Create(new ScheduleSpec(ScheduleKind.Step) { StepEvery = 0.75, Gamma = 0.5 }, 0.064),
+            Callbacks = new List<ICallback> { plateau, recorder },
+            ValidationMetrics = (_, _) => new Dictionary<string, double> { ["plateau"] = script[evaluations++] },
+        };
 
-        var history = trainer.Fit(train);
+        // When
+        var history = trainer.Fit(train, val);
 
-        Assert.Equal(new[] { 0.1, 0.1, 0.05, 0.05 }, history.Series("lr").Select(v => Math.Round(v, 12)));
+        // Then step b (0..3) of epoch n ran at schedule(n − 1 + b/4) = 0.064·0.5^floor((n − 1 + b/4)/0.75) times the
+        // plateau factors of the epochs before it: 1 in epochs 1–2, 0.1 in 3–4 (cut after epoch 2), 0.01 in 5 (cut after 4)
+        Assert.Equal(20, history.Steps);
+        Assert.Equal(new[] { 2, 4, 5 }, plateau.Reductions);
+        double[] expected =
+        [
+            0.064, 0.064, 0.064, 0.032, //     epoch 1: e = 0, 0.25, 0.5 | 0.75
+            0.032, 0.032, 0.016, 0.016, //     epoch 2: e = 1, 1.25 | 1.5, 1.75
+            0.0016, 0.0008, 0.0008, 0.0008, // epoch 3: e = 2 | 2.25, 2.5, 2.75; ×0.1
+            0.0004, 0.0004, 0.0004, 0.0002, // epoch 4: e = 3, 3.25, 3.5 | 3.75; ×0.1
+            0.00002, 0.00002, 0.00001, 0.00001, // epoch 5: e = 4, 4.25 | 4.5, 4.75; ×0.01
+        ];
+        Assert.Equal(expected.Length, recorder.PerStep.Count);
+        for (int k = 0; k < expected.Length; k++)
+            Assert.True(Math.Abs(recorder.PerStep[k] / expected[k] - 1) < 1e-12,
+                $"step {k + 1} (epoch {k / 4 + 1}, batch {k % 4 + 1}): lr {recorder.PerStep[k]:R}, expected {expected[k]:R}; all steps: {string.Join(", ", recorder.PerStep.Select(v => v.ToString("G6")))}");
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Deqn.Testing;
 using Deqn.Training.Initialization;
 using Deqn.Training.Networks;
 using TorchSharp;

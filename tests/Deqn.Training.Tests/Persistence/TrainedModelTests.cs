@@ -1,3 +1,4 @@
+using Deqn.Testing;
 using Deqn.Training.Data;
 using Deqn.Training.Networks;
 using Deqn.Training.Persistence;
@@ -7,9 +8,9 @@ namespace Deqn.Training.Tests.Persistence;
 
 public sealed class TrainedModelTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("deqn-model-").FullName;
+    private readonly TempFolder _dir = new("deqn-model-");
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _dir.Dispose();
 
     private static TrainedModel Model(TaskKind task, bool batchNorm)
     {
@@ -46,7 +47,7 @@ public sealed class TrainedModelTests : IDisposable
         using var model = Model(task, batchNorm);
         var x = new double[,] { { 0.1, 2.0 }, { -3.0, 0.5 }, { 7.0, -1.0 } };
         var before = model.Predict(x);
-        string path = Path.Combine(_dir, "model.deqn");
+        string path = _dir.File("model.deqn");
 
         // When
         model.Save(path);
@@ -64,10 +65,10 @@ public sealed class TrainedModelTests : IDisposable
     [Fact]
     public void A_missing_file_or_one_that_is_not_a_model_gives_a_one_line_error()
     {
-        var missing = Assert.Throws<ModelFileException>(() => TrainedModel.Load(Path.Combine(_dir, "nope.deqn")));
+        var missing = Assert.Throws<ModelFileException>(() => TrainedModel.Load(_dir.File("nope.deqn")));
         Assert.Contains("not found", missing.Message);
 
-        string text = Path.Combine(_dir, "text.deqn");
+        string text = _dir.File("text.deqn");
         File.WriteAllText(text, "hello");
         var notZip = Assert.Throws<ModelFileException>(() => TrainedModel.Load(text));
         Assert.Contains("not a Deqn model", notZip.Message);
@@ -78,7 +79,7 @@ public sealed class TrainedModelTests : IDisposable
     public void Safetensors_export_holds_every_parameter_by_name()
     {
         using var model = Model(TaskKind.Regression, batchNorm: false);
-        string path = Path.Combine(_dir, "model.safetensors");
+        string path = _dir.File("model.safetensors");
         model.ExportSafetensors(path);
 
         // The format: an 8-byte little-endian header length, then a JSON header naming each tensor.

@@ -1,8 +1,8 @@
 using static TorchSharp.torch;
 
-namespace Deqn.Training.Tests.Initialization;
+namespace Deqn.Testing;
 
-internal static class Same
+public static class Same
 {
     /// <summary>Bit-for-bit equal values and shapes (TorchSharp's Tensor.equal is element-wise, not torch.equal).</summary>
     public static bool Values(Tensor a, Tensor b) =>
