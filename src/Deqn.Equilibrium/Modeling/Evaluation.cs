@@ -19,7 +19,11 @@ public sealed class QuadratureTensors : IDisposable
     {
         Rule = rule;
         Count = rule.Count;
-        if (rule.Dimension > 0) Nodes = Tensors.FromArray(rule.Nodes, dtype).to(device ?? CPU);
+        if (rule.Dimension > 0)
+        {
+            using var nodes = Tensors.FromArray(rule.Nodes, dtype);
+            Nodes = nodes.to(device ?? CPU);
+        }
         Weights = torch.tensor(rule.Weights, dtype: dtype, device: device ?? CPU);
     }
 

@@ -24,8 +24,9 @@ public sealed class PolicyNetwork : IPolicyFunction, IDisposable
         Network = network;
         var device = network.parameters().First().device;
         // (x − center)/halfWidth as one fused x·scale + shift.
-        _offset = torch.tensor(model.States.Select(s => -s.Initial.Center / s.Initial.HalfWidth).ToArray(), dtype: network.DType, device: device).unsqueeze(0);
-        _inverseScale = torch.tensor(model.States.Select(s => 1.0 / s.Initial.HalfWidth).ToArray(), dtype: network.DType, device: device).unsqueeze(0);
+        int states = model.States.Count;
+        _offset = torch.tensor(model.States.Select(s => -s.Initial.Center / s.Initial.HalfWidth).ToArray(), [1, states], dtype: network.DType, device: device);
+        _inverseScale = torch.tensor(model.States.Select(s => 1.0 / s.Initial.HalfWidth).ToArray(), [1, states], dtype: network.DType, device: device);
         var first = model.Policies[0];
         _singleTransform = model.Policies.All(p => p.Output == first.Output && p.Bounds == first.Bounds);
     }

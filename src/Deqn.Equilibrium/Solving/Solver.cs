@@ -176,7 +176,8 @@ public static class Solver
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < model.States.Count; j++)
                 values[i * model.States.Count + j] = model.States[j].Initial.Draw(random.Uniform());
-        return torch.tensor(values, [rows, model.States.Count], dtype: ScalarType.Float64).to(dtype, device);
+        using var exact = torch.tensor(values, [rows, model.States.Count], dtype: ScalarType.Float64);
+        return exact.to(dtype, device);
     }
 
     /// <summary>Shock innovations σ·ε for one period: [rows, shocks], or null without shocks.</summary>
@@ -188,6 +189,7 @@ public static class Solver
         for (int i = 0; i < rows; i++)
             for (int j = 0; j < d; j++)
                 values[i * d + j] = model.Shocks[j].Sigma * random.Next();
-        return torch.tensor(values, [rows, d], dtype: ScalarType.Float64).to(dtype, device);
+        using var exact = torch.tensor(values, [rows, d], dtype: ScalarType.Float64);
+        return exact.to(dtype, device);
     }
 }

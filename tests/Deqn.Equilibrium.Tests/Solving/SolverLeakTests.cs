@@ -47,8 +47,8 @@ public sealed class SolverLeakTests(ITestOutputHelper output)
 
         // Then 800 more steps (and 16 more residual records, 8 more histograms) left no more tensors alive than 200 did.
         // The count is per thread and counts creation minus disposal, so a tensor left to the garbage collector stays
-        // counted. (Today each run leaves the same few intermediates of its one-time setup to the finalizer: 3 for the
-        // deterministic model, 5 with a shock; they do not depend on the number of steps.)
+        // counted. (Today a run of the deterministic model leaves none; one with a shock leaves one intermediate of its
+        // one-time setup to the finalizer, whatever the number of steps.)
         Assert.True(after1000 == after200, $"live tensors left after the policy was disposed: {after200} after 200 steps, {after1000} after 1,000");
     }
 }
