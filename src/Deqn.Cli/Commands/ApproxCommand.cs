@@ -43,7 +43,6 @@ public sealed class ApproxCommand : CliCommand
         ["layers"] = "64,64",
         ["activation"] = "tanh",
         ["optimizer"] = "lbfgs",
-        ["lr"] = "1",
         ["lbfgs-history"] = "10",
         ["lbfgs-iterations"] = "20",
         ["batch-size"] = "0",
