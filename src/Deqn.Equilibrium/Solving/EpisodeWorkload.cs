@@ -1,5 +1,6 @@
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Shocks;
+using Deqn.Training.Data;
 using Deqn.Training.Loop;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -49,7 +50,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
         var batches = new List<(Tensor, double)>();
         for (int epoch = 0; epoch < spec.EpochsPerEpisode; epoch++)
         {
-            var order = torch.tensor(Permutation(rows), dtype: ScalarType.Int64, device: Visited.device);
+            var order = torch.tensor(MiniBatches.Permutation(rows, random.Uniform), dtype: ScalarType.Int64, device: Visited.device);
             for (int at = 0; at < rows; at += batch)
                 batches.Add((order.narrow(0, at, Math.Min(batch, rows - at)), 1.0));
         }
@@ -152,19 +153,5 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
     {
         var bad = Enumerable.Range(0, model.States.Count).Where(j => !states.select(1, j).isfinite().all().item<bool>()).Select(j => model.States[j].Name);
         return "non-finite " + string.Join(", ", bad);
-    }
-
-    /// <summary>Fisher–Yates from the solver's own stream, so shuffling is part of the checkpointed state.</summary>
-    private long[] Permutation(int n)
-    {
-        var p = new long[n];
-        for (int i = 0; i < n; i++) p[i] = i;
-        for (int i = n - 1; i > 0; i--)
-        {
-            int j = (int)(random.Uniform() * (i + 1));
-            if (j > i) j = i;
-            (p[i], p[j]) = (p[j], p[i]);
-        }
-        return p;
     }
 }

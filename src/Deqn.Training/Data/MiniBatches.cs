@@ -33,4 +33,23 @@ public static class MiniBatches
         }
         return batches;
     }
+
+    /// <summary>
+    /// A permutation of 0 … n−1 by Fisher–Yates from <paramref name="uniform"/> (values in [0, 1)): for a caller whose
+    /// random stream is its own and checkpointed with it (DEQN's one stream for draws, shocks and shuffling), where a
+    /// torch generator's state would have to be saved beside it.
+    /// </summary>
+    public static long[] Permutation(int n, Func<double> uniform)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        var p = new long[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        for (int i = n - 1; i > 0; i--)
+        {
+            int j = (int)(uniform() * (i + 1));
+            if (j > i) j = i;
+            (p[i], p[j]) = (p[j], p[i]);
+        }
+        return p;
+    }
 }

@@ -91,4 +91,37 @@ public sealed class MiniBatchTests
         // When / Then
         Assert.Empty(MiniBatches.Plan(0, 4, g));
     }
+
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(1, 2)]
+    [InlineData(7, 3)]
+    [InlineData(100, 4)]
+    public void A_permutation_from_a_uniform_stream_holds_every_index_once_and_repeats_with_the_stream(int n, int seed)
+    {
+        // Given two uniform streams from the same seed
+        var a = new Random(seed);
+        var b = new Random(seed);
+
+        // When each drives a permutation of n
+        var first = MiniBatches.Permutation(n, a.NextDouble);
+        var second = MiniBatches.Permutation(n, b.NextDouble);
+
+        // Then each index appears once, and the same stream gives the same order
+        Assert.Equal(Enumerable.Range(0, n).Select(i => (long)i), first.Order());
+        Assert.Equal(first, second);
+    }
+
+    [Fact]
+    public void A_permutation_follows_fisher_yates_from_the_last_index_down()
+    {
+        // Given draws 0.0, 0.99, 0.5 for n = 4: swap 3↔0, then 2↔2, then 1↔1 ((int)(0.5·2) = 1)
+        var draws = new Queue<double>([0.0, 0.99, 0.5]);
+
+        // When the permutation is made
+        var p = MiniBatches.Permutation(4, draws.Dequeue);
+
+        // Then it is [3, 1, 2, 0]
+        Assert.Equal([3L, 1, 2, 0], p);
+    }
 }
