@@ -248,7 +248,7 @@ internal sealed class Run<TBatch>
                 _context.BatchLoss = total;
                 foreach (var cb in _trainer.Callbacks) cb.OnBatchEnd(_context);
 
-                if (_spec.StopOnNonFiniteLoss)
+                if (_spec.StopOnNonFiniteLoss && !losses.All(double.IsFinite))
                 {
                     foreach (var m in _context.Members.Where(m => m.Active && !double.IsFinite(losses[m.Index])).ToArray())
                     {
