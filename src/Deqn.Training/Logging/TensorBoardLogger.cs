@@ -14,15 +14,17 @@ namespace Deqn.Training.Logging;
 /// Scalar keys become tags unchanged, so "loss/train" and "loss/val" share TensorBoard's "loss" section; each scalar
 /// is its own event (the library's <c>add_scalars</c> would put every key in a subfolder of its own, as PyTorch's does).
 /// Scalars are float32, as TensorBoard's <c>simple_value</c> is. Histograms use TensorFlow's default buckets
-/// (exponentially spaced, ±1e-12 to ±1e20, empty ones trimmed), as PyTorch's <c>add_histogram</c> does.
+/// (exponentially spaced, ±1e-12 to ±1e20, empty ones trimmed), as PyTorch's <c>add_histogram</c> does; the library's
+/// numpy-style bin selectors fail in TorchSharp 0.107 ("Double is not compatible with Int32").
 /// Hyperparameters are a markdown table under the tag "hyperparameters/text_summary" at step 0; the reason training
 /// stopped is text under "finish/text_summary" at the last step seen (the library appends "/text_summary", as PyTorch does).
 /// </para>
 /// <para>
-/// Nothing is buffered: the library opens the file, writes one framed record, flushes and closes it for every event,
-/// so a run killed half-way leaves a file TensorBoard reads up to the last event written, and no flush of our own
-/// is needed. Wall times are whole Unix seconds (the library's granularity). One logger is meant for one thread;
-/// calls are serialised by a lock anyway, since two concurrent opens of the file for writing would fail.
+/// Nothing is buffered: the library opens the file, writes one framed record, flushes and closes it for every event
+/// (<c>SummaryWriter.WriteEvent</c>), so a run killed half-way leaves a file TensorBoard reads up to the last event
+/// written, and no flush of our own is needed. Wall times are whole Unix seconds (the library's granularity), except
+/// the first record's, which the library writes in .NET ticks. One logger is meant for one thread;
+/// calls are serialised by a lock anyway, since two of the library's appends at once could interleave their bytes.
 /// </para>
 /// </remarks>
 public sealed class TensorBoardLogger : ITrainingLogger
