@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using Google.Protobuf;
 using Tensorboard;
-using TorchSharp.Utils;
 
 namespace Deqn.Training.Logging;
 
@@ -22,13 +21,12 @@ public sealed record TensorBoardEvent(
 /// (images, audio, ...) are skipped.
 /// </summary>
 /// <remarks>
-/// TorchSharp writes event files but has no reader, so the TFRecord framing is read here:
-/// <c>uint64 length</c>, <c>uint32 masked CRC32C(length)</c>, the payload, <c>uint32 masked CRC32C(payload)</c>, little-endian.
+/// TorchSharp has no reader, so the <see cref="TfRecord"/> framing is read here.
 /// </remarks>
 public static class TensorBoardEventReader
 {
-    internal const int HeaderSize = 12;
-    internal const int FooterSize = 4;
+    private const int HeaderSize = TfRecord.HeaderSize;
+    private const int FooterSize = TfRecord.FooterSize;
 
     /// <summary>All scalar, histogram and text values in file order.</summary>
     /// <exception cref="InvalidDataException">A CRC does not match, a record is cut short, or a payload is not a valid Event; the message gives the byte offset.</exception>
@@ -62,7 +60,7 @@ public static class TensorBoardEventReader
                 throw Corrupt(file, offset, $"truncated record header ({rest.Length} of {HeaderSize} bytes)");
             }
             ulong length = BinaryPrimitives.ReadUInt64LittleEndian(rest);
-            if (MaskedCrc32C(rest[..8].ToArray()) != BinaryPrimitives.ReadUInt32LittleEndian(rest[8..]))
+            if (TfRecord.MaskedCrc32C(rest[..8].ToArray()) != BinaryPrimitives.ReadUInt32LittleEndian(rest[8..]))
                 throw Corrupt(file, offset, "length CRC mismatch");
             if (length > (ulong)(rest.Length - HeaderSize - FooterSize) || rest.Length < HeaderSize + FooterSize)
             {
@@ -70,7 +68,7 @@ public static class TensorBoardEventReader
                 throw Corrupt(file, offset, $"truncated record: {length} payload bytes announced, {rest.Length - HeaderSize} present");
             }
             byte[] payload = rest.Slice(HeaderSize, (int)length).ToArray();
-            if (MaskedCrc32C(payload) != BinaryPrimitives.ReadUInt32LittleEndian(rest[(HeaderSize + (int)length)..]))
+            if (TfRecord.MaskedCrc32C(payload) != BinaryPrimitives.ReadUInt32LittleEndian(rest[(HeaderSize + (int)length)..]))
                 throw Corrupt(file, offset, "data CRC mismatch");
             Event e;
             try
@@ -86,16 +84,6 @@ public static class TensorBoardEventReader
             offset += HeaderSize + (int)length + FooterSize;
         }
         return events;
-    }
-
-    /// <summary>
-    /// TFRecord stores a rotated-and-offset CRC because a CRC of data that itself contains CRCs is weak.
-    /// The CRC-32C itself is TorchSharp's, the one its writer uses.
-    /// </summary>
-    internal static uint MaskedCrc32C(byte[] data)
-    {
-        uint crc = CRC32C.process(data);
-        return unchecked(((crc >> 15) | (crc << 17)) + 0xa282ead8u);
     }
 
     private static InvalidDataException Corrupt(string file, long offset, string what) =>

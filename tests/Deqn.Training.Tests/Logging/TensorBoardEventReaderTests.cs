@@ -47,7 +47,7 @@ public sealed class TensorBoardEventReaderTests : IDisposable
         Assert.Equal(crc, ReferenceCrc32C(bytes));
         Assert.Equal(crc, CRC32C.process(bytes));
         Assert.Equal(masked, Mask(crc));
-        Assert.Equal(masked, TensorBoardEventReader.MaskedCrc32C(bytes));
+        Assert.Equal(masked, TfRecord.MaskedCrc32C(bytes));
     }
 
     [Theory]
@@ -103,7 +103,7 @@ public sealed class TensorBoardEventReaderTests : IDisposable
         string path = WriteTwoRecords();
         var bytes = File.ReadAllBytes(path);
         long secondRecord = TensorBoardEventReader.ReadEvents(path)[1].Offset;
-        long target = expectedMessage == "length CRC" ? where : secondRecord + TensorBoardEventReader.HeaderSize + where;
+        long target = expectedMessage == "length CRC" ? where : secondRecord + TfRecord.HeaderSize + where;
         long expectedOffset = expectedMessage == "length CRC" ? 0 : secondRecord;
 
         // When one bit flips
