@@ -1,47 +1,35 @@
 using System.Buffers.Binary;
-using System.Numerics;
+using Google.Protobuf;
+using TorchSharp.Utils;
 
 namespace Deqn.Training.Logging;
 
 /// <summary>
-/// TFRecord framing as TensorBoard expects it: <c>uint64 length</c>, <c>uint32 masked CRC32C(length)</c>,
-/// the payload, <c>uint32 masked CRC32C(payload)</c>, all little-endian.
+/// TFRecord framing, the container of a TensorBoard event file: <c>uint64 length</c>, <c>uint32 masked CRC32C(length)</c>,
+/// the payload, <c>uint32 masked CRC32C(payload)</c>, all little-endian. The CRC-32C is TorchSharp's, the one its own
+/// writer uses; TorchSharp has no framing we could call on a stream we keep open, so it is done here.
 /// </summary>
 internal static class TfRecord
 {
     public const int HeaderSize = 12;
     public const int FooterSize = 4;
 
-    /// <summary>CRC-32C (Castagnoli) with the usual initial value and final XOR; hardware-accelerated where the CPU has it.</summary>
-    public static uint Crc32C(ReadOnlySpan<byte> data)
+    /// <summary>One whole record, so it reaches the file in a single write.</summary>
+    public static byte[] Frame(IMessage message)
     {
-        uint crc = 0xFFFFFFFFu;
-        while (data.Length >= 8)
-        {
-            crc = BitOperations.Crc32C(crc, BinaryPrimitives.ReadUInt64LittleEndian(data));
-            data = data[8..];
-        }
-        foreach (byte b in data)
-            crc = BitOperations.Crc32C(crc, b);
-        return ~crc;
+        byte[] payload = message.ToByteArray();
+        var record = new byte[HeaderSize + payload.Length + FooterSize];
+        BinaryPrimitives.WriteUInt64LittleEndian(record, (ulong)payload.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(8), MaskedCrc32C(record[..8]));
+        payload.CopyTo(record, HeaderSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(HeaderSize + payload.Length), MaskedCrc32C(payload));
+        return record;
     }
 
-    /// <summary>
-    /// TFRecord stores a rotated-and-offset CRC because a CRC of data that itself contains CRCs is weak.
-    /// </summary>
-    public static uint Mask(uint crc) => unchecked(((crc >> 15) | (crc << 17)) + 0xa282ead8u);
-
-    public static uint MaskedCrc32C(ReadOnlySpan<byte> data) => Mask(Crc32C(data));
-
-    /// <summary>Writes one framed record in a single call so a crash never leaves half a header behind a full payload.</summary>
-    public static void Write(Stream output, ReadOnlySpan<byte> payload)
+    /// <summary>TFRecord stores a rotated-and-offset CRC because a CRC of data that itself contains CRCs is weak.</summary>
+    public static uint MaskedCrc32C(byte[] data)
     {
-        var record = new byte[HeaderSize + payload.Length + FooterSize];
-        var span = record.AsSpan();
-        BinaryPrimitives.WriteUInt64LittleEndian(span, (ulong)payload.Length);
-        BinaryPrimitives.WriteUInt32LittleEndian(span[8..], MaskedCrc32C(span[..8]));
-        payload.CopyTo(span[HeaderSize..]);
-        BinaryPrimitives.WriteUInt32LittleEndian(span[(HeaderSize + payload.Length)..], MaskedCrc32C(payload));
-        output.Write(record);
+        uint crc = CRC32C.process(data);
+        return unchecked(((crc >> 15) | (crc << 17)) + 0xa282ead8u);
     }
 }
