@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Shocks;
+using Deqn.Equilibrium.Simulation;
 using Deqn.Training.Engine;
 using Deqn.Training.Logging;
 using Deqn.Training.Networks;
@@ -236,27 +237,12 @@ public static class Solver
         return new SolveResult(policy, history, stop, episode, steps, Seconds(), quadrature.Rule.Rule);
     }
 
-    /// <summary>Draws each state from its initial distribution: [rows, states].</summary>
-    internal static Tensor DrawInitial(Model model, int rows, StandardNormalStream random, ScalarType dtype, Device device)
-    {
-        var values = new double[rows * model.States.Count];
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < model.States.Count; j++)
-                values[i * model.States.Count + j] = model.States[j].Initial.Draw(random.Uniform());
-        return torch.tensor(values, [rows, model.States.Count], dtype: ScalarType.Float64).to(dtype, device);
-    }
+    // Training simulates with the one simulator diagnostics use; these names keep the loop's calls short.
+    private static Tensor DrawInitial(Model model, int rows, StandardNormalStream random, ScalarType dtype, Device device) =>
+        Simulator.DrawInitial(model, rows, random, dtype, device);
 
-    /// <summary>Shock innovations σ·ε for one period: [rows, shocks], or null without shocks.</summary>
-    internal static Tensor? DrawShocks(Model model, int rows, StandardNormalStream random, ScalarType dtype, Device device)
-    {
-        int d = model.Shocks.Count;
-        if (d == 0) return null;
-        var values = new double[rows * d];
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < d; j++)
-                values[i * d + j] = model.Shocks[j].Sigma * random.Next();
-        return torch.tensor(values, [rows, d], dtype: ScalarType.Float64).to(dtype, device);
-    }
+    private static Tensor? DrawShocks(Model model, int rows, StandardNormalStream random, ScalarType dtype, Device device) =>
+        Simulator.DrawShocks(model, rows, random, dtype, device);
 
     /// <summary>The episode's visited states (periods 0 … length−1 of every trajectory) and the states after the last period.</summary>
     private static (Tensor Visited, Tensor Next) Simulate(Model model, IPolicyFunction policy, Tensor start, SolverSpec spec, StandardNormalStream random, int episode)
