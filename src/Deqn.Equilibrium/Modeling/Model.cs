@@ -100,13 +100,18 @@ public abstract class Model
         {
             CheckOwns(state);
             if (next[state.Index] is not null) throw new InvalidOperationException($"the transition gives state {state.Name} twice");
-            next[state.Index] = value.expand(shape);
+            next[state.Index] = Broadcast(value, shape);
         }
         for (int i = 0; i < next.Length; i++)
             if (next[i] is null) throw new InvalidOperationException($"the transition does not give state {_states[i].Name}");
-        // Stacking the broadcast views along a new last axis copies once, straight into row-major [rows, states].
+        // Stacking the broadcast views along a new last axis copies once, straight into row-major [rows, states]; one
+        // state needs no stacking (a view when nothing was broadcast).
+        if (next.Length == 1) return next[0]!.reshape(-1, 1);
         return torch.stack(next!, shape.Length).view(-1, _states.Count);
     }
+
+    // A value that depends on every economy (and node) already has the shape: no view needed.
+    private static Tensor Broadcast(Tensor value, long[] shape) => value.shape.SequenceEqual(shape) ? value : value.expand(shape);
 }
 
 /// <summary>A policy known at any state, to compare a solution with: a closed form or a numerical reference.</summary>
