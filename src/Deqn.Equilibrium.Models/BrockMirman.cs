@@ -1,5 +1,5 @@
 using Deqn.Equilibrium.Modeling;
-using Deqn.Equilibrium.Reference;
+using Deqn.Equilibrium.Models.Growth;
 using static TorchSharp.torch;
 
 namespace Deqn.Equilibrium.Models;

@@ -1,5 +1,5 @@
 using Deqn.Equilibrium.Modeling;
-using Deqn.Equilibrium.Reference;
+using Deqn.Equilibrium.Models.Growth;
 using Deqn.Equilibrium.Shocks;
 using static TorchSharp.torch;
 

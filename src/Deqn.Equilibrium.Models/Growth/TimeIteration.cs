@@ -1,6 +1,6 @@
 using Deqn.Equilibrium.Shocks;
 
-namespace Deqn.Equilibrium.Reference;
+namespace Deqn.Equilibrium.Models.Growth;
 
 /// <summary>The stochastic growth model with log utility (Brock–Mirman with depreciation δ), as the reference solver needs it.</summary>
 /// <param name="Alpha">Capital share α ∈ (0, 1).</param>
