@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Models;
+using Deqn.Equilibrium.Models.Growth;
 using Deqn.Equilibrium.Solving;
 using Deqn.Training.Engine;
 using TorchSharp;
@@ -25,7 +26,7 @@ public sealed class SolverTests(ITestOutputHelper output)
     {
         TorchEngine.SetThreads(1);
         // Given the deterministic Brock–Mirman model and 64 fresh states per episode
-        var model = new BrockMirman(new BrockMirmanCalibration());
+        var model = new StochasticGrowth(GrowthCalibration.BrockMirman);
         var spec = new SolverSpec { Episodes = 300, Trajectories = 64, EpisodeLength = 1, RedrawEachEpisode = true, BatchSize = 64, Seed = 1, LogEvery = 50 };
         // When it is solved for 300 episodes
         var watch = Stopwatch.StartNew();
