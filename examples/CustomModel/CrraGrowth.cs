@@ -1,4 +1,6 @@
 using Deqn.Equilibrium.Modeling;
+using Deqn.Equilibrium.Solving;
+using Deqn.Training.Optimization;
 using static TorchSharp.torch;
 
 namespace CustomModel;
@@ -22,7 +24,7 @@ public sealed record CrraGrowthCalibration(
 }
 
 /// <summary>Stochastic growth with CRRA utility C^(1−γ)/(1−γ): no closed form, so the Euler errors judge the solution.</summary>
-public sealed class CrraGrowth : Model<CrraGrowthCalibration>
+public sealed class CrraGrowth : Model<CrraGrowthCalibration>, IRecommendsSolver
 {
     private readonly State _k, _z;
     private readonly Policy _s;
@@ -40,6 +42,9 @@ public sealed class CrraGrowth : Model<CrraGrowthCalibration>
     }
 
     public override string Title => $"growth with CRRA utility (γ = {Calibration.Gamma})";
+
+    /// <summary>Where <c>Solver.Run(model)</c> and <c>solve crra-growth</c> start: 2,000 episodes, the learning rate decaying on a cosine.</summary>
+    public SolverSpec Recommended => new() { Episodes = 2_000, Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = 2_000 } };
 
     protected override IEnumerable<(State State, Tensor Next)> Transition(Period t, ShockValues e)
     {

@@ -1,5 +1,7 @@
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Shocks;
+using Deqn.Equilibrium.Solving;
+using Deqn.Training.Optimization;
 using static TorchSharp.torch;
 
 namespace Deqn.Equilibrium.Models.Growth;
@@ -11,7 +13,7 @@ namespace Deqn.Equilibrium.Models.Growth;
 /// time iteration on the Euler equation. With σ = 0 and z starting at 1 it is Brock and Mirman's (1972) deterministic
 /// model: TFP is then the constant 1, not a state.
 /// </summary>
-public sealed class StochasticGrowth : Model<GrowthCalibration>
+public sealed class StochasticGrowth : Model<GrowthCalibration>, IRecommendsSolver
 {
     private readonly State _k, _z;
     private readonly Policy _s;
@@ -54,6 +56,20 @@ public sealed class StochasticGrowth : Model<GrowthCalibration>
 
     /// <summary>Time iteration on an 80 × 15 grid over the initial box, with Gauss–Hermite 10 for the expectation.</summary>
     public override IPolicyReference? Reference() => HasClosedForm ? null : new TimeIterationReference(Calibration, _k, _z, 80, 15, 10);
+
+    /// <summary>The settings measured to reach the benchmark targets (docs/solve-defaults.md, section 3).</summary>
+    public SolverSpec Recommended => Calibration switch
+    {
+        { Sigma: 0 } => Measured(episodes: 10_000, length: 1, redraw: true, learningRate: 3e-3, logEvery: 100),   // 64 fresh states a step
+        { Delta: 1 } => Measured(episodes: 3_000, length: 10, redraw: true, learningRate: 1e-3, logEvery: 50),    // the box and the paths into the ergodic set
+        _ => Measured(episodes: 4_000, length: 10, redraw: false, learningRate: 1e-3, logEvery: 50),              // continuing paths, as the workshop
+    };
+
+    private static SolverSpec Measured(int episodes, int length, bool redraw, double learningRate, int logEvery) => new()
+    {
+        Episodes = episodes, EpisodeLength = length, RedrawEachEpisode = redraw, LogEvery = logEvery,
+        Optimizer = SolverSpec.Adam(learningRate), Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = episodes },
+    };
 
     private sealed class TimeIterationReference : IPolicyReference
     {

@@ -3,18 +3,14 @@ using System.Globalization;
 namespace Deqn.Equilibrium.Modeling;
 
 /// <summary>
-/// A model the catalog can build: its name, one line, the parameters users may set (with their defaults), how to build
-/// it, and the solver settings recommended for it (as config keys and values, e.g. episodes → 10000), which a command
-/// line uses as defaults.
+/// A model the catalog can build: its name, one line, the parameters users may set (with their defaults), and how to
+/// build it. The solver settings recommended for it come with the model itself (<c>Solving.IRecommendsSolver</c>).
 /// </summary>
 public sealed record ModelEntry(
     string Name,
     string Summary,
     IReadOnlyList<(string Name, string Description, double Default)> Parameters,
-    Func<IReadOnlyDictionary<string, double>, Model> Create)
-{
-    public IReadOnlyDictionary<string, string> RecommendedSettings { get; init; } = new Dictionary<string, string>();
-}
+    Func<IReadOnlyDictionary<string, double>, Model> Create);
 
 /// <summary>
 /// Models by name, for the command line: each entry is added explicitly with its calibration's defaults (nothing is
@@ -31,8 +27,7 @@ public sealed class ModelCatalog
     /// overrides applied. <paramref name="parameters"/> names the parameters users may set (all of the record's when
     /// null); the others stay as in <paramref name="defaults"/>, and the entry's models report only the named ones.
     /// </summary>
-    public ModelCatalog Add<T>(string name, string summary, T defaults, Func<T, Model> create, IEnumerable<string>? parameters = null,
-        IReadOnlyDictionary<string, string>? recommendedSettings = null) where T : Calibration
+    public ModelCatalog Add<T>(string name, string summary, T defaults, Func<T, Model> create, IEnumerable<string>? parameters = null) where T : Calibration
     {
         if (_entries.Any(e => e.Name == name)) throw new ArgumentException($"model '{name}' is registered twice");
         var table = parameters is null ? ParameterTable<T>.All : ParameterTable<T>.All.Only(parameters);
@@ -43,10 +38,7 @@ public sealed class ModelCatalog
                 var model = create(table.Apply(defaults, overrides, name));
                 if (parameters is not null && model is Model<T> typed) typed.ReportOnly(table);
                 return model;
-            })
-        {
-            RecommendedSettings = recommendedSettings ?? new Dictionary<string, string>(),
-        });
+            }));
         return this;
     }
 

@@ -72,6 +72,9 @@ public sealed record SolveOptions
 /// </remarks>
 public static class Solver
 {
+    /// <summary>Solves <paramref name="model"/> with the settings it recommends (<see cref="SolverSpec.For"/>), as <c>deqn solve</c> does.</summary>
+    public static SolveResult Run(Model model, SolveOptions? options = null) => Run(model, SolverSpec.For(model), options);
+
     public static SolveResult Run(Model model, SolverSpec spec, SolveOptions? options = null)
     {
         options ??= new SolveOptions();
