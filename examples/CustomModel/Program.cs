@@ -13,6 +13,6 @@ namespace CustomModel
         /// <summary>The shipped models plus ours, registered by name (no reflection, nothing global).</summary>
         public static Deqn.Equilibrium.Modeling.ModelCatalog Catalog() => BuiltinModels.Catalog()
             .Add("crra-growth", "stochastic growth with CRRA utility (an example of a model of your own)",
-                new CrraGrowthCalibration(), CrraGrowthCalibration.Table, c => new CrraGrowth(c));
+                new CrraGrowthCalibration(), c => new CrraGrowth(c));
     }
 }

@@ -77,7 +77,7 @@ public static class Entry
             if (Environment.GetEnvironmentVariable("DEQN_DEBUG") is not null) stderr.WriteLine(e);
             return BadInput;
         }
-        catch (Deqn.Equilibrium.Solving.SolverException e)
+        catch (Exception e) when (e is Deqn.Equilibrium.Solving.SolverException or Deqn.Equilibrium.Simulation.SimulationException)
         {
             stderr.WriteLine($"deqn {command.Name}: {OneLine(e.Message)}");
             return Failure;

@@ -1,5 +1,6 @@
 using Deqn.Cli.Options;
 using Deqn.Equilibrium.Modeling;
+using Deqn.Equilibrium.Solving;
 using Spectre.Console;
 using Deqn.Cli.Output;
 
@@ -31,8 +32,9 @@ public sealed class ModelsCommand(ModelCatalog catalog) : CliCommand
             foreach (var (parameter, description, value) in entry.Parameters)
                 table.AddRow(Markup.Escape(parameter), SolveCommand.Format(value), Markup.Escape(description));
             console.Write(table);
-            if (entry.RecommendedSettings.Count > 0)
-                console.WriteLine("  solved by default with: " + string.Join(", ", entry.RecommendedSettings.Select(kv => $"{kv.Key} {kv.Value}")));
+            var recommended = SolverSettings.Differences(SolverSpec.For(entry.Create(new Dictionary<string, double>())));
+            if (recommended.Count > 0)
+                console.WriteLine("  solved by default with: " + string.Join(", ", recommended.Select(kv => $"{kv.Key} {kv.Value}")));
         }
         console.WriteLine("Solve one with: ./deqn solve <model> [--set name=value ...] [--config configs/solve-<model>.yaml]");
         return 0;

@@ -112,18 +112,19 @@ public sealed class SolveCommand : CliCommand
     {
         RunFolder run;
         SolverCheckpoint? checkpoint = null;
+        ModelEntry entry;
+        Model model;
         if (s.String("resume") is { } resume)
         {
             (s, run) = Resumed(s, resume);
             checkpoint = SolverCheckpoint.Load(run.File(CheckpointFile));
+            (entry, model) = BuildModel(s);
         }
         else
         {
-            ApplySets(s);
-            ApplyRecommended(s);
-            run = RunFolder.Create(s.String("out"), "solve", s.Required("model", "a model name"), s);
+            (entry, model) = Configure(s);
+            run = RunFolder.Create(s.String("out"), "solve", entry.Name, s);
         }
-        var (entry, model) = BuildModel(s);
         var spec = BuildSolver(s);
         var diagnostics = BuildDiagnostics(s);
         // The merged config names every parameter of the model, so the run reproduces even if defaults change.
@@ -193,6 +194,18 @@ public sealed class SolveCommand : CliCommand
     }
 
     /// <summary>
+    /// Resolves a new solve's settings: --set pairs go to the model or the settings, the model is built, and the settings
+    /// it recommends fill in whatever the file and command line left at the generic defaults.
+    /// </summary>
+    internal (ModelEntry Entry, Model Model) Configure(Settings s)
+    {
+        ApplySets(s);
+        var (entry, model) = BuildModel(s);
+        ApplyRecommended(s, entry, model);
+        return (entry, model);
+    }
+
+    /// <summary>
     /// Applies each --set key=value: a parameter of the model goes into the calibration (so rho, gamma… mean the model's,
     /// not the optimizer's), another known setting replaces that setting, anything else is reported as an unknown parameter.
     /// </summary>
@@ -217,11 +230,13 @@ public sealed class SolveCommand : CliCommand
         s.Set("set", null, "applied");
     }
 
-    /// <summary>The model's recommended solver settings replace the generic defaults (never a value given in a file or on the command line).</summary>
-    private void ApplyRecommended(Settings s)
+    /// <summary>
+    /// The settings the model recommends (<see cref="SolverSpec.For"/>, what <c>Solver.Run(model)</c> uses) replace the
+    /// generic defaults wherever they differ, never a value given in a file or on the command line.
+    /// </summary>
+    private static void ApplyRecommended(Settings s, ModelEntry entry, Model model)
     {
-        var entry = s.Parse("model", Catalog.Find);
-        foreach (var (key, value) in entry.RecommendedSettings)
+        foreach (var (key, value) in SolverSettings.Differences(SolverSpec.For(model)))
             if (s.Source(key) == "default") s.Set(key, value, $"model {entry.Name}");
     }
 

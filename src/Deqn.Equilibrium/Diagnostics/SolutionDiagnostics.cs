@@ -1,6 +1,6 @@
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Shocks;
-using Deqn.Equilibrium.Solving;
+using Deqn.Equilibrium.Simulation;
 using Deqn.Training.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -127,7 +127,7 @@ public static class SolutionDiagnostics
     {
         // 10,000 states from 20 paths of 500 periods (after the burn-in), fixed so the box does not move with the
         // evaluation path's length; side by side they cost a twentieth of the steps of one long path.
-        using var path = SimulatePaths(model, new ReferencePolicy(reference), 20, 500, spec.BurnIn, Seeds.Derive(spec.Seed, "reference-box"), dtype);
+        using var path = Simulator.Paths(model, new ReferencePolicy(reference), 20, 500, spec.BurnIn, Seeds.Derive(spec.Seed, "reference-box"), dtype);
         var values = Tensors.ToArray(path);
         var withPeriod = new double[values.GetLength(0), values.GetLength(1) + 1];
         for (int i = 0; i < values.GetLength(0); i++)
@@ -136,7 +136,7 @@ public static class SolutionDiagnostics
     }
 
     /// <summary>
-    /// A probe for <see cref="SolveOptions.Probe"/>: the mean and max relative error of each policy against
+    /// A probe for the solver's <c>SolveOptions.Probe</c>: the mean and max relative error of each policy against
     /// <paramref name="reference"/> on a grid over <paramref name="box"/> (metrics policy_mean_rel_error_&lt;p&gt;, policy_max_rel_error_&lt;p&gt;,
     /// and policy_max_rel_error over all policies).
     /// </summary>
@@ -168,32 +168,7 @@ public static class SolutionDiagnostics
 
     /// <summary>A fresh path of one economy from the middle of the initial distributions: [periods, states].</summary>
     public static Tensor SimulatePath(Model model, IPolicyFunction policy, DiagnosticsSpec spec, ScalarType dtype) =>
-        SimulatePaths(model, policy, 1, spec.Periods, spec.BurnIn, Seeds.Derive(spec.Seed, "path"), dtype);
-
-    /// <summary>
-    /// <paramref name="trajectories"/> economies side by side from the middle of the initial distributions, each
-    /// <paramref name="burnIn"/> periods dropped and <paramref name="periods"/> kept: [periods · trajectories, states], period by period.
-    /// </summary>
-    public static Tensor SimulatePaths(Model model, IPolicyFunction policy, int trajectories, int periods, int burnIn, long seed, ScalarType dtype)
-    {
-        using var noGrad = torch.no_grad();
-        var random = new StandardNormalStream(seed);
-        int d = model.States.Count, rows = trajectories * d;
-        var values = new double[periods * rows];
-        using var scope = torch.NewDisposeScope();
-        var start = Enumerable.Range(0, trajectories).SelectMany(_ => model.States.Select(s => s.Initial.Center)).ToArray();
-        var x = torch.tensor(start, [trajectories, d], dtype: ScalarType.Float64).to_type(dtype);
-        for (int t = 0; t < burnIn + periods; t++)
-        {
-            var row = x.to_type(ScalarType.Float64).data<double>().ToArray();
-            if (row.Any(v => !double.IsFinite(v)))
-                throw new SolverException($"the evaluation path left the feasible set in period {t - burnIn}: the policy is not a solution");
-            if (t >= burnIn) Array.Copy(row, 0, values, (t - burnIn) * rows, rows);
-            using var step = torch.NewDisposeScope();
-            x = Evaluation.Step(model, x, policy, Solver.DrawShocks(model, trajectories, random, dtype, x.device)).MoveToOuterDisposeScope();
-        }
-        return torch.tensor(values, [periods * trajectories, d], dtype: ScalarType.Float64).to_type(dtype).DetachFromDisposeScope();
-    }
+        Simulator.Paths(model, policy, 1, spec.Periods, spec.BurnIn, Seeds.Derive(spec.Seed, "path"), dtype);
 
     /// <summary>
     /// Where to compare policies: with shocks, each state's range on the path (0.5 % to 99.5 %), i.e. the ergodic set;

@@ -50,11 +50,24 @@ public sealed class QuadratureTensors : IDisposable
 /// </summary>
 internal sealed class ExpectationOperator(Model model, IPolicyFunction policy, QuadratureTensors quadrature)
 {
+    private bool _inTransition;
+
     public Period NextPeriod(Period now)
+    {
+        if (_inTransition) throw new InvalidOperationException("a transition cannot take expectations");
+        _inTransition = true;
+        try { return Build(now); }
+        finally { _inTransition = false; }
+    }
+
+    private Period Build(Period now)
     {
         long n = now.Count;
         var shocks = new ShockValues(model, quadrature.Nodes, asRow: true);
-        var states = model.NextStateMatrix(now.Broadcast(), shocks, [n, quadrature.Count]);
+        // Without shocks there is one node and nothing to broadcast against: the transition reads this period as it is.
+        var states = quadrature.Nodes is null
+            ? model.NextStateMatrix(now, shocks, [n])
+            : model.NextStateMatrix(now.Broadcast(), shocks, [n, quadrature.Count]);
         return new Period(model, states, policy.Values(states), null, now.Penalties);
     }
 

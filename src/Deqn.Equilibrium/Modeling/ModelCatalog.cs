@@ -3,55 +3,18 @@ using System.Globalization;
 namespace Deqn.Equilibrium.Modeling;
 
 /// <summary>
-/// A calibration record's parameters by name, written out once per model, so configs can override them without
-/// reflection: <c>new ParameterTable&lt;C&gt;().Add("alpha", "capital share α", c =&gt; c.Alpha, (c, v) =&gt; c with { Alpha = v })</c>.
-/// </summary>
-public sealed class ParameterTable<T> where T : class
-{
-    private readonly List<(string Name, string Description, Func<T, double> Get, Func<T, double, T> With)> _rows = [];
-
-    public ParameterTable<T> Add(string name, string description, Func<T, double> get, Func<T, double, T> with)
-    {
-        if (_rows.Any(r => r.Name == name)) throw new ArgumentException($"parameter '{name}' is listed twice");
-        _rows.Add((name, description, get, with));
-        return this;
-    }
-
-    public IReadOnlyList<string> Names => _rows.Select(r => r.Name).ToArray();
-
-    /// <summary>The calibration with <paramref name="overrides"/> applied; an unknown name is an error naming the known ones.</summary>
-    public T Apply(T calibration, IReadOnlyDictionary<string, double> overrides, string model)
-    {
-        foreach (var (name, value) in overrides)
-        {
-            var row = _rows.FirstOrDefault(r => string.Equals(r.Name, name, StringComparison.OrdinalIgnoreCase));
-            if (row.Name is null)
-                throw new ArgumentException($"model '{model}' has no parameter '{name}' (its parameters: {string.Join(", ", Names)})");
-            calibration = row.With(calibration, value);
-        }
-        return calibration;
-    }
-
-    public IReadOnlyList<(string Name, string Description, double Value)> Describe(T calibration) =>
-        _rows.Select(r => (r.Name, r.Description, r.Get(calibration))).ToArray();
-}
-
-/// <summary>
-/// A model the catalog can build: its name, one line, its parameters with defaults, how to build it, and the solver
-/// settings recommended for it (as config keys and values, e.g. episodes → 10000), which a command line uses as defaults.
+/// A model the catalog can build: its name, one line, the parameters users may set (with their defaults), and how to
+/// build it. The solver settings recommended for it come with the model itself (<c>Solving.IRecommendsSolver</c>).
 /// </summary>
 public sealed record ModelEntry(
     string Name,
     string Summary,
     IReadOnlyList<(string Name, string Description, double Default)> Parameters,
-    Func<IReadOnlyDictionary<string, double>, Model> Create)
-{
-    public IReadOnlyDictionary<string, string> RecommendedSettings { get; init; } = new Dictionary<string, string>();
-}
+    Func<IReadOnlyDictionary<string, double>, Model> Create);
 
 /// <summary>
-/// Models by name, for the command line: each entry is added explicitly with its calibration's defaults and parameter
-/// table (no reflection, nothing found by scanning assemblies). A catalog is an ordinary object; build as many as needed.
+/// Models by name, for the command line: each entry is added explicitly with its calibration's defaults (nothing is
+/// found by scanning assemblies). A catalog is an ordinary object; build as many as needed.
 /// </summary>
 public sealed class ModelCatalog
 {
@@ -59,16 +22,23 @@ public sealed class ModelCatalog
 
     public IReadOnlyList<ModelEntry> Entries => _entries;
 
-    public ModelCatalog Add<T>(string name, string summary, T defaults, ParameterTable<T> parameters, Func<T, Model> create,
-        IReadOnlyDictionary<string, string>? recommendedSettings = null) where T : class
+    /// <summary>
+    /// Adds a model built by <paramref name="create"/> from a calibration: <paramref name="defaults"/> with the user's
+    /// overrides applied. <paramref name="parameters"/> names the parameters users may set (all of the record's when
+    /// null); the others stay as in <paramref name="defaults"/>, and the entry's models report only the named ones.
+    /// </summary>
+    public ModelCatalog Add<T>(string name, string summary, T defaults, Func<T, Model> create, IEnumerable<string>? parameters = null) where T : Calibration
     {
         if (_entries.Any(e => e.Name == name)) throw new ArgumentException($"model '{name}' is registered twice");
+        var table = parameters is null ? ParameterTable<T>.All : ParameterTable<T>.All.Only(parameters);
         _entries.Add(new ModelEntry(name, summary,
-            parameters.Describe(defaults).Select(p => (p.Name, p.Description, p.Value)).ToArray(),
-            overrides => create(parameters.Apply(defaults, overrides, name)))
-        {
-            RecommendedSettings = recommendedSettings ?? new Dictionary<string, string>(),
-        });
+            table.Describe(defaults).Select(p => (p.Name, p.Description, p.Value)).ToArray(),
+            overrides =>
+            {
+                var model = create(table.Apply(defaults, overrides, name));
+                if (parameters is not null && model is Model<T> typed) typed.ReportOnly(table);
+                return model;
+            }));
         return this;
     }
 

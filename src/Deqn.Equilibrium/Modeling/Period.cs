@@ -93,6 +93,9 @@ public sealed class Period
         Bounds? bounds = variable.Bounds;
         switch (variable)
         {
+            case State { Constant: double constant }:
+                raw = torch.full(Count, constant, dtype: _states.dtype, device: _states.device);
+                break;
             case State s:
                 raw = (_stateColumns ??= _states.unbind(1))[s.Index];
                 break;

@@ -84,6 +84,12 @@ public sealed class State : Variable
     internal State(string name, string description, InitialDistribution initial, Bounds? bounds) : base(name, description, bounds) => Initial = initial;
 
     public InitialDistribution Initial { get; }
+
+    /// <summary>
+    /// The value of a state that never moves (a process declared with no shock, starting at its fixed point): it is
+    /// not one of the model's <see cref="Model.States"/>, the network does not see it, and a period reads this value.
+    /// </summary>
+    public double? Constant { get; internal init; }
 }
 
 /// <summary>How a policy's network output becomes its value.</summary>

@@ -1,5 +1,6 @@
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Shocks;
+using Deqn.Equilibrium.Simulation;
 using Deqn.Training.Data;
 using Deqn.Training.Loop;
 using TorchSharp;
@@ -42,7 +43,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
         int episode = context.Epoch;
         using (no_grad())
         {
-            var start = spec.RedrawEachEpisode && episode > 1 ? Solver.DrawInitial(model, spec.Trajectories, random, States.dtype, States.device) : States;
+            var start = spec.RedrawEachEpisode && episode > 1 ? Simulator.DrawInitial(model, spec.Trajectories, random, States.dtype, States.device) : States;
             (Visited, _next) = Simulate(start, episode);
         }
         int rows = (int)Visited.shape[0];
@@ -140,8 +141,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
         {
             periods[t] = current;
             if (t == spec.EpisodeLength - 1 && spec.RedrawEachEpisode) break;  // the end state is not used
-            var innovations = Solver.DrawShocks(model, spec.Trajectories, random, current.dtype, current.device);
-            current = Evaluation.Step(model, current, policy, innovations);
+            current = Simulator.Step(model, current, policy, random);
             if (!current.isfinite().all().item<bool>())
                 throw new SolverException($"episode {episode}, period {t + 1}: the simulation left the feasible set ({DescribeNonFiniteStates(current)}); lower the learning rate or add bounds");
         }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Shocks;
+using Deqn.Equilibrium.Simulation;
 using Deqn.Training.Callbacks;
 using Deqn.Training.Engine;
 using Deqn.Training.Loop;
@@ -70,6 +71,9 @@ public sealed record SolveOptions
 /// </remarks>
 public static class Solver
 {
+    /// <summary>Solves <paramref name="model"/> with the settings it recommends (<see cref="SolverSpec.For"/>), as <c>deqn solve</c> does.</summary>
+    public static SolveResult Run(Model model, SolveOptions? options = null) => Run(model, SolverSpec.For(model), options);
+
     public static SolveResult Run(Model model, SolverSpec spec, SolveOptions? options = null)
     {
         options ??= new SolveOptions();
@@ -126,7 +130,7 @@ public static class Solver
         }
         else
         {
-            states = DrawInitial(model, spec.Trajectories, random, dtype, device).DetachFromDisposeScope();
+            states = Simulator.DrawInitial(model, spec.Trajectories, random, dtype, device).DetachFromDisposeScope();
         }
 
         using var workload = new EpisodeWorkload(model, spec, policy, quadrature, random, states);
@@ -167,29 +171,5 @@ public static class Solver
             throw new SolverException($"{where}; stopped{kept}. Try a smaller learning rate, --clip-norm, or bounds on the offending variables");
         }
         return new SolveResult(policy, result.Epochs, result.StopReason, result.StopMessage, run.LastEpoch, run.Steps, run.Elapsed.TotalSeconds, quadrature.Rule.Rule);
-    }
-
-    /// <summary>Draws each state from its initial distribution: [rows, states].</summary>
-    internal static Tensor DrawInitial(Model model, int rows, StandardNormalStream random, ScalarType dtype, Device device)
-    {
-        var values = new double[rows * model.States.Count];
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < model.States.Count; j++)
-                values[i * model.States.Count + j] = model.States[j].Initial.Draw(random.Uniform());
-        using var exact = torch.tensor(values, [rows, model.States.Count], dtype: ScalarType.Float64);
-        return exact.to(dtype, device);
-    }
-
-    /// <summary>Shock innovations σ·ε for one period: [rows, shocks], or null without shocks.</summary>
-    internal static Tensor? DrawShocks(Model model, int rows, StandardNormalStream random, ScalarType dtype, Device device)
-    {
-        int d = model.Shocks.Count;
-        if (d == 0) return null;
-        var values = new double[rows * d];
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < d; j++)
-                values[i * d + j] = model.Shocks[j].Sigma * random.Next();
-        using var exact = torch.tensor(values, [rows, d], dtype: ScalarType.Float64);
-        return exact.to(dtype, device);
     }
 }

@@ -1,3 +1,4 @@
+using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Shocks;
 using Deqn.Training.Initialization;
 using Deqn.Training.Networks;
@@ -19,7 +20,14 @@ public sealed record SolverSpec
     public Precision Precision { get; init; } = Precision.Float64;
 
     /// <summary>Adam with PyTorch's ε (1e-8, outside the square root): the lecture's ε inside the root stalls DEQN's small late gradients.</summary>
-    public OptimizerSpec Optimizer { get; init; } = new(OptimizerKind.Adam) { LearningRate = 1e-3, Convention = Convention.PyTorch, EpsilonInsideSqrt = false };
+    public OptimizerSpec Optimizer { get; init; } = Adam(1e-3);
+
+    /// <summary>Adam as DEQN trains by default (PyTorch's ε = 1e-8, outside the square root) with the given learning rate.</summary>
+    public static OptimizerSpec Adam(double learningRate) =>
+        new(OptimizerKind.Adam) { LearningRate = learningRate, Convention = Convention.PyTorch, EpsilonInsideSqrt = false };
+
+    /// <summary>The settings <paramref name="model"/> recommends (<see cref="IRecommendsSolver"/>), or the defaults when it recommends none.</summary>
+    public static SolverSpec For(Model model) => model is IRecommendsSolver r ? r.Recommended : new SolverSpec();
 
     /// <summary>The learning-rate schedule, counted in episodes.</summary>
     public ScheduleSpec Schedule { get; init; } = new();
@@ -79,4 +87,13 @@ public sealed record SolverSpec
         if (Optimizer.Kind == OptimizerKind.Lbfgs) throw new ArgumentException("L-BFGS needs a fixed data set; DEQN's states change every episode (use adam, sgd, rmsprop…)");
         Schedule.Validate();
     }
+}
+
+/// <summary>
+/// A model that carries the solver settings measured to work for it; <see cref="Solver.Run(Model, SolveOptions?)"/> and
+/// <c>deqn solve</c> both start from them.
+/// </summary>
+public interface IRecommendsSolver
+{
+    SolverSpec Recommended { get; }
 }

@@ -1,5 +1,6 @@
 using Deqn.Equilibrium.Diagnostics;
-using Deqn.Equilibrium.Reference;
+using Deqn.Equilibrium.Models.Growth;
+using Deqn.Equilibrium.Tests.Growth;
 using Deqn.Equilibrium.Shocks;
 
 namespace Deqn.Equilibrium.Tests.Diagnostics;

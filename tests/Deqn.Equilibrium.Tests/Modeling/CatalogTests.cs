@@ -1,5 +1,6 @@
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Models;
+using Deqn.Equilibrium.Models.Growth;
 
 namespace Deqn.Equilibrium.Tests.Modeling;
 

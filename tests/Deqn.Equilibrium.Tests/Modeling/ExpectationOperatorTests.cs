@@ -1,5 +1,6 @@
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Models;
+using Deqn.Equilibrium.Models.Growth;
 using Deqn.Equilibrium.Shocks;
 using Deqn.Equilibrium.Solving;
 using Deqn.Training.Engine;
@@ -18,7 +19,7 @@ public sealed class ExpectationOperatorTests
     public void The_batched_expectation_equals_an_explicit_loop_over_the_nodes(long seed, int nodes)
     {
         // Given the stochastic growth model (δ = 0.1, no closed form) and a randomly initialized policy network
-        var c = new StochasticGrowthCalibration();
+        var c = new GrowthCalibration();
         var model = new StochasticGrowth(c);
         using var generator = TorchEngine.Generator(seed);
         var spec = PolicyNetwork.SpecFor(model, [new LayerSpec(16, Activation.Tanh)], Deqn.Training.Initialization.InitializerSpec.GlorotUniform,

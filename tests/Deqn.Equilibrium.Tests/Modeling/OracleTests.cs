@@ -1,5 +1,6 @@
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Models;
+using Deqn.Equilibrium.Models.Growth;
 using Deqn.Equilibrium.Shocks;
 using Deqn.Training.Engine;
 using TorchSharp;
@@ -34,7 +35,7 @@ public sealed class OracleTests
     public void The_closed_form_makes_the_deterministic_Brock_Mirman_Euler_residual_vanish_at_random_states(long seed)
     {
         // Given the deterministic model with δ = 1 and its closed form s = αβ
-        var model = new BrockMirman(new BrockMirmanCalibration());
+        var model = new StochasticGrowth(GrowthCalibration.BrockMirman);
         // When its Euler residual is evaluated at 500 random capital stocks in [0.1, 1]
         double max = MaxAbsResidual(model, new QuadratureSpec().Build([], 0), seed);
         // Then it is zero to float64 rounding
@@ -48,7 +49,7 @@ public sealed class OracleTests
     public void The_closed_form_makes_the_stochastic_Brock_Mirman_Euler_residual_vanish_for_any_Gauss_Hermite_order(int nodes, long seed)
     {
         // Given the stochastic model with δ = 1: K' = αβzK^α holds node by node, so any quadrature integrates it exactly
-        var model = new StochasticGrowth(new StochasticGrowthCalibration(Delta: 1, CapitalLow: 0.05, CapitalHigh: 0.5));
+        var model = new StochasticGrowth(new GrowthCalibration(Delta: 1, CapitalLow: 0.05, CapitalHigh: 0.5));
         // When the residual is evaluated at random (K, z) with Gauss–Hermite of several orders
         double max = MaxAbsResidual(model, Quadratures.GaussHermite(nodes, 0.04), seed);
         // Then it is zero to rounding
@@ -60,8 +61,8 @@ public sealed class OracleTests
     {
         // Given δ = 1 and the constant policy s = 0.3 (not αβ): C = 0.7K^α, K' = 0.3K^α, C' = 0.7K'^α,
         // so β·C·(αK'^(α−1))/C' = αβ/0.3 and the residual is 1 − 0.3/(αβ)
-        var c = new BrockMirmanCalibration();
-        var model = new BrockMirman(c);
+        var c = GrowthCalibration.BrockMirman;
+        var model = new StochasticGrowth(c);
         using var scope = torch.NewDisposeScope();
         using var quadrature = new QuadratureTensors(new QuadratureSpec().Build([], 0), ScalarType.Float64);
         var residuals = Evaluation.Evaluate(model, RandomStates(model, 50, 9), new ConstantPolicy(0.3), quadrature);

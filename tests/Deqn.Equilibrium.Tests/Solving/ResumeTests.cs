@@ -1,4 +1,5 @@
 using Deqn.Equilibrium.Models;
+using Deqn.Equilibrium.Models.Growth;
 using Deqn.Equilibrium.Solving;
 using Deqn.Training.Logging;
 using Deqn.Training.Loop;
@@ -37,7 +38,7 @@ public sealed class ResumeTests : IDisposable
     public void A_solve_interrupted_and_resumed_ends_exactly_where_an_uninterrupted_one_does()
     {
         // Given the stochastic growth model (shocks, shuffling, two epochs per episode)
-        var model = new StochasticGrowth(new StochasticGrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
+        var model = new StochasticGrowth(new GrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
         var uninterruptedPath = Path.Combine(_dir, "a.ckpt");
         var resumedPath = Path.Combine(_dir, "b.ckpt");
 
@@ -63,11 +64,11 @@ public sealed class ResumeTests : IDisposable
     public void A_checkpoint_of_another_model_is_refused_with_a_message()
     {
         // Given a checkpoint written by a solve of the model named "growth"
-        var model = new StochasticGrowth(new StochasticGrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
+        var model = new StochasticGrowth(new GrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
         var path = Path.Combine(_dir, "c.ckpt");
         Solver.Run(model, Spec with { Episodes = 2 }, new SolveOptions { CheckpointPath = path, ModelName = "growth" }).Policy.Dispose();
         // When a solve of a differently calibrated model resumes from it
-        var other = new StochasticGrowth(new StochasticGrowthCalibration(Delta: 0.5, CapitalLow: 0.1, CapitalHigh: 0.4));
+        var other = new StochasticGrowth(new GrowthCalibration(Delta: 0.5, CapitalLow: 0.1, CapitalHigh: 0.4));
         var e = Assert.Throws<SolverException>(() => Solver.Run(other, Spec, new SolveOptions { ModelName = "growth", Resume = SolverCheckpoint.Load(path) }));
         // Then it is refused
         Assert.Contains("belongs to model 'growth' with other parameters", e.Message);
@@ -77,7 +78,7 @@ public sealed class ResumeTests : IDisposable
     public void A_diverging_solve_stops_with_a_message_naming_the_equation_and_keeps_its_last_checkpoint()
     {
         // Given a solve that ran 5 good episodes and checkpointed them
-        var model = new StochasticGrowth(new StochasticGrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
+        var model = new StochasticGrowth(new GrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
         var path = Path.Combine(_dir, "d.ckpt");
         var good = Spec with { Episodes = 5, Optimizer = new(Deqn.Training.Optimization.OptimizerKind.Sgd) { LearningRate = 1e-3 } };
         Solver.Run(model, good, new SolveOptions { CheckpointPath = path, ModelName = "growth" }).Policy.Dispose();

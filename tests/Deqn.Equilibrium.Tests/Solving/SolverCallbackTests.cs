@@ -1,4 +1,4 @@
-using Deqn.Equilibrium.Models;
+using Deqn.Equilibrium.Models.Growth;
 using Deqn.Equilibrium.Solving;
 using Deqn.Training.Callbacks;
 using Deqn.Training.Loop;
@@ -30,7 +30,7 @@ public sealed class SolverCallbackTests
     public void A_user_callback_sees_every_logged_episode_with_its_residuals_and_can_stop_the_solve()
     {
         // Given the deterministic growth model and a callback that stops after episode 12
-        var model = new BrockMirman(new BrockMirmanCalibration());
+        var model = new StochasticGrowth(GrowthCalibration.BrockMirman);
         var callback = new StopAtEpisode(12);
 
         // When it is solved for up to 40 episodes
@@ -50,7 +50,7 @@ public sealed class SolverCallbackTests
     public void Early_stopping_from_the_toolkit_stops_a_solve_whose_residuals_stopped_improving()
     {
         // Given early stopping that counts only an improvement by more than 1e9 as one, so none after the first logged episode
-        var model = new BrockMirman(new BrockMirmanCalibration());
+        var model = new StochasticGrowth(GrowthCalibration.BrockMirman);
         var early = new EarlyStopping("euler_max", patience: 3, minDelta: 1e9, restoreBestWeights: false);
 
         // When it is solved with early stopping watching the largest residual

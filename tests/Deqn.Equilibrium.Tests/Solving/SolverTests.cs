@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Models;
+using Deqn.Equilibrium.Models.Growth;
 using Deqn.Equilibrium.Solving;
 using Deqn.Training.Engine;
 using TorchSharp;
@@ -25,7 +26,7 @@ public sealed class SolverTests(ITestOutputHelper output)
     {
         TorchEngine.SetThreads(1);
         // Given the deterministic Brock–Mirman model and 64 fresh states per episode
-        var model = new BrockMirman(new BrockMirmanCalibration());
+        var model = new StochasticGrowth(GrowthCalibration.BrockMirman);
         var spec = new SolverSpec { Episodes = 300, Trajectories = 64, EpisodeLength = 1, RedrawEachEpisode = true, BatchSize = 64, Seed = 1, LogEvery = 50 };
         // When it is solved for 300 episodes
         var watch = Stopwatch.StartNew();
@@ -36,5 +37,66 @@ public sealed class SolverTests(ITestOutputHelper output)
         double error = MaxRelativePolicyError(model, policy, 0.1, 1.0);
         output.WriteLine($"max relative error {error:G3}");
         Assert.True(error < 0.02, $"max relative policy error {error:G3}");
+    }
+
+    /// <summary>A model that recommends its own settings: a tiny network, a few episodes, a high learning rate.</summary>
+    private sealed class Recommending : Model, IRecommendsSolver
+    {
+        private readonly State _k;
+        private readonly Policy _s;
+
+        public Recommending()
+        {
+            _k = State("K", InitialDistribution.Uniform(0.1, 1));
+            _s = Policy("s", PolicyOutput.Implied, new Bounds(0, 1));
+        }
+
+        public SolverSpec Recommended => new()
+        {
+            Hidden = [new Deqn.Training.Networks.LayerSpec(4, Deqn.Training.Networks.Activation.Tanh)],
+            Episodes = 7, Trajectories = 8, EpisodeLength = 2, BatchSize = 4, LogEvery = 3, Seed = 5, Optimizer = SolverSpec.Adam(0.05),
+        };
+
+        protected override IEnumerable<(State State, Tensor Next)> Transition(Period t, ShockValues shocks)
+        {
+            yield return (_k, t[_s] * t[_k].pow(0.36));
+        }
+
+        protected override IEnumerable<(string Name, Tensor Residual)> Equations(Period t)
+        {
+            yield return ("target", t[_s] - 0.3);
+        }
+    }
+
+    [Fact]
+    public void Run_without_a_spec_solves_with_the_models_recommended_settings()
+    {
+        TorchEngine.SetThreads(1);
+        // Given a model that recommends 7 episodes, logged every 3, with its own network and seed
+        var model = new Recommending();
+        // When it is solved without a spec, and with its recommended spec given explicitly
+        var implicitly = Solver.Run(model);
+        var explicitly = Solver.Run(model, model.Recommended);
+        using var a = implicitly.Policy;
+        using var b = explicitly.Policy;
+        // Then the run follows the recommendation and both runs are the same, weight for weight
+        Assert.Equal(7, implicitly.Episodes);
+        Assert.Equal([1, 3, 6, 7], implicitly.History.Select(h => h.Epoch));
+        Assert.Equal(4, a.Network.Spec.Hidden.Single().Width);
+        Assert.Equal(a.Network.parameters().SelectMany(p => p.detach().data<double>().ToArray()), b.Network.parameters().SelectMany(p => p.detach().data<double>().ToArray()));
+    }
+
+    [Fact]
+    public void A_model_without_a_recommendation_is_solved_with_the_generic_defaults()
+    {
+        var model = new StochasticGrowth(GrowthCalibration.BrockMirman);
+        Assert.Equal(10_000, SolverSpec.For(model).Episodes);
+        Assert.Equal(new SolverSpec().Episodes, SolverSpec.For(new DeclarationOnly()).Episodes);
+    }
+
+    private sealed class DeclarationOnly : Model
+    {
+        protected override IEnumerable<(State State, Tensor Next)> Transition(Period t, ShockValues shocks) => [];
+        protected override IEnumerable<(string Name, Tensor Residual)> Equations(Period t) => [];
     }
 }

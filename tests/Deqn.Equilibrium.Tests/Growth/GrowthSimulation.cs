@@ -1,9 +1,13 @@
-namespace Deqn.Equilibrium.Reference;
+using Deqn.Equilibrium.Models.Growth;
+using Deqn.Equilibrium.Shocks;
+
+namespace Deqn.Equilibrium.Tests.Growth;
 
 /// <summary>A simulated path of the growth model under a policy: capital and productivity in each period.</summary>
-public sealed record GrowthPath(double[] Capital, double[] Productivity);
+internal sealed record GrowthPath(double[] Capital, double[] Productivity);
 
-public static class GrowthSimulation
+/// <summary>Test scaffolding: the growth model simulated in plain doubles, independent of the tensor simulator.</summary>
+internal static class GrowthSimulation
 {
     /// <summary>
     /// Simulates <paramref name="periods"/> periods from (K₀, z₀) under <paramref name="nextCapital"/>, with
@@ -19,7 +23,7 @@ public static class GrowthSimulation
         var z = new double[periods];
         k[0] = k0;
         z[0] = z0;
-        var normal = new Shocks.StandardNormalStream(seed);
+        var normal = new StandardNormalStream(seed);
         for (int t = 1; t < periods; t++)
         {
             double eps = normal.Next();

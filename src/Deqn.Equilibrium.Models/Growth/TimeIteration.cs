@@ -1,33 +1,6 @@
 using Deqn.Equilibrium.Shocks;
 
-namespace Deqn.Equilibrium.Reference;
-
-/// <summary>The stochastic growth model with log utility (Brock–Mirman with depreciation δ), as the reference solver needs it.</summary>
-/// <param name="Alpha">Capital share α ∈ (0, 1).</param>
-/// <param name="Beta">Discount factor β ∈ (0, 1).</param>
-/// <param name="Delta">Depreciation δ ∈ (0, 1].</param>
-/// <param name="Rho">Persistence of log TFP, |ρ| &lt; 1.</param>
-/// <param name="Sigma">Standard deviation of the TFP innovation, σ ≥ 0 (0: deterministic).</param>
-public sealed record GrowthCalibration(double Alpha = 0.36, double Beta = 0.99, double Delta = 0.1, double Rho = 0.9, double Sigma = 0.04)
-{
-    public void Validate()
-    {
-        if (!(Alpha > 0 && Alpha < 1)) throw new ArgumentException($"alpha (α) must be in (0, 1) (got {Alpha})");
-        if (!(Beta > 0 && Beta < 1)) throw new ArgumentException($"beta (β) must be in (0, 1) (got {Beta})");
-        if (!(Delta > 0 && Delta <= 1)) throw new ArgumentException($"delta (δ) must be in (0, 1] (got {Delta})");
-        if (!(Math.Abs(Rho) < 1)) throw new ArgumentException($"rho (ρ) must satisfy |ρ| < 1 (got {Rho})");
-        if (!(Sigma >= 0)) throw new ArgumentException($"sigma (σ) must be ≥ 0 (got {Sigma})");
-    }
-
-    /// <summary>Resources available for consumption and next-period capital: z·K^α + (1 − δ)K.</summary>
-    public double Wealth(double k, double z) => z * Math.Pow(k, Alpha) + (1 - Delta) * k;
-
-    /// <summary>The deterministic steady state, K* = (αβ / (1 − β(1 − δ)))^{1/(1−α)}.</summary>
-    public double SteadyStateCapital => Math.Pow(Alpha * Beta / (1 - Beta * (1 - Delta)), 1 / (1 - Alpha));
-
-    /// <summary>The closed form with δ = 1 (Brock–Mirman): K' = αβ·z·K^α. Null when δ &lt; 1.</summary>
-    public double? ClosedFormNextCapital(double k, double z) => Delta == 1 ? Alpha * Beta * z * Math.Pow(k, Alpha) : null;
-}
+namespace Deqn.Equilibrium.Models.Growth;
 
 /// <summary>A policy on a (K, z) grid: the share s of wealth saved, K' = s·W(K, z), interpolated bilinearly.</summary>
 public sealed class SavingsPolicy

@@ -1,7 +1,7 @@
-using Deqn.Equilibrium.Reference;
+using Deqn.Equilibrium.Models.Growth;
 using Deqn.Equilibrium.Shocks;
 
-namespace Deqn.Equilibrium.Tests.Reference;
+namespace Deqn.Equilibrium.Tests.Growth;
 
 public sealed class TimeIterationTests
 {

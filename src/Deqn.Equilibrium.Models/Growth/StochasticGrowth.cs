@@ -1,0 +1,106 @@
+using Deqn.Equilibrium.Modeling;
+using Deqn.Equilibrium.Shocks;
+using Deqn.Equilibrium.Solving;
+using Deqn.Training.Optimization;
+using static TorchSharp.torch;
+
+namespace Deqn.Equilibrium.Models.Growth;
+
+/// <summary>
+/// The growth model with log utility: a planner maximizes E Σ βᵗ ln C subject to K' + C = z·K^α + (1 − δ)K, with
+/// ln z' = ρ ln z + ε, ε ~ N(0, σ²); the network gives the savings rate s(K, z) ∈ (0, 1), so K' = s·W and C = (1 − s)·W
+/// are positive from the first step. With δ = 1 the solution is K' = αβ·z·K^α (s = αβ); with δ &lt; 1 the reference is
+/// time iteration on the Euler equation. With σ = 0 and z starting at 1 it is Brock and Mirman's (1972) deterministic
+/// model: TFP is then the constant 1, not a state.
+/// </summary>
+public sealed class StochasticGrowth : Model<GrowthCalibration>, IRecommendsSolver
+{
+    private readonly State _k, _z;
+    private readonly Policy _s;
+    private readonly Definition _output, _wealth, _consumption, _return;
+
+    public StochasticGrowth(GrowthCalibration c) : base(c)
+    {
+        _k = State("K", InitialDistribution.Uniform(c.CapitalLow, c.CapitalHigh), description: "capital");
+        _z = LogAR1("z", InitialDistribution.Uniform(c.ProductivityLow, c.ProductivityHigh), c.Rho, c.Sigma, "total factor productivity");
+        _s = Policy("s", PolicyOutput.Implied, new Bounds(0, 1), "savings rate: K' = s·W");
+        _output = Define("Y", t => t[_z] * t[_k].pow(c.Alpha), description: "output z·K^α");
+        _wealth = Define("W", t => t[_output] + t[_k] * (1 - c.Delta), description: "resources Y + (1 − δ)K");
+        _consumption = Define("C", t => (1 - t[_s]) * t[_wealth], description: "consumption (1 − s)·W");
+        _return = Define("R", t => t[_output] / t[_k] * c.Alpha + (1 - c.Delta), description: "gross return 1 − δ + αzK^(α−1) = 1 − δ + αY/K");
+    }
+
+    public override string Title => Calibration.Sigma == 0
+        ? $"Brock–Mirman (deterministic, δ = {Calibration.Delta:G4})"
+        : $"stochastic growth (Brock–Mirman with AR(1) TFP, δ = {Calibration.Delta:G4})";
+
+    protected override IEnumerable<(State State, Tensor Next)> Transition(Period t, ShockValues shocks)
+    {
+        yield return (_k, t[_s] * t[_wealth]);
+    }
+
+    /// <summary>The relative Euler error 1 − 1/(β·C·E[(1 − δ + r')/C']).</summary>
+    protected override IEnumerable<(string Name, Tensor Residual)> Equations(Period t)
+    {
+        var expectation = t.Expect(next => next[_return] / next[_consumption]);
+        yield return ("euler", 1 - 1 / (Calibration.Beta * t[_consumption] * expectation));
+    }
+
+    public override bool HasClosedForm => Calibration.Delta == 1;
+
+    protected override IEnumerable<(Policy Policy, Tensor Value)>? ClosedForm(Period t)
+    {
+        if (!HasClosedForm) return null;
+        return [(_s, full_like(t[_k], Calibration.Alpha * Calibration.Beta))];
+    }
+
+    /// <summary>Time iteration on an 80 × 15 grid over the initial box, with Gauss–Hermite 10 for the expectation.</summary>
+    public override IPolicyReference? Reference() => HasClosedForm ? null : new TimeIterationReference(Calibration, _k, _z, 80, 15, 10);
+
+    /// <summary>The settings measured to reach the benchmark targets (docs/solve-defaults.md, section 3).</summary>
+    public SolverSpec Recommended => Calibration switch
+    {
+        { Sigma: 0 } => Measured(episodes: 10_000, length: 1, redraw: true, learningRate: 3e-3, logEvery: 100),   // 64 fresh states a step
+        { Delta: 1 } => Measured(episodes: 3_000, length: 10, redraw: true, learningRate: 1e-3, logEvery: 50),    // the box and the paths into the ergodic set
+        _ => Measured(episodes: 4_000, length: 10, redraw: false, learningRate: 1e-3, logEvery: 50),              // continuing paths, as the workshop
+    };
+
+    private static SolverSpec Measured(int episodes, int length, bool redraw, double learningRate, int logEvery) => new()
+    {
+        Episodes = episodes, EpisodeLength = length, RedrawEachEpisode = redraw, LogEvery = logEvery,
+        Optimizer = SolverSpec.Adam(learningRate), Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = episodes },
+    };
+
+    private sealed class TimeIterationReference : IPolicyReference
+    {
+        private readonly SavingsPolicy _policy;
+        private readonly State _k, _z;
+
+        public TimeIterationReference(GrowthCalibration c, State k, State z, int capitalPoints, int productivityPoints, int nodes)
+        {
+            _k = k;
+            _z = z;
+            // Without shocks TFP stays where it starts: one grid point for a constant z.
+            if (z.Constant is not null) productivityPoints = 1;
+            var capital = Enumerable.Range(0, capitalPoints).Select(i => c.CapitalLow + (c.CapitalHigh - c.CapitalLow) * i / (capitalPoints - 1.0)).ToArray();
+            var productivity = productivityPoints == 1
+                ? [c.ProductivityLow]
+                : Enumerable.Range(0, productivityPoints).Select(j => c.ProductivityLow + (c.ProductivityHigh - c.ProductivityLow) * j / (productivityPoints - 1.0)).ToArray();
+            if (c.Sigma == 0) nodes = 1;
+            var result = TimeIteration.Solve(c, capital, productivity, Quadratures.GaussHermite(nodes, c.Sigma), tolerance: 1e-10);
+            if (!result.Converged) throw new InvalidOperationException($"time iteration did not converge ({result.Iterations} iterations, change {result.Change:G3})");
+            _policy = result.Policy;
+            Name = $"time iteration ({capitalPoints} × {productivityPoints} grid, Gauss–Hermite {nodes}, {result.Iterations} iterations)";
+        }
+
+        public string Name { get; }
+
+        public double[,] PolicyAt(double[,] states)
+        {
+            var result = new double[states.GetLength(0), 1];
+            for (int i = 0; i < states.GetLength(0); i++)
+                result[i, 0] = _policy.At(states[i, _k.Index], _z.Constant ?? states[i, _z.Index]);
+            return result;
+        }
+    }
+}

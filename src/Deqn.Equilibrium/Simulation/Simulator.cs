@@ -1,0 +1,79 @@
+using Deqn.Equilibrium.Modeling;
+using Deqn.Equilibrium.Shocks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deqn.Equilibrium.Simulation;
+
+/// <summary>A simulated economy left the feasible set (a non-finite state): the policy is not a solution.</summary>
+public sealed class SimulationException(string message) : Exception(message);
+
+/// <summary>
+/// Simulates a model under a policy: draws initial states and shocks from a seeded stream and steps economies forward,
+/// many side by side. Training (each episode's trajectories) and diagnostics (the evaluation path) both simulate with it.
+/// </summary>
+/// <remarks>
+/// The stream is read in a fixed order — initial states row by row, then each period's innovations row by row — so a
+/// simulation is reproducible from its seed, and a solver that checkpoints the stream's state continues it exactly.
+/// </remarks>
+public static class Simulator
+{
+    /// <summary>Draws each state from its initial distribution: [rows, states], one uniform draw per entry, row by row.</summary>
+    public static Tensor DrawInitial(Model model, int rows, StandardNormalStream random, ScalarType dtype, Device device)
+    {
+        var values = new double[rows * model.States.Count];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < model.States.Count; j++)
+                values[i * model.States.Count + j] = model.States[j].Initial.Draw(random.Uniform());
+        return OnDevice(torch.tensor(values, [rows, model.States.Count], dtype: ScalarType.Float64), dtype, device);
+    }
+
+    /// <summary>Shock innovations σ·ε for one period: [rows, shocks], one normal draw per entry, row by row; null without shocks (nothing drawn).</summary>
+    public static Tensor? DrawShocks(Model model, int rows, StandardNormalStream random, ScalarType dtype, Device device)
+    {
+        int d = model.Shocks.Count;
+        if (d == 0) return null;
+        var values = new double[rows * d];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < d; j++)
+                values[i * d + j] = model.Shocks[j].Sigma * random.Next();
+        return OnDevice(torch.tensor(values, [rows, d], dtype: ScalarType.Float64), dtype, device);
+    }
+
+    // Draws are made in float64 on the CPU; converting only when asked for another type or device saves a tensor a draw.
+    private static Tensor OnDevice(Tensor drawn, ScalarType dtype, Device device)
+    {
+        if (dtype == ScalarType.Float64 && device.type == DeviceType.CPU) return drawn;
+        using (drawn) return drawn.to(dtype, device);
+    }
+
+    /// <summary>One period forward: draws this period's innovations and applies the model's transition under <paramref name="policy"/>.</summary>
+    public static Tensor Step(Model model, Tensor states, IPolicyFunction policy, StandardNormalStream random) =>
+        Evaluation.Step(model, states, policy, DrawShocks(model, (int)states.shape[0], random, states.dtype, states.device));
+
+    /// <summary>
+    /// <paramref name="trajectories"/> economies side by side from the middle of the initial distributions, each
+    /// <paramref name="burnIn"/> periods dropped and <paramref name="periods"/> kept: [periods · trajectories, states], period by period.
+    /// A non-finite state is a <see cref="SimulationException"/> naming the period.
+    /// </summary>
+    public static Tensor Paths(Model model, IPolicyFunction policy, int trajectories, int periods, int burnIn, long seed, ScalarType dtype)
+    {
+        using var noGrad = torch.no_grad();
+        var random = new StandardNormalStream(seed);
+        int d = model.States.Count, rows = trajectories * d;
+        var values = new double[periods * rows];
+        using var scope = torch.NewDisposeScope();
+        var start = Enumerable.Range(0, trajectories).SelectMany(_ => model.States.Select(s => s.Initial.Center)).ToArray();
+        var x = torch.tensor(start, [trajectories, d], dtype: ScalarType.Float64).to_type(dtype);
+        for (int t = 0; t < burnIn + periods; t++)
+        {
+            var row = x.to_type(ScalarType.Float64).data<double>().ToArray();
+            if (row.Any(v => !double.IsFinite(v)))
+                throw new SimulationException($"the simulated path left the feasible set in period {t - burnIn}: the policy is not a solution");
+            if (t >= burnIn) Array.Copy(row, 0, values, (t - burnIn) * rows, rows);
+            using var step = torch.NewDisposeScope();
+            x = Step(model, x, policy, random).MoveToOuterDisposeScope();
+        }
+        return torch.tensor(values, [periods * trajectories, d], dtype: ScalarType.Float64).to_type(dtype).DetachFromDisposeScope();
+    }
+}

@@ -1,0 +1,86 @@
+using Deqn.Cli.Commands;
+using Deqn.Cli.Options;
+using Deqn.Equilibrium.Modeling;
+using Deqn.Equilibrium.Solving;
+using Deqn.Training.Optimization;
+using static Deqn.Cli.Tests.CliHarness;
+
+namespace Deqn.Cli.Tests;
+
+/// <summary><c>deqn solve &lt;model&gt;</c> and <c>Solver.Run(model)</c> start from the same typed settings.</summary>
+public sealed class RecommendedSettingsTests
+{
+    private sealed record NoCalibration : Calibration;
+
+    /// <summary>A model that recommends nothing: the command line's defaults must then be the library's.</summary>
+    private sealed class Plain : Model<NoCalibration>
+    {
+        private readonly State _k;
+        private readonly Policy _s;
+
+        public Plain() : base(new NoCalibration())
+        {
+            _k = State("K", InitialDistribution.Uniform(0.1, 1));
+            _s = Policy("s");
+        }
+
+        protected override IEnumerable<(State State, TorchSharp.torch.Tensor Next)> Transition(Period t, ShockValues shocks) { yield return (_k, t[_s]); }
+        protected override IEnumerable<(string Name, TorchSharp.torch.Tensor Residual)> Equations(Period t) { yield return ("e", t[_s]); }
+    }
+
+    private static ModelCatalog Catalog() => CustomModel.CustomModels.Catalog().Add("plain", "recommends nothing", new NoCalibration(), _ => new Plain());
+
+    private static (SolverSpec Cli, SolverSpec Library) Resolve(string model, params (string Key, string Value)[] given)
+    {
+        var solve = new SolveCommand(Catalog());
+        var s = new Settings(solve.AllOptions);
+        s.Set("model", model, "command line");
+        foreach (var (key, value) in given) s.Set(key, value, "command line");
+        var (_, built) = solve.Configure(s);
+        return (SolveCommand.BuildSolver(s), SolverSpec.For(built));
+    }
+
+    [Theory]
+    [InlineData("brock-mirman")]
+    [InlineData("brock-mirman-stochastic")]
+    [InlineData("stochastic-growth")]
+    [InlineData("crra-growth")]
+    [InlineData("plain")]
+    public void The_command_line_trains_with_the_settings_the_library_uses(string model)
+    {
+        // When the command line resolves its settings for the model with nothing given
+        var (cli, library) = Resolve(model);
+        // Then they are the model's recommended spec, field by field
+        Assert.Equal(SolverSettings.Of(library), SolverSettings.Of(cli));
+        // (a schedule's cosine length matters only for a cosine schedule; the command line sets it to the episodes)
+        Assert.Equal(library.Schedule.Kind == ScheduleKind.Cosine ? library.Schedule : library.Schedule with { CosineEpochs = cli.Schedule.CosineEpochs }, cli.Schedule);
+        Assert.Equal(library.Optimizer, cli.Optimizer);
+        Assert.Equal(library.Quadrature, cli.Quadrature);
+        Assert.Equal(library.Hidden, cli.Hidden);
+        Assert.Equal(library.WeightInitializer, cli.WeightInitializer);
+        Assert.Equal(library.BiasInitializer, cli.BiasInitializer);
+    }
+
+    [Fact]
+    public void A_value_given_on_the_command_line_wins_and_a_cosine_schedule_follows_the_episodes()
+    {
+        // Given brock-mirman, which recommends 10,000 episodes, lr 3e-3 and a cosine schedule over all episodes
+        var (cli, library) = Resolve("brock-mirman", ("episodes", "2000"));
+        // Then the run has 2,000 episodes with the cosine over those 2,000, and the rest as recommended
+        Assert.Equal(10_000, library.Episodes);
+        Assert.Equal(2000, cli.Episodes);
+        Assert.Equal(2000, cli.Schedule.CosineEpochs);
+        Assert.Equal(library.Optimizer, cli.Optimizer);
+        Assert.True(cli.RedrawEachEpisode);
+    }
+
+    [Fact]
+    public void Models_prints_what_each_model_recommends()
+    {
+        var r = Run("models");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("solved by default with: episodes 10000, episode-length 1, redraw true, lr 0.003, schedule cosine, log-every 100", r.Stdout);
+        Assert.Contains("solved by default with: episodes 3000, redraw true, schedule cosine, log-every 50", r.Stdout);
+        Assert.Contains("solved by default with: episodes 4000, schedule cosine, log-every 50", r.Stdout);
+    }
+}
