@@ -68,9 +68,12 @@ public sealed class EarlyStopping : ICallback, IDisposable
             }
             if (monitor.EpochsWithoutImprovement >= Math.Max(1, Patience))
                 context.StopMember(member.Index, StopReason.EarlyStopping,
-                    $"{monitor.Key} did not improve for {monitor.EpochsWithoutImprovement} epochs (best {monitor.Best:G6} at epoch {monitor.BestEpoch})");
+                    $"{monitor.Key} did not improve for {monitor.EpochsWithoutImprovement} {Periods(context)} (best {monitor.Best:G6} at {context.Unit} {monitor.BestEpoch})");
         }
     }
+
+    // Patience counts evaluation points: every epoch of a fit, every logged episode of a solve.
+    private static string Periods(TrainingContext context) => context.Unit == "epoch" ? "epochs" : $"logged {context.Unit}s";
 
     public void OnTrainEnd(TrainingContext context)
     {
