@@ -44,7 +44,11 @@ public sealed class CrraGrowth : Model<CrraGrowthCalibration>, IRecommendsSolver
     public override string Title => $"growth with CRRA utility (γ = {Calibration.Gamma})";
 
     /// <summary>Where <c>Solver.Run(model)</c> and <c>solve crra-growth</c> start: 2,000 episodes, the learning rate decaying on a cosine.</summary>
-    public SolverSpec Recommended => new() { Episodes = 2_000, Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = 2_000 } };
+    public SolverSpec Recommended => new()
+    {
+        Episodes = 2_000,
+        Optimization = SolverSpec.DefaultOptimization with { Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = 2_000 } },
+    };
 
     protected override IEnumerable<(State State, Tensor Next)> Transition(Period t, ShockValues e)
     {

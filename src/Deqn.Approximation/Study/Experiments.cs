@@ -113,13 +113,13 @@ public static class Experiments
     {
         var spec = config.Spec;
         if (!study.BatchSameShape || members < 2) return false;
-        if (spec.Hidden.Any(l => l.BatchNorm is not null)) return false;
+        if (spec.Network.Hidden.Any(l => l.BatchNorm is not null)) return false;
         if (spec.ReduceOnPlateau is not null) return false;
         if (!string.Equals(spec.Device, "cpu", StringComparison.OrdinalIgnoreCase)) return false;
         var probe = SpecFor(study, config, n, 0);
         int train = n - (int)Math.Round(n * probe.Split.Validation, MidpointRounding.AwayFromZero);
         var net = spec.NetworkFor(dimension, 1);
-        return EnsemblePlanner.ShouldStack(members, train, spec.Training.BatchSize, net, spec.Optimizer.Kind);
+        return EnsemblePlanner.ShouldStack(members, train, spec.Training.BatchSize, net, spec.Optimization.Optimizer.Kind);
     }
 
     /// <summary>
@@ -164,14 +164,13 @@ public static class Experiments
         using var vy = hasValidation ? Stack(m => Targets(m.InY, TabularData.Rows(m.Data.Targets!, m.Split.Validation))) : null;
 
         using var stack = NetworkStack.FromSeeds(networkSpec, members.Select(m => m.InitSeed).ToArray());
-        using var optimizer = Optimizers.Create(first.Optimizer, stack.parameters());
-        var schedule = first.Schedule.Kind != ScheduleKind.Constant || first.Schedule.WarmupEpochs > 0
-            ? Schedules.Create(first.Schedule, optimizer.LearningRate)
-            : null;
+        var built = first.Optimization.Build(stack.parameters());
+        using var optimizer = built.Optimizer;
+        var schedule = built.Schedule;
         var es = first.EarlyStopping;
         var loggers = logDirectories?.Select(d => (ITrainingLogger)new CompositeLogger(
             new CsvHistoryLogger(Path.Combine(d, "history.csv")), new TensorBoardLogger(Path.Combine(d, "tensorboard")))).ToArray();
-        var trainer = new EnsembleTrainer(stack, optimizer, first.Training)
+        var trainer = new EnsembleTrainer(stack, optimizer, first.Optimization.Clipping(first.Training))
         {
             MemberSeeds = members.Select(m => m.ShuffleSeed).ToArray(),
             EarlyStopping = es is null ? null : new EarlyStopping(SupervisedFit.MonitorOrFallback(es.Monitor, hasValidation), es.Patience, es.MinDelta, restoreBestWeights: es.RestoreBestWeights),

@@ -34,24 +34,6 @@ public sealed class ApproxCommand : CliCommand
         "./deqn approx --resume runs/approx-20261127-101500",
     };
 
-    /// <summary>
-    /// Approx's own defaults for the shared training settings, chosen by measurement (docs/approx-defaults.md): full-batch
-    /// L-BFGS gave 3–5× lower errors than Adam for N ≥ 50; an "epoch" is one L-BFGS step of up to 20 iterations.
-    /// </summary>
-    public static readonly IReadOnlyDictionary<string, string?> StudyDefaults = new Dictionary<string, string?>
-    {
-        ["layers"] = "64,64",
-        ["activation"] = "tanh",
-        ["optimizer"] = "lbfgs",
-        ["lbfgs-history"] = "10",
-        ["lbfgs-iterations"] = "20",
-        ["batch-size"] = "0",
-        ["epochs"] = "20",
-        ["patience"] = "10",
-        ["histogram-every"] = "0",
-        ["precision"] = "float32",
-    };
-
     protected override IReadOnlyList<OptionDef> OwnOptions { get; } = new OptionDef[]
     {
         new("function", "all", "built-in name(s) (" + string.Join(", ", BuiltinFunctions.All.Select(f => f.Name)) + "; 'all' = the lecture's eight 3-D functions) or an expression in x, y, z or x1..xd; several separated by ';' (or ',' for names)", "Study", ValueName: "names|expression"),
@@ -65,7 +47,7 @@ public sealed class ApproxCommand : CliCommand
         new("parallel", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), "experiments trained at once (one thread each)", "Study", ValueName: "k"),
         new("stack", "true", "train same-shape experiments together as one batched model where that is faster", "Study", Flag: true),
         new("resume", null, "finish the study of an earlier run folder (its config.yaml), training only the missing experiments", "Study", ValueName: "run folder"),
-    }.Concat(TrainingOptions.Definitions(StudyDefaults)).ToArray();
+    }.Concat(SpecSettings.WithDefaults(TrainingOptions.Definitions(), SpecSettings.Of(StudySpec.DefaultTraining))).ToArray();
 
     public override int Execute(Settings s, Terminal terminal, CancellationToken cancel)
     {

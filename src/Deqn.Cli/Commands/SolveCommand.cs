@@ -55,21 +55,6 @@ public sealed class SolveCommand : CliCommand
         new("model", "brock-mirman", "the model to solve (see 'deqn models')", "Model", ValueName: "name"),
     };
 
-    private static readonly IReadOnlyDictionary<string, string?> NetworkDefaults = new Dictionary<string, string?>
-    {
-        ["layers"] = "50,50",
-        // Swish by measurement: on Brock–Mirman its policy error was 4× lower than tanh's and 3× lower than relu's (docs/solve-defaults.md).
-        ["activation"] = "swish",
-        ["precision"] = "float64",
-        ["optimizer"] = "adam",
-        ["lr"] = "0.001",
-        // Adam as PyTorch has it (ε = 1e-8 outside the square root). The lecture's ε = 1e-7 inside the root acts as a floor
-        // of 3e-4 under the gradient scale, and DEQN's late gradients are far smaller: measured on Brock–Mirman, the policy
-        // error stalled near 5e-5 with it and reached 1e-5 without it (docs/solve-defaults.md).
-        ["defaults"] = "pytorch",
-        ["epsilon-outside-sqrt"] = "true",
-    };
-
     private static readonly string[] SharedNames =
     {
         "layers", "activation", "init", "init-mean", "init-std", "init-min", "init-max", "init-scale", "init-mode", "init-distribution", "bias-init", "precision",
@@ -77,7 +62,11 @@ public sealed class SolveCommand : CliCommand
         "clip-value", "clip-norm", "schedule", "step-every", "gamma", "decay-epochs", "cosine-epochs", "min-lr", "warmup-epochs",
     };
 
-    protected override IReadOnlyList<OptionDef> OwnOptions { get; } = new OptionDef[]
+    /// <summary>
+    /// The options; every default that a solver spec determines is <c>new SolverSpec()</c>'s (docs/solve-defaults.md
+    /// measured them: swish, float64, Adam with PyTorch's ε outside the root…).
+    /// </summary>
+    protected override IReadOnlyList<OptionDef> OwnOptions { get; } = SpecSettings.WithDefaults(new OptionDef[]
     {
         new("calibration", null, "the model's parameters as name=value;name=value (a config file may give a 'calibration:' section)", "Model", ValueName: "pairs"),
         new("set", null, "override one model parameter or setting: key=value (repeatable), e.g. --set delta=0.1", "Model", ValueName: "key=value", Repeatable: true),
@@ -106,7 +95,7 @@ public sealed class SolveCommand : CliCommand
         new("eval-nodes", "10", "nodes per shock for the evaluation quadrature", "Diagnostics", ValueName: "n"),
         new("eval-grid", "50", "points per state of the grid the policy is compared on", "Diagnostics", ValueName: "n"),
         new("eval-seed", "20261127", "seed of the evaluation path (independent of training)", "Diagnostics", ValueName: "n"),
-    }.Concat(TrainingOptions.Subset(SharedNames, NetworkDefaults)).ToArray();
+    }.Concat(TrainingOptions.Subset(SharedNames)), SolverSettings.Of(new SolverSpec()));
 
     public override int Execute(Settings s, Terminal terminal, CancellationToken cancel)
     {
@@ -136,11 +125,11 @@ public sealed class SolveCommand : CliCommand
         console.MarkupLine($"[bold]deqn solve {Markup.Escape(entry.Name)}[/]: {Markup.Escape(model.Title)}");
         console.MarkupLine($"  {Markup.Escape(string.Join(", ", model.Parameters.Select(p => $"{p.Name} = {Format(p.Value)}")))}");
         console.MarkupLine($"  states {Markup.Escape(string.Join(", ", model.States.Select(x => $"{x.Name} ~ {x.Initial}")))}; policies {Markup.Escape(string.Join(", ", model.Policies.Select(p => p.Name)))}; shocks {(model.Shocks.Count == 0 ? "none" : Markup.Escape(string.Join(", ", model.Shocks.Select(x => $"{x.Name} σ = {Format(x.Sigma)}"))))}");
-        console.MarkupLine($"  network {model.States.Count} → {string.Join(" → ", spec.Hidden.Select(h => $"{h.Width} {h.Activation.Name()}"))} → {model.Policies.Count}, {spec.Precision.ToString().ToLowerInvariant()}; {Markup.Escape(Deqn.Training.Optimization.Optimizers.Name(spec.Optimizer.Kind))} lr {Format(spec.Optimizer.Resolve().LearningRate)}; {spec.Episodes} episodes × {spec.Trajectories} trajectories × {spec.EpisodeLength} periods, {spec.EpochsPerEpisode} epoch(s), batch {spec.BatchSize}");
+        console.MarkupLine($"  network {model.States.Count} → {string.Join(" → ", spec.Network.Hidden.Select(h => $"{h.Width} {h.Activation.Name()}"))} → {model.Policies.Count}, {spec.Network.Precision.ToString().ToLowerInvariant()}; {Markup.Escape(Deqn.Training.Optimization.Optimizers.Name(spec.Optimization.Optimizer.Kind))} lr {Format(spec.Optimization.Optimizer.Resolve().LearningRate)}; {spec.Episodes} episodes × {spec.Trajectories} trajectories × {spec.EpisodeLength} periods, {spec.EpochsPerEpisode} epoch(s), batch {spec.BatchSize}");
         if (checkpoint is not null) console.MarkupLine($"  resuming after episode {checkpoint.Episode} from {Markup.Escape(run.File(CheckpointFile))}");
         console.MarkupLine($"  run folder: {Markup.Escape(run.Path)}");
 
-        var dtype = spec.Precision == Precision.Float64 ? TorchSharp.torch.ScalarType.Float64 : TorchSharp.torch.ScalarType.Float32;
+        var dtype = spec.Network.Precision == Precision.Float64 ? TorchSharp.torch.ScalarType.Float64 : TorchSharp.torch.ScalarType.Float32;
         double? targetPolicyError = s.PositiveOrNull("target-policy-error");
         IPolicyReference? reference = null;
         Func<IPolicyFunction, IReadOnlyDictionary<string, double>>? probe = null;
@@ -261,14 +250,8 @@ public sealed class SolveCommand : CliCommand
         int episodes = s.Int("episodes", min: 1);
         var spec = new SolverSpec
         {
-            Hidden = TrainingOptions.Hidden(s),
-            WeightInitializer = TrainingOptions.Initializer(s, "init"),
-            BiasInitializer = TrainingOptions.Initializer(s, "bias-init"),
-            Precision = TrainingOptions.ParsePrecision(s),
-            Optimizer = TrainingOptions.Optimizer(s),
-            Schedule = TrainingOptions.Schedule(s, episodes),
-            ClipValue = s.PositiveOrNull("clip-value"),
-            ClipNorm = s.PositiveOrNull("clip-norm"),
+            Network = TrainingOptions.Network(s),
+            Optimization = TrainingOptions.Optimization(s, episodes),
             Episodes = episodes,
             Trajectories = s.Int("trajectories", min: 1),
             EpisodeLength = s.Int("episode-length", min: 1),
@@ -285,9 +268,9 @@ public sealed class SolveCommand : CliCommand
             Seed = s.Long("seed"),
             Device = s.Required("device", "cpu or cuda"),
         };
-        if (spec.Optimizer.Kind == Deqn.Training.Optimization.OptimizerKind.Lbfgs)
+        if (spec.Optimization.Optimizer.Kind == Deqn.Training.Optimization.OptimizerKind.Lbfgs)
             throw s.Error("optimizer", "lbfgs needs a fixed data set; DEQN's states change every episode (use adam, rmsprop, sgd…)");
-        if (spec.Hidden.Any(h => h.Dropout > 0 || h.BatchNorm is not null)) throw new UsageException("dropout and batch norm are not supported by deqn solve");
+        if (spec.Network.Hidden.Any(h => h.Dropout > 0 || h.BatchNorm is not null)) throw new UsageException("dropout and batch norm are not supported by deqn solve");
         return spec;
     }
 

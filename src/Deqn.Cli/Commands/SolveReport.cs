@@ -124,7 +124,7 @@ public static class SolveReport
             ["reference"] = report.ReferenceName,
             ["policy_errors"] = report.Comparisons.Select(c => new Dictionary<string, object> { ["policy"] = c.Policy, ["where"] = c.Where, ["mean"] = c.Mean, ["max"] = c.Max }).ToArray(),
             ["grid_box"] = report.GridBox.ToDictionary(b => b.State, b => new[] { b.Low, b.High }),
-            ["network"] = spec.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}").ToArray(),
+            ["network"] = spec.Network.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}").ToArray(),
         };
         Deqn.Training.Persistence.AtomicFile.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
     }
@@ -140,8 +140,8 @@ public static class SolveReport
         md.Paragraph(string.Join(", ", model.Parameters.Select(p => $"{p.Name} = {SolveCommand.Format(p.Value)}")) + ".");
         if (result is not null)
         {
-            md.Paragraph($"Trained {result.Episodes:N0} episodes ({result.Steps:N0} steps) in {result.Seconds:F1} s; stopped: {result.StopMessage}. Network {model.States.Count} → {string.Join(" → ", spec.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}"))} → {model.Policies.Count}, " +
-                $"{spec.Precision.ToString().ToLowerInvariant()}; training expectations by {result.Quadrature}. Final loss {MarkdownReport.FormatNumber(result.History[^1].Value("loss"))}.");
+            md.Paragraph($"Trained {result.Episodes:N0} episodes ({result.Steps:N0} steps) in {result.Seconds:F1} s; stopped: {result.StopMessage}. Network {model.States.Count} → {string.Join(" → ", spec.Network.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}"))} → {model.Policies.Count}, " +
+                $"{spec.Network.Precision.ToString().ToLowerInvariant()}; training expectations by {result.Quadrature}. Final loss {MarkdownReport.FormatNumber(result.History[^1].Value("loss"))}.");
         }
         md.Heading(2, "Euler errors on a fresh path");
         md.Paragraph($"Relative Euler errors |e| on {diagnostics.Periods:N0} periods of a fresh simulated path (seed {diagnostics.Seed}, after {diagnostics.BurnIn} burn-in periods), expectations by {report.Quadrature}.");

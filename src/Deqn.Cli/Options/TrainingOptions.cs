@@ -11,8 +11,10 @@ using Deqn.Training.Supervised;
 namespace Deqn.Cli.Options;
 
 /// <summary>
-/// The network, optimizer, schedule and training settings every training command shares (fit, approx, sweeps), and
-/// how they become a <see cref="SupervisedSpec"/>. A command may give some of them other defaults.
+/// The network, optimizer, schedule and training settings every training command shares (fit, approx, sweeps, and
+/// the network and optimization part of solve), and how they become typed specs: <see cref="Network"/> and
+/// <see cref="Optimization"/> for every command, <see cref="BuildSpec"/> for a supervised fit. A command gives them
+/// other defaults from a typed default spec (<see cref="SpecSettings"/>).
 /// </summary>
 public static class TrainingOptions
 {
@@ -81,9 +83,8 @@ public static class TrainingOptions
         new("max-seconds", null, "wall-time budget for training", "Training", ValueName: "s"),
     };
 
-    /// <summary>The shared settings; <paramref name="defaults"/> replaces the default of some of them.</summary>
-    public static IReadOnlyList<OptionDef> Definitions(IReadOnlyDictionary<string, string?>? defaults = null) =>
-        All.Select(d => defaults is not null && defaults.TryGetValue(d.Name, out var v) ? d with { Default = v } : d).ToArray();
+    /// <summary>The shared settings with the generic defaults (fit's).</summary>
+    public static IReadOnlyList<OptionDef> Definitions() => All;
 
     /// <summary>The names of the shared settings (what a sweep may vary).</summary>
     public static IEnumerable<string> Names => All.Select(d => d.Name);
@@ -145,12 +146,14 @@ public static class TrainingOptions
     /// <summary>The learning-rate schedule; <paramref name="length"/> (epochs, or episodes for solve) is the cosine default.</summary>
     public static ScheduleSpec Schedule(Settings s, int length)
     {
-        var schedule = new ScheduleSpec(s.Parse("schedule", Schedules.Parse))
+        var kind = s.Parse("schedule", Schedules.Parse);
+        var schedule = new ScheduleSpec(kind)
         {
             StepEvery = s.Positive("step-every"),
             Gamma = s.Positive("gamma"),
             DecayEpochs = s.Positive("decay-epochs"),
-            CosineEpochs = s.PositiveOrNull("cosine-epochs") ?? length,
+            // Only a cosine schedule runs over the whole run by default; the others keep the record's value.
+            CosineEpochs = s.PositiveOrNull("cosine-epochs") ?? (kind == ScheduleKind.Cosine ? length : new ScheduleSpec().CosineEpochs),
             MinLearningRate = s.Double("min-lr"),
             WarmupEpochs = s.Double("warmup-epochs"),
         };
@@ -159,22 +162,39 @@ public static class TrainingOptions
         return schedule;
     }
 
-    /// <summary>The shared definitions named in <paramref name="names"/>, with some defaults replaced (for commands that use only part of them).</summary>
-    public static IReadOnlyList<OptionDef> Subset(IEnumerable<string> names, IReadOnlyDictionary<string, string?> defaults)
+    /// <summary>The shared definitions named in <paramref name="names"/> (for commands that use only part of them).</summary>
+    public static IReadOnlyList<OptionDef> Subset(IEnumerable<string> names)
     {
         var wanted = names.ToHashSet();
-        return Definitions(defaults).Where(d => wanted.Contains(d.Name)).ToArray();
+        return All.Where(d => wanted.Contains(d.Name)).ToArray();
     }
+
+    /// <summary>The network's hidden part as fit, approx and solve build it: layers, activations, dropout, batch norm, initializers, precision.</summary>
+    public static NetworkBodySpec Network(Settings s) => new()
+    {
+        Hidden = Hidden(s),
+        WeightInitializer = Initializer(s, "init"),
+        BiasInitializer = Initializer(s, "bias-init"),
+        Precision = ParsePrecision(s),
+    };
+
+    /// <summary>
+    /// The optimizer, schedule and clipping as fit, approx and solve build them; <paramref name="length"/> (epochs, or
+    /// episodes for solve) is the cosine schedule's default length.
+    /// </summary>
+    public static OptimizationSpec Optimization(Settings s, int length) => new()
+    {
+        Optimizer = Optimizer(s),
+        Schedule = Schedule(s, length),
+        ClipValue = s.PositiveOrNull("clip-value"),
+        ClipNorm = s.PositiveOrNull("clip-norm"),
+    };
 
     public static SupervisedSpec BuildSpec(Settings s, TaskKind task)
     {
-        var hidden = Hidden(s);
-        var weightInit = Initializer(s, "init");
-        var biasInit = Initializer(s, "bias-init");
-        var precision = ParsePrecision(s);
-        var optimizer = Optimizer(s);
+        var network = Network(s);
         int epochs = s.Int("epochs", min: 1);
-        var schedule = Schedule(s, epochs);
+        var optimization = Optimization(s, epochs);
 
         var loss = s.String("loss") is null
             ? (task == TaskKind.Classification ? LossKind.CrossEntropy : LossKind.Mse)
@@ -188,8 +208,6 @@ public static class TrainingOptions
             BatchSize = s.Int("batch-size", min: 0),
             Loss = loss,
             HuberDelta = s.Positive("huber-delta"),
-            ClipValue = s.PositiveOrNull("clip-value"),
-            ClipNorm = s.PositiveOrNull("clip-norm"),
             ValidateEverySteps = s.Int("validate-every-steps", min: 0),
             HistogramEvery = s.Int("histogram-every", min: 0),
             MaxSeconds = s.PositiveOrNull("max-seconds"),
@@ -211,13 +229,9 @@ public static class TrainingOptions
         return new SupervisedSpec
         {
             Task = task,
-            Hidden = hidden,
+            Network = network,
             OutputActivation = s.Parse("output-activation", Activations.Parse),
-            WeightInitializer = weightInit,
-            BiasInitializer = biasInit,
-            Precision = precision,
-            Optimizer = optimizer,
-            Schedule = schedule,
+            Optimization = optimization,
             Training = training,
             Split = split,
             Stratify = !s.IsKnown("stratify") || s.Bool("stratify"),

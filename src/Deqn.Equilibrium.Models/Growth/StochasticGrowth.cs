@@ -68,7 +68,7 @@ public sealed class StochasticGrowth : Model<GrowthCalibration>, IRecommendsSolv
     private static SolverSpec Measured(int episodes, int length, bool redraw, double learningRate, int logEvery) => new()
     {
         Episodes = episodes, EpisodeLength = length, RedrawEachEpisode = redraw, LogEvery = logEvery,
-        Optimizer = SolverSpec.Adam(learningRate), Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = episodes },
+        Optimization = new() { Optimizer = SolverSpec.Adam(learningRate), Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = episodes } },
     };
 
     private sealed class TimeIterationReference : IPolicyReference

@@ -36,18 +36,8 @@ public sealed class PolicyNetwork : IPolicyFunction, IDisposable
     /// <summary>The device of the network's parameters; <see cref="Values"/> moves inputs there.</summary>
     public Device Device => _offset.device;
 
-    /// <summary>A network spec for <paramref name="model"/>: its states in, one linear output per policy.</summary>
-    public static NetworkSpec SpecFor(Model model, IReadOnlyList<LayerSpec> hidden, Deqn.Training.Initialization.InitializerSpec weights,
-        Deqn.Training.Initialization.InitializerSpec biases, Precision precision) => new()
-        {
-            Inputs = model.States.Count,
-            Hidden = hidden,
-            Outputs = model.Policies.Count,
-            OutputActivation = Activation.Linear,
-            WeightInitializer = weights,
-            BiasInitializer = biases,
-            Precision = precision,
-        };
+    /// <summary>A network spec for <paramref name="model"/>: its states in, <paramref name="body"/>, one linear output per policy.</summary>
+    public static NetworkSpec SpecFor(Model model, NetworkBodySpec body) => body.For(model.States.Count, model.Policies.Count, Activation.Linear);
 
     public Tensor Values(Tensor states)
     {

@@ -80,7 +80,7 @@ public static class Solver
         spec.Validate();
         model.Validate();
         var device = TorchEngine.Device(spec.Device);
-        var networkSpec = PolicyNetwork.SpecFor(model, spec.Hidden, spec.WeightInitializer, spec.BiasInitializer, spec.Precision);
+        var networkSpec = PolicyNetwork.SpecFor(model, spec.Network);
         Network network;
         using (var generator = TorchEngine.Generator(Seeds.Derive(spec.Seed, "weights")))
             network = new Network(networkSpec, generator, device);
@@ -99,8 +99,9 @@ public static class Solver
     private static SolveResult Train(Model model, SolverSpec spec, SolveOptions options, PolicyNetwork policy, Device device)
     {
         var dtype = policy.Network.DType;
-        using var optimizer = Optimizers.Create(spec.Optimizer, policy.Network.parameters().ToArray());
-        var schedule = Schedules.Create(spec.Schedule, optimizer.LearningRate);
+        var built = spec.Optimization.Build(policy.Network.parameters());
+        using var optimizer = built.Optimizer;
+        var schedule = built.Schedule;
         var sigmas = model.Shocks.Select(s => s.Sigma).ToArray();
         using var quadrature = new QuadratureTensors(spec.Quadrature.Build(sigmas, Seeds.Derive(spec.Seed, "quadrature")), dtype, device);
         var random = new StandardNormalStream(Seeds.Derive(spec.Seed, "simulation"));
@@ -144,19 +145,17 @@ public static class Solver
         if (options.CheckpointPath is not null)
             callbacks.Add(new SolverCheckpointing(options.CheckpointPath, spec.CheckpointEvery, options.ModelName, model, policy, optimizer, random, workload));
 
-        var trainer = new Trainer(policy.Network, optimizer, new TrainingSpec
+        var trainer = new Trainer(policy.Network, optimizer, spec.Optimization.Clipping(new TrainingSpec
         {
             Epochs = spec.Episodes,
             Unit = "episode",
             EvaluateEvery = spec.LogEvery,
             SchedulePerStep = false,
             ClockExcludesEvaluation = true,
-            ClipValue = spec.ClipValue,
-            ClipNorm = spec.ClipNorm,
             MaxSeconds = spec.MaxSeconds,
             HistogramEvery = 0,
             LogGradientNorms = false,
-        })
+        }))
         {
             Schedule = schedule,
             Callbacks = callbacks,

@@ -86,10 +86,7 @@ public static class SupervisedFit
         using var train = MakeDataset(data, split.Train, inputNormalizer, targetNormalizer, network.DType, device);
         using var validation = split.Validation.Length > 0 ? MakeDataset(data, split.Validation, inputNormalizer, targetNormalizer, network.DType, device) : null;
 
-        var optimizer = Optimizers.Create(spec.Optimizer, network.parameters());
-        var schedule = spec.Schedule.Kind != ScheduleKind.Constant || spec.Schedule.WarmupEpochs > 0
-            ? Schedules.Create(spec.Schedule, optimizer.LearningRate)
-            : null;
+        var (optimizer, schedule) = spec.Optimization.Build(network.parameters());
 
         var callbacks = new List<ICallback>();
         var disposables = new List<IDisposable>();
@@ -107,7 +104,7 @@ public static class SupervisedFit
                 MonitorOrFallback(spec.EarlyStopping?.Monitor ?? monitorFallback, validation is not null)));
         foreach (var cb in hooks.Callbacks) callbacks.Add(cb);
 
-        var trainer = new Trainer(network, optimizer, spec.Training with { Seed = shuffleSeed })
+        var trainer = new Trainer(network, optimizer, spec.Optimization.Clipping(spec.Training with { Seed = shuffleSeed }))
         {
             Schedule = schedule,
             Callbacks = callbacks,

@@ -1,5 +1,4 @@
 using Deqn.Training.Data;
-using Deqn.Training.Initialization;
 using Deqn.Training.Loop;
 using Deqn.Training.Networks;
 using Deqn.Training.Optimization;
@@ -20,13 +19,16 @@ public sealed record PlateauSpec(string Monitor = "val_loss", double Factor = 0.
 public sealed record SupervisedSpec
 {
     public TaskKind Task { get; init; } = TaskKind.Regression;
-    public IReadOnlyList<LayerSpec> Hidden { get; init; } = new[] { new LayerSpec(64), new LayerSpec(64) };
+
+    /// <summary>Hidden layers, initializers and precision (64, 64 tanh, Glorot uniform, float32).</summary>
+    public NetworkBodySpec Network { get; init; } = new();
+
     public Activation OutputActivation { get; init; } = Activation.Linear;
-    public InitializerSpec WeightInitializer { get; init; } = InitializerSpec.GlorotUniform;
-    public InitializerSpec BiasInitializer { get; init; } = InitializerSpec.Zeros;
-    public Precision Precision { get; init; } = Precision.Float32;
-    public OptimizerSpec Optimizer { get; init; } = new(OptimizerKind.Adam);
-    public ScheduleSpec Schedule { get; init; } = new(ScheduleKind.Constant);
+
+    /// <summary>Optimizer, schedule and gradient clipping (Adam with Keras's defaults, constant rate, no clipping).</summary>
+    public OptimizationSpec Optimization { get; init; } = new();
+
+    /// <summary>The loop; its clipping stays unset (clipping is <see cref="Optimization"/>'s).</summary>
     public TrainingSpec Training { get; init; } = new();
     public SplitFractions Split { get; init; } = new();
 
@@ -43,14 +45,6 @@ public sealed record SupervisedSpec
     public long Seed { get; init; }
     public string Device { get; init; } = "cpu";
 
-    public NetworkSpec NetworkFor(int inputs, int outputs) => new()
-    {
-        Inputs = inputs,
-        Hidden = Hidden,
-        Outputs = outputs,
-        OutputActivation = Task == TaskKind.Classification ? Activation.Softmax : OutputActivation,
-        WeightInitializer = WeightInitializer,
-        BiasInitializer = BiasInitializer,
-        Precision = Precision,
-    };
+    public NetworkSpec NetworkFor(int inputs, int outputs) =>
+        Network.For(inputs, outputs, Task == TaskKind.Classification ? Activation.Softmax : OutputActivation);
 }

@@ -25,10 +25,9 @@ public sealed class StudyRunnerTests : IDisposable
         {
             new StudyConfiguration("default", new Dictionary<string, string>(), new SupervisedSpec
             {
-                Hidden = new[] { new LayerSpec(16), new LayerSpec(16) },
-                Optimizer = new OptimizerSpec(optimizer) { LearningRate = optimizer == OptimizerKind.Lbfgs ? 1 : 0.01 },
+                Network = new NetworkBodySpec { Hidden = [new LayerSpec(16), new LayerSpec(16)], Precision = Precision.Float64 },
+                Optimization = new OptimizationSpec { Optimizer = new OptimizerSpec(optimizer) { LearningRate = optimizer == OptimizerKind.Lbfgs ? 1 : 0.01 } },
                 Training = new() { Epochs = 30, BatchSize = 8 },
-                Precision = Precision.Float64,
             }),
         },
     };

@@ -22,8 +22,7 @@ public sealed class ExpectationOperatorTests
         var c = new GrowthCalibration();
         var model = new StochasticGrowth(c);
         using var generator = TorchEngine.Generator(seed);
-        var spec = PolicyNetwork.SpecFor(model, [new LayerSpec(16, Activation.Tanh)], Deqn.Training.Initialization.InitializerSpec.GlorotUniform,
-            Deqn.Training.Initialization.InitializerSpec.Zeros, Precision.Float64);
+        var spec = PolicyNetwork.SpecFor(model, new NetworkBodySpec { Hidden = [new LayerSpec(16, Activation.Tanh)], Precision = Precision.Float64 });
         using var policy = new PolicyNetwork(model, new Network(spec, generator));
         var rule = Quadratures.GaussHermite(nodes, c.Sigma);
         using var quadrature = new QuadratureTensors(rule, ScalarType.Float64);

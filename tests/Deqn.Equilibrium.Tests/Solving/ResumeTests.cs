@@ -27,7 +27,7 @@ public sealed class ResumeTests : IDisposable
 
     private static SolverSpec Spec => new()
     {
-        Hidden = [new LayerSpec(16, Activation.Tanh), new LayerSpec(16, Activation.Tanh)],
+        Network = SolverSpec.DefaultNetwork with { Hidden = [new LayerSpec(16, Activation.Tanh), new LayerSpec(16, Activation.Tanh)] },
         Episodes = 40, Trajectories = 16, EpisodeLength = 5, EpochsPerEpisode = 2, BatchSize = 24, LogEvery = 5, CheckpointEvery = 10, Seed = 7,
     };
 
@@ -80,11 +80,11 @@ public sealed class ResumeTests : IDisposable
         // Given a solve that ran 5 good episodes and checkpointed them
         var model = new StochasticGrowth(new GrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
         var path = Path.Combine(_dir, "d.ckpt");
-        var good = Spec with { Episodes = 5, Optimizer = new(Deqn.Training.Optimization.OptimizerKind.Sgd) { LearningRate = 1e-3 } };
+        var good = Spec with { Episodes = 5, Optimization = new() { Optimizer = new(Deqn.Training.Optimization.OptimizerKind.Sgd) { LearningRate = 1e-3 } } };
         Solver.Run(model, good, new SolveOptions { CheckpointPath = path, ModelName = "growth" }).Policy.Dispose();
         var before = File.ReadAllBytes(path);
         // When it is resumed with a learning rate far too large
-        var bad = good with { Episodes = 400, CheckpointEvery = 1, Optimizer = new(Deqn.Training.Optimization.OptimizerKind.Sgd) { LearningRate = 1e12 } };
+        var bad = good with { Episodes = 400, CheckpointEvery = 1, Optimization = new() { Optimizer = new(Deqn.Training.Optimization.OptimizerKind.Sgd) { LearningRate = 1e12 } } };
         var e = Assert.Throws<SolverException>(() => Solver.Run(model, bad, new SolveOptions { CheckpointPath = path, ModelName = "growth", Resume = SolverCheckpoint.Load(path) }));
         // Then the message says what went wrong, and the last checkpoint is a good one (the 5th episode's or a later finite one)
         Assert.Matches("non-finite|left the feasible set", e.Message);

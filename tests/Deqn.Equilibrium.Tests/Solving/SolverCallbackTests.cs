@@ -23,7 +23,7 @@ public sealed class SolverCallbackTests
 
     private static SolverSpec Spec => new()
     {
-        Hidden = [new LayerSpec(8, Activation.Tanh)], Episodes = 40, Trajectories = 8, EpisodeLength = 2, BatchSize = 16, LogEvery = 1, Seed = 3,
+        Network = SolverSpec.DefaultNetwork with { Hidden = [new LayerSpec(8, Activation.Tanh)] }, Episodes = 40, Trajectories = 8, EpisodeLength = 2, BatchSize = 16, LogEvery = 1, Seed = 3,
     };
 
     [Fact]

@@ -26,7 +26,7 @@ public sealed class SolverLeakTests(ITestOutputHelper output)
         var probe = SolutionDiagnostics.ReferenceProbe(model, SolutionDiagnostics.DefaultReference(model)!, box, 5, ScalarType.Float64);
         SolverSpec Spec(int episodes) => new()
         {
-            Hidden = [new LayerSpec(8, Activation.Tanh)], Episodes = episodes, Trajectories = 16, EpisodeLength = 1, BatchSize = 0,
+            Network = SolverSpec.DefaultNetwork with { Hidden = [new LayerSpec(8, Activation.Tanh)] }, Episodes = episodes, Trajectories = 16, EpisodeLength = 1, BatchSize = 0,
             LogEvery = 50, HistogramEvery = 100, CheckpointEvery = 0, Seed = 3,
         };
         long LiveAfter(int episodes)

@@ -29,8 +29,8 @@ public sealed class SupervisedFitTests
         var data = Plane(300, 1);
         var spec = new SupervisedSpec
         {
-            Hidden = new[] { new LayerSpec(32, Activation.Tanh) },
-            Optimizer = new OptimizerSpec(OptimizerKind.Adam) { LearningRate = 1e-2 },
+            Network = new NetworkBodySpec { Hidden = [new LayerSpec(32, Activation.Tanh)] },
+            Optimization = new OptimizationSpec { Optimizer = new OptimizerSpec(OptimizerKind.Adam) { LearningRate = 1e-2 } },
             EarlyStopping = new EarlyStoppingSpec(Patience: 50),
             Seed = 0,
         };
@@ -72,7 +72,7 @@ public sealed class SupervisedFitTests
             x[i, 1] = rng.NextDouble();
         }
         var data = new TabularData { FeatureNames = new[] { "u", "v" }, Features = x, TargetNames = new[] { "c" }, Classes = classes, ClassNames = new[] { "a", "b", "c" } };
-        var result = SupervisedFit.Run(new SupervisedSpec { Task = TaskKind.Classification, Optimizer = new OptimizerSpec { LearningRate = 0.01 } }, data);
+        var result = SupervisedFit.Run(new SupervisedSpec { Task = TaskKind.Classification, Optimization = new OptimizationSpec { Optimizer = new OptimizerSpec { LearningRate = 0.01 } } }, data);
         using var model = result.Model;
         Assert.True(result.TestMetrics["accuracy"] >= 0.95, $"accuracy {result.TestMetrics["accuracy"]}");
         Assert.NotNull(result.TestClassification);
