@@ -24,6 +24,9 @@ public interface IWorkload<TBatch>
     /// </summary>
     bool InterruptibleWithinEpoch => true;
 
+    /// <summary>Optimizer steps in one epoch, where the workload knows them in advance (for progress with evaluations every k steps).</summary>
+    int? StepsPerEpoch => null;
+
     /// <summary>Once, before the first epoch (set training mode, dropout generators, …).</summary>
     void Begin(TrainingContext context) { }
 

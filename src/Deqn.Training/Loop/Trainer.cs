@@ -208,11 +208,11 @@ internal sealed class Run<TBatch>
         return new RunHistory(histories, TimeSpan.FromSeconds(Seconds), _step, _completedEpoch);
     }
 
-    private int PlannedEvaluations()
-    {
-        if (_spec.ValidateEverySteps > 0) return Math.Max(1, _spec.Epochs);
-        return _spec.Epochs;
-    }
+    /// <summary>Evaluation points a run plans (a progress display's total): epochs, or periods of k steps.</summary>
+    private int PlannedEvaluations() =>
+        _spec.ValidateEverySteps > 0 && _workload.StepsPerEpoch is int steps
+            ? (int)((long)_spec.Epochs * steps / _spec.ValidateEverySteps)
+            : _spec.Epochs;
 
     /// <summary>One epoch: its batches, then an evaluation when one is due. False when the run stops.</summary>
     private bool RunEpoch(int epoch)

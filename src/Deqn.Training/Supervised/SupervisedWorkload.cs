@@ -38,6 +38,8 @@ public sealed class SupervisedWorkload : IWorkload<Tensor>, IDisposable
     /// <summary>Extra validation metrics from the model's output and the validation targets; keys get the prefix "val_".</summary>
     public Func<Tensor, Tensor, IReadOnlyDictionary<string, double>>? ValidationMetrics { get; init; }
 
+    public int? StepsPerEpoch => _spec.BatchSize <= 0 || _spec.BatchSize >= _train.Count ? 1 : (_train.Count + _spec.BatchSize - 1) / _spec.BatchSize;
+
     public void Begin(TrainingContext context)
     {
         if (_model is Network net) net.DropoutGenerator = _generator;

@@ -227,4 +227,33 @@ public sealed class TrainerTests
         long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         Assert.True(after - before <= 0, $"live tensors grew from {before} to {after} over 1000 steps");
     }
+
+    private sealed class PlanRecorder : ITrainingLogger
+    {
+        public int Planned { get; private set; } = -1;
+        public int Rows { get; private set; }
+        public void Begin(int totalEpochs) => Planned = totalEpochs;
+        public void LogScalars(long step, IReadOnlyDictionary<string, double> scalars) => Rows++;
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(2)]
+    public void Loggers_are_told_how_many_evaluation_points_the_run_plans(int everySteps)
+    {
+        // Given 40 rows in batches of 16 (3 steps an epoch) for 5 epochs
+        using var net = Net(1);
+        using var optimizer = Optimizers.Create(new OptimizerSpec(OptimizerKind.Adam), net.parameters());
+        using var train = Data(40, 2, noise: false);
+        var logger = new PlanRecorder();
+
+        // When it trains with evaluations every epoch, or every k steps
+        new Trainer(net, optimizer, new TrainingSpec { Epochs = 5, BatchSize = 16, ValidateEverySteps = everySteps }) { Loggers = [logger] }.Fit(train);
+
+        // Then the plan given to loggers is the number of rows they receive
+        int expected = everySteps == 0 ? 5 : 5 * 3 / everySteps;
+        Assert.Equal(expected, logger.Planned);
+        Assert.Equal(expected, logger.Rows);
+    }
 }
