@@ -67,7 +67,7 @@ public sealed class Trainer
     public RunHistory Run<TBatch>(IWorkload<TBatch> workload, CancellationToken cancel = default, TrainingResume? resume = null)
     {
         ArgumentNullException.ThrowIfNull(workload);
-        return new Run<TBatch>(this, _model, _optimizer, workload, cancel, resume).Execute();
+        return new EngineRun<TBatch>(this, _model, _optimizer, workload, cancel, resume).Execute();
     }
 }
 
@@ -79,7 +79,7 @@ public sealed record RunHistory(IReadOnlyList<TrainingHistory> Members, TimeSpan
 }
 
 /// <summary>One execution of the engine; holds the loop's state so that the phases read as methods.</summary>
-internal sealed class Run<TBatch>
+internal sealed class EngineRun<TBatch>
 {
     private readonly Trainer _trainer;
     private readonly nn.Module _model;
@@ -101,7 +101,7 @@ internal sealed class Run<TBatch>
     private long _step;
     private int _completedEpoch;
 
-    public Run(Trainer trainer, nn.Module model, Optimizer optimizer, IWorkload<TBatch> workload, CancellationToken cancel, TrainingResume? resume)
+    public EngineRun(Trainer trainer, nn.Module model, Optimizer optimizer, IWorkload<TBatch> workload, CancellationToken cancel, TrainingResume? resume)
     {
         _trainer = trainer;
         _model = model;
@@ -182,8 +182,8 @@ internal sealed class Run<TBatch>
             }
             foreach (var m in _context.Members.Where(m => m.Active).ToArray())
                 StopMember(m, StopReason.MaxEpochs, $"ran all {_spec.Epochs} {_spec.Unit}s");
-            // Stopped between evaluation points (time budget, Ctrl-C between epochs): evaluate where it ended.
-            if (_completedEpoch >= _firstEpoch && _context.Members[0].LastEvaluatedEpoch != _completedEpoch && !_context.Members[0].StopReason.Equals(StopReason.NonFiniteLoss)
+            // One network stopped between evaluation points (time budget, Ctrl-C between episodes): evaluate where it ended.
+            if (_members == 1 && _completedEpoch >= _firstEpoch && _context.Members[0].LastEvaluatedEpoch != _completedEpoch && _context.Members[0].StopReason is not StopReason.NonFiniteLoss
                 && _spec.ValidateEverySteps == 0)
             {
                 EndPeriod(_completedEpoch, _completedEpoch, final: true);
@@ -332,7 +332,8 @@ internal sealed class Run<TBatch>
             var metrics = new Dictionary<string, double>?[_members];
             foreach (var m in _context.Members)
             {
-                if (!m.Active) continue;
+                // The closing evaluation of a run that stopped between evaluation points is of the one network, stopped by then.
+                if (!m.Active && !(final && m.Index == 0)) continue;
                 metrics[m.Index] = new Dictionary<string, double>
                 {
                     ["loss"] = m.LossWeight > 0 ? m.LossSum / m.LossWeight : double.NaN,

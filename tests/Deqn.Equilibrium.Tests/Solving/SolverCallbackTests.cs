@@ -61,4 +61,30 @@ public sealed class SolverCallbackTests
         Assert.Equal(StopReason.EarlyStopping, result.Stop);
         Assert.Equal(4, result.Episodes);
     }
+
+    private sealed class CancelWhenBeginning(int episode, CancellationTokenSource cancel) : ICallback
+    {
+        public void OnEpochBegin(TrainingContext context)
+        {
+            if (context.Epoch == episode) cancel.Cancel();
+        }
+    }
+
+    [Fact]
+    public void A_solve_interrupted_between_logged_episodes_logs_the_episode_where_it_ended()
+    {
+        // Given residuals logged every 10 episodes and a Ctrl-C while episode 13 runs
+        var model = new StochasticGrowth(GrowthCalibration.BrockMirman);
+        using var cancel = new CancellationTokenSource();
+
+        // When it is solved
+        var result = Solver.Run(model, Spec with { LogEvery = 10 }, new SolveOptions { Callbacks = [new CancelWhenBeginning(13, cancel)], Cancel = cancel.Token });
+        using var policy = result.Policy;
+
+        // Then episode 13 finishes, the solve stops there, and its last history row is that episode's
+        Assert.Equal(StopReason.Interrupted, result.Stop);
+        Assert.Equal(13, result.Episodes);
+        Assert.Equal([1, 10, 13], result.History.Select(h => h.Epoch));
+        Assert.True(double.IsFinite(result.History[^1].Value("euler_mean")));
+    }
 }
