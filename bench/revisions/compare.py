@@ -63,18 +63,25 @@ def main():
                 run(a.base if b == "base" else a.new, args, folder)
                 times[(c, b)].append(training_seconds(kind, folder))
             print(f"round {r + 1}/{a.rounds} done (load {loads[-1]:.2f})", file=sys.stderr)
-    lines = [f"| case | {a.base_label} (s, median) | new (s, median) | new / {a.base_label} (median of paired ratios) |", "| --- | --- | --- | --- |"]
+    header = f"| case | {a.base_label} (s, median) | new (s, median) | new / {a.base_label} (median of paired ratios) |"
+    footer = f"{a.rounds} interleaved rounds, one thread per run; load average at the start of each round: {', '.join(f'{l:.2f}' for l in loads)}."
+    publish(report(header, cases, times, "{:.3f}", footer), a.out)
+
+
+def report(header, cases, times, number, footer):
+    """A Markdown table: each case's medians for the base and new builds and the median of their paired ratios."""
+    lines = [header, "| --- | ---: | ---: | ---: |"]
     for c in cases:
         base, new = times[(c, "base")], times[(c, "new")]
         ratio = statistics.median(n / b for n, b in zip(new, base))
-        lines.append(f"| {c} | {statistics.median(base):.3f} | {statistics.median(new):.3f} | {ratio:.3f} |")
-    lines.append("")
-    lines.append(f"{a.rounds} interleaved rounds, one thread per run; load average at the start of each round: {', '.join(f'{l:.2f}' for l in loads)}.")
-    report = "\n".join(lines)
-    print(report)
-    if a.out:
-        Path(a.out).write_text(report + "\n")
+        lines.append(f"| {c} | {number.format(statistics.median(base))} | {number.format(statistics.median(new))} | {ratio:.3f} |")
+    return "\n".join(lines + ["", footer])
 
+
+def publish(text, out):
+    print(text)
+    if out:
+        Path(out).write_text(text + "\n")
 
 if __name__ == "__main__":
     main()

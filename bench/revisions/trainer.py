@@ -10,6 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import driver  # noqa: E402  (bench/driver.py: the data file and the worker protocol)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import compare  # noqa: E402  (the report table, shared with whole-command comparisons)
 
 
 def main():
@@ -46,20 +48,10 @@ def main():
         finally:
             for w in workers.values():
                 w.close()
-    lines = [f"| contender (batch, epochs per block) | {a.base_label}: CPU µs per network-step | new | new / {a.base_label} (median of paired ratios) |",
-             "| --- | ---: | ---: | ---: |"]
-    for c in cases:
-        base, new = times[(c, "base")], times[(c, "new")]
-        ratio = statistics.median(n / b for n, b in zip(new, base))
-        lines.append(f"| {c} | {statistics.median(base):.0f} | {statistics.median(new):.0f} | {ratio:.3f} |")
-    lines.append("")
-    lines.append(f"{a.rounds} interleaved rounds after one warm-up round, one thread per worker; load average per round: median "
-                 f"{statistics.median(loads):.2f}, max {max(loads):.2f}.")
-    report = "\n".join(lines)
-    print(report)
-    if a.out:
-        Path(a.out).write_text(report + "\n")
-
+    header = f"| contender (batch, epochs per block) | {a.base_label}: CPU µs per network-step | new | new / {a.base_label} (median of paired ratios) |"
+    footer = (f"{a.rounds} interleaved rounds after one warm-up round, one thread per worker; load average per round: median "
+              f"{statistics.median(loads):.2f}, max {max(loads):.2f}.")
+    compare.publish(compare.report(header, cases, times, "{:.0f}", footer), a.out)
 
 if __name__ == "__main__":
     main()
