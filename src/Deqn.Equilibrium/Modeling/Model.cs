@@ -31,6 +31,15 @@ public abstract class Model
     /// <summary>One line for listings and reports, e.g. "Brock–Mirman 1972, δ = 1"; the class name unless a model says more.</summary>
     public virtual string Title => GetType().Name;
 
+    /// <summary>
+    /// The model in math notation for <c>deqn models &lt;name&gt;</c> and reports: one line per definition, transition and
+    /// equation (e.g. "euler: 1 = β·E[(1 − δ + r′)·C/C′]"); empty when the model says nothing.
+    /// </summary>
+    public virtual IReadOnlyList<string> Formulas => [];
+
+    /// <summary>What a solution is checked against, in words (e.g. "closed form s = αβ", "time iteration"); null: nothing.</summary>
+    public virtual string? ReferenceSummary => null;
+
     /// <summary>The calibration as name → value, for reports and the run's merged config (<see cref="Model{TCalibration}"/> fills it in).</summary>
     public virtual IReadOnlyList<(string Name, double Value)> Parameters => [];
 
