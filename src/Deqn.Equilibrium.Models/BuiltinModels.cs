@@ -1,5 +1,6 @@
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Models.Growth;
+using Deqn.Equilibrium.Models.Olg;
 
 namespace Deqn.Equilibrium.Models;
 
@@ -17,5 +18,7 @@ public static class BuiltinModels
         .Add("brock-mirman-stochastic", "Brock–Mirman with AR(1) log TFP, δ = 1 (closed form K' = αβzK^α)",
             GrowthCalibration.BrockMirmanStochastic, c => new StochasticGrowth(c))
         .Add("stochastic-growth", "the workshop's stochastic growth model, δ = 0.1 (reference: time iteration)",
-            new GrowthCalibration(), c => new StochasticGrowth(c));
+            new GrowthCalibration(), c => new StochasticGrowth(c))
+        .Add("olg-analytic", "Krueger–Kubler analytic OLG: A generations (default 6), a 4-state iid shock (closed form s_h = β_h)",
+            new OlgCalibration(), c => new AnalyticOlg(c));
 }

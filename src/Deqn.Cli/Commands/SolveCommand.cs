@@ -81,7 +81,9 @@ public sealed class SolveCommand : CliCommand
         new("nodes", "5", "Gauss–Hermite nodes per shock, or pseudo-random draws", "Episodes", ValueName: "n"),
         new("max-seconds", null, "wall-time budget for training", "Episodes", ValueName: "s"),
         new("target-loss", null, "stop when an episode's loss is at or below this", "Episodes", ValueName: "x"),
-        new("target-euler", null, "stop when the mean |residual| on an episode's states is at or below this", "Episodes", ValueName: "x"),
+        new("target-euler", null, "stop when the mean |residual| of every watched equation (--target-equations) on an episode's states is at or below this", "Episodes", ValueName: "x"),
+        new("target-equations", null, "the equations --target-euler watches, comma-separated (a vector equation's name covers its elements, 'euler[3]' is one element); default: all", "Episodes", ValueName: "names"),
+        new("equation-weights", null, "loss weights by equation as name=weight;name=weight (default: the model's, 1 for each equation)", "Episodes", ValueName: "pairs"),
         new("target-policy-error", null, "stop when the largest relative error of a policy against the closed form or reference solution, on the grid over the reference's ergodic set, is at or below this", "Episodes", ValueName: "x"),
         new("track-reference", "true", "log the policy's error against the closed form or reference solution at every logged episode (history.csv, TensorBoard)", "Episodes", Flag: true),
         new("log-every", "10", "evaluate per-equation residuals and log every k episodes", "Episodes", ValueName: "k"),
@@ -124,8 +126,8 @@ public sealed class SolveCommand : CliCommand
         bool quiet = s.Bool("quiet");
         console.MarkupLine($"[bold]deqn solve {Markup.Escape(entry.Name)}[/]: {Markup.Escape(model.Title)}");
         console.MarkupLine($"  {Markup.Escape(string.Join(", ", model.Parameters.Select(p => $"{p.Name} = {Format(p.Value)}")))}");
-        console.MarkupLine($"  states {Markup.Escape(string.Join(", ", model.States.Select(x => $"{x.Name} ~ {x.Initial}")))}; policies {Markup.Escape(string.Join(", ", model.Policies.Select(p => p.Name)))}; shocks {(model.Shocks.Count == 0 ? "none" : Markup.Escape(string.Join(", ", model.Shocks.Select(x => $"{x.Name} σ = {Format(x.Sigma)}"))))}");
-        console.MarkupLine($"  network {model.States.Count} → {string.Join(" → ", spec.Network.Hidden.Select(h => $"{h.Width} {h.Activation.Name()}"))} → {model.Policies.Count}, {spec.Network.Precision.ToString().ToLowerInvariant()}; {Markup.Escape(Deqn.Training.Optimization.Optimizers.Name(spec.Optimization.Optimizer.Kind))} lr {Format(spec.Optimization.Optimizer.Resolve().LearningRate)}; {spec.Episodes} episodes × {spec.Trajectories} trajectories × {spec.EpisodeLength} periods, {spec.EpochsPerEpisode} epoch(s), batch {spec.BatchSize}");
+        console.MarkupLine($"  states {Markup.Escape(string.Join(", ", model.States.Select(Describe)))}; policies {Markup.Escape(string.Join(", ", model.Policies.Select(p => p.IsVector ? $"{p.Name}[{p.Size}]" : p.Name)))}; shocks {(!model.IsStochastic ? "none" : Markup.Escape(string.Join(", ", model.Shocks.Select(x => $"{x.Name} σ = {Format(x.Sigma)}").Concat(model.ChainStates.Select(c => $"{c.Name}: Markov chain, {c.Chain!.Count} states")))))}");
+        console.MarkupLine($"  network {PolicyNetwork.InputWidth(model)} → {string.Join(" → ", spec.Network.Hidden.Select(h => $"{h.Width} {h.Activation.Name()}"))} → {model.PolicyWidth}, {spec.Network.Precision.ToString().ToLowerInvariant()}; {Markup.Escape(Deqn.Training.Optimization.Optimizers.Name(spec.Optimization.Optimizer.Kind))} lr {Format(spec.Optimization.Optimizer.Resolve().LearningRate)}; {spec.Episodes} episodes × {spec.Trajectories} trajectories × {spec.EpisodeLength} periods, {spec.EpochsPerEpisode} epoch(s), batch {spec.BatchSize}");
         if (checkpoint is not null) console.MarkupLine($"  resuming after episode {checkpoint.Episode} from {Markup.Escape(run.File(CheckpointFile))}");
         console.MarkupLine($"  run folder: {Markup.Escape(run.Path)}");
 
@@ -140,7 +142,7 @@ public sealed class SolveCommand : CliCommand
             if (!model.HasClosedForm && !quiet) console.MarkupLine("  computing the reference solution…");
             reference = SolutionDiagnostics.DefaultReference(model);
             if (reference is not null)
-                probe = SolutionDiagnostics.ReferenceProbe(model, reference, SolutionDiagnostics.ReferenceBox(model, reference, diagnostics, dtype), Math.Min(diagnostics.GridPoints, 30), dtype);
+                probe = SolutionDiagnostics.ReferenceProbe(model, reference, SolutionDiagnostics.Comparison(model, reference, diagnostics with { SampleSize = Math.Min(diagnostics.SampleSize, 2000) }, dtype, Math.Min(diagnostics.GridPoints, 30)).States, dtype);
         }
 
         SolveResult result;
@@ -262,6 +264,8 @@ public sealed class SolveCommand : CliCommand
             MaxSeconds = s.PositiveOrNull("max-seconds"),
             TargetLoss = s.PositiveOrNull("target-loss"),
             TargetEulerError = s.PositiveOrNull("target-euler"),
+            TargetEquations = s.String("target-equations") is { } watched ? watched.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : [],
+            EquationWeights = s.Parse("equation-weights", v => ModelCatalog.ParseOverrides(v), allowEmpty: true),
             LogEvery = s.Int("log-every", min: 1),
             HistogramEvery = s.Int("histogram-every", min: 0),
             CheckpointEvery = s.Int("checkpoint-every", min: 0),
@@ -296,16 +300,26 @@ public sealed class SolveCommand : CliCommand
         return (s, run);
     }
 
-    /// <summary>The trained network as a Deqn model file (inputs: the states, scaled by their initial ranges; outputs: raw policy values).</summary>
+    private static string Describe(State x) => x.Chain is { } chain ? $"{x.Name} (Markov chain, {chain.Count} states)"
+        : x.IsVector ? $"{x.Name}[{x.Size}] ~ {(x.Initials.Distinct().Count() == 1 ? x.Initial.ToString() : "per element")}" : $"{x.Name} ~ {x.Initial}";
+
+    /// <summary>
+    /// The trained network as a Deqn model file (inputs: every state element scaled by its initial range, then each
+    /// Markov chain's state one-hot; outputs: raw policy values, one per element).
+    /// </summary>
     private static void SavePolicy(RunFolder run, string name, Model model, PolicyNetwork policy)
     {
+        var continuous = model.StateColumns.Where(c => c.State.Chain is null).ToArray();
+        var oneHot = model.ChainStates.SelectMany(c => c.Chain!.Labels.Select(label => $"{c.Name}={label}")).ToArray();
         var trained = new TrainedModel(policy.Network, new ModelMetadata
         {
             Task = TaskKind.Regression,
             Network = policy.Network.Spec,
-            Features = model.States.Select(x => x.Name).ToArray(),
-            Targets = model.Policies.Select(p => p.Name).ToArray(),
-            InputNormalizer = new Normalizer(NormalizationKind.MinMax, model.States.Select(x => x.Initial.Center).ToArray(), model.States.Select(x => x.Initial.HalfWidth).ToArray()),
+            Features = continuous.Select(c => c.Name).Concat(oneHot).ToArray(),
+            Targets = model.PolicyColumns.Select(p => p.Name).ToArray(),
+            InputNormalizer = new Normalizer(NormalizationKind.MinMax,
+                continuous.Select(c => c.Initial.Center).Concat(oneHot.Select(_ => 0.0)).ToArray(),
+                continuous.Select(c => c.Initial.HalfWidth).Concat(oneHot.Select(_ => 1.0)).ToArray()),
             Provenance = new Dictionary<string, string>
             {
                 ["deqn-model"] = name,

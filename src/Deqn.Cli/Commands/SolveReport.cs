@@ -37,7 +37,7 @@ public static class SolveReport
             {
                 var series = new List<Series> { new("DEQN", sl.X, sl.Solution) };
                 if (sl.Reference is not null) series.Add(new(reference ?? "reference", sl.X, sl.Reference));
-                var others = string.Join(", ", model.States.Where(x => x.Name != sl.State).Select(x => x.Name));
+                var others = model.StateWidth <= 4 ? string.Join(", ", model.StateColumns.Select(x => x.Name).Where(x => x != sl.State)) : "the other states";
                 return new LineChart($"{sl.Policy} against {sl.State}" + (others.Length > 0 ? $" ({others} at median)" : ""), sl.State, sl.Policy, series) { Markers = false };
             }).ToArray();
             var name = $"policy-{Safe(group.Key)}";
@@ -60,7 +60,7 @@ public static class SolveReport
             var tracked = h.Where(r => r.Metrics.ContainsKey("policy_max_rel_error")).ToArray();
             if (tracked.Length > 1)
             {
-                var policyNames = model.Policies.Select(p => p.Name).ToArray();
+                var policyNames = model.PolicyColumns.Select(p => p.Name).Where(p => tracked[0].Metrics.ContainsKey($"policy_max_rel_error_{p}")).Take(8).ToArray();
                 var series = policyNames.SelectMany(p => new[]
                 {
                     new Series($"{p} mean", tracked.Select(r => (double)r.Epoch).ToArray(), tracked.Select(r => r.Metrics[$"policy_mean_rel_error_{p}"]).ToArray()),
@@ -75,7 +75,9 @@ public static class SolveReport
             plots.Add(("Loss, Euler residuals and policy error over episodes", "plots/training.png"));
         }
 
-        foreach (var (equation, _) in report.Errors)
+        // One histogram per scalar equation and per vector equation's first and last element: a vector's elements
+        // are summarized in the tables, not drawn one by one.
+        foreach (var (equation, _) in report.Errors.Where(e => report.PathColumns.Contains($"error_{e.Key}") && (!e.Key.Contains('[') || e.Key.EndsWith("[1]", StringComparison.Ordinal) || !report.Errors.ContainsKey(NextElement(e.Key)))))
         {
             int column = report.PathColumns.ToList().IndexOf($"error_{equation}");
             var logs = Enumerable.Range(0, report.Path.GetLength(0)).Select(i => Math.Log10(Math.Max(Math.Abs(report.Path[i, column]), 1e-17))).ToArray();
@@ -93,13 +95,23 @@ public static class SolveReport
 
         int shown = Math.Min(500, report.Path.GetLength(0));
         var t = Enumerable.Range(0, shown).Select(i => (double)i).ToArray();
-        var pathPanels = model.States.Select((x, j) => new LineChart(x.Name, "period", x.Name, [new Series(x.Name, t, Enumerable.Range(0, shown).Select(i => report.Path[i, j + 1]).ToArray())]) { Markers = false })
-            .Concat(model.Policies.Select((p, j) => new LineChart(p.Name, "period", p.Name, [new Series(p.Name, t, Enumerable.Range(0, shown).Select(i => report.Path[i, model.States.Count + j + 1]).ToArray())]) { Markers = false }))
+        // One panel per scalar state and policy; a vector's elements share a panel.
+        LineChart Panel(string name, IReadOnlyList<string> elements, int first) => new(name, "period", name,
+            elements.Take(8).Select((e, k) => new Series(e, t, Enumerable.Range(0, shown).Select(i => report.Path[i, first + k]).ToArray())).ToArray()) { Markers = false };
+        var pathPanels = model.States.Select(x => Panel(x.Name, x.ElementNames, 1 + x.Index))
+            .Concat(model.Policies.Select(p => Panel(p.Name, p.ElementNames, 1 + model.StateWidth + p.Index)))
             .ToArray();
         ChartRenderer.Save(new GridOfCharts($"The first {shown} periods of the evaluation path", pathPanels, Math.Min(2, pathPanels.Length)), File("plots/path"));
         plots.Add(($"The first {shown} periods of the evaluation path", "plots/path.png"));
 
         WriteMarkdown(File("report.md"), entry, model, spec, result, report, diagnostics, settings, plots);
+    }
+
+    // "euler[3]" → "euler[4]".
+    private static string NextElement(string element)
+    {
+        int open = element.LastIndexOf('[');
+        return $"{element[..open]}[{int.Parse(element[(open + 1)..^1], CultureInfo.InvariantCulture) + 1}]";
     }
 
     /// <summary>The numbers of the run in one machine-readable file (benchmarks and scripts read it).</summary>
@@ -140,7 +152,7 @@ public static class SolveReport
         md.Paragraph(string.Join(", ", model.Parameters.Select(p => $"{p.Name} = {SolveCommand.Format(p.Value)}")) + ".");
         if (result is not null)
         {
-            md.Paragraph($"Trained {result.Episodes:N0} episodes ({result.Steps:N0} steps) in {result.Seconds:F1} s; stopped: {result.StopMessage}. Network {model.States.Count} → {string.Join(" → ", spec.Network.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}"))} → {model.Policies.Count}, " +
+            md.Paragraph($"Trained {result.Episodes:N0} episodes ({result.Steps:N0} steps) in {result.Seconds:F1} s; stopped: {result.StopMessage}. Network {PolicyNetwork.InputWidth(model)} → {string.Join(" → ", spec.Network.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}"))} → {model.PolicyWidth}, " +
                 $"{spec.Network.Precision.ToString().ToLowerInvariant()}; training expectations by {result.Quadrature}. Final loss {MarkdownReport.FormatNumber(result.History[^1].Value("loss"))}.");
         }
         md.Heading(2, "Euler errors on a fresh path");
@@ -153,9 +165,12 @@ public static class SolveReport
         if (report.ReferenceName is not null)
         {
             md.Heading(2, $"Policy against the {report.ReferenceName}");
-            md.Paragraph($"Relative error |policy / reference − 1| on a {diagnostics.GridPoints}-point-per-state grid over " +
-                string.Join(" × ", report.GridBox.Select(b => $"{b.State} ∈ [{F(b.Low)}, {F(b.High)}]")) +
-                (model.Shocks.Count == 0 ? " (the initial distribution's range)" : " (the 0.5 %–99.5 % range of the reference's own simulated paths: its ergodic set)") + ", and along the path.");
+            string ergodic = !model.IsStochastic ? " (the initial distribution's range)" : " (the 0.5 %–99.5 % range of the reference's own simulated paths: its ergodic set)";
+            md.Paragraph(report.Comparisons.Any(c => c.Where == "grid")
+                ? $"Relative error |policy / reference − 1| on a {diagnostics.GridPoints}-point-per-state grid over " +
+                  string.Join(" × ", report.GridBox.Select(b => $"{b.State} ∈ [{F(b.Low)}, {F(b.High)}]")) + ergodic + ", and along the path."
+                : $"Relative error |policy / reference − 1| on {diagnostics.SampleSize:N0} states sampled from the reference's own simulated ergodic set " +
+                  $"(with {model.StateWidth} states a grid is out of reach), and along the path.");
             md.Table(["policy", "where", "mean rel. error", "max rel. error"], report.Comparisons.Select(c => (IReadOnlyList<string>)[c.Policy, c.Where, F(c.Mean), F(c.Max)]));
         }
         md.Heading(2, "Plots");
@@ -178,13 +193,13 @@ public static class SolveReport
         var table = new Table().Border(TableBorder.Rounded).Title("Euler errors on a fresh path");
         foreach (var h in new[] { "equation", "mean", "p99", "max", "log10 mean", "log10 max" }) table.AddColumn(h);
         foreach (var (name, s) in report.Errors)
-            table.AddRow(name, F(s.Mean), F(s.P99), F(s.Max), s.Log10Mean.ToString("F2", CultureInfo.InvariantCulture), s.Log10Max.ToString("F2", CultureInfo.InvariantCulture));
+            table.AddRow(Markup.Escape(name), F(s.Mean), F(s.P99), F(s.Max), s.Log10Mean.ToString("F2", CultureInfo.InvariantCulture), s.Log10Max.ToString("F2", CultureInfo.InvariantCulture));
         console.Write(table);
         if (report.ReferenceName is not null)
         {
             var policy = new Table().Border(TableBorder.Rounded).Title($"Policy vs {Markup.Escape(report.ReferenceName)}");
             foreach (var h in new[] { "policy", "where", "mean rel. error", "max rel. error" }) policy.AddColumn(h);
-            foreach (var c in report.Comparisons) policy.AddRow(c.Policy, c.Where, F(c.Mean), F(c.Max));
+            foreach (var c in report.Comparisons) policy.AddRow(Markup.Escape(c.Policy), c.Where, F(c.Mean), F(c.Max));
             console.Write(policy);
         }
         if (result is not null) console.MarkupLine($"{result.Episodes:N0} episodes, {result.Steps:N0} steps, {result.Seconds:F1} s of training.");

@@ -36,6 +36,8 @@ public static class SolverSettings
         Optional(s, "max-seconds", spec.MaxSeconds);
         Optional(s, "target-loss", spec.TargetLoss);
         Optional(s, "target-euler", spec.TargetEulerError);
+        if (spec.TargetEquations.Count > 0) s["target-equations"] = string.Join(',', spec.TargetEquations);
+        if (spec.EquationWeights.Count > 0) s["equation-weights"] = string.Join(';', spec.EquationWeights.Select(kv => $"{kv.Key}={Format(kv.Value)}"));
         s["log-every"] = Format(spec.LogEvery);
         s["histogram-every"] = Format(spec.HistogramEvery);
         s["checkpoint-every"] = Format(spec.CheckpointEvery);

@@ -21,6 +21,9 @@ public sealed class ParameterAttribute(string name, string description) : Attrib
 {
     public string Name { get; } = name;
     public string Description { get; } = description;
+
+    /// <summary>The valid values in words, for listings (e.g. "(0, 1)"); the record's Validate() is what enforces them.</summary>
+    public string? Range { get; set; }
 }
 
 /// <summary>

@@ -5,8 +5,10 @@ namespace Deqn.Equilibrium.Modeling;
 
 /// <summary>
 /// One period of a batch of economies as a model reads it: <c>t[K]</c> for a state, <c>t[s]</c> for a policy,
-/// <c>t[C]</c> for a definition — each a tensor with one value per economy, clipped into its declared bounds (the
-/// raw value is <see cref="Raw"/>). <see cref="Expect"/> integrates over next period's shocks.
+/// <c>t[C]</c> for a definition — each a tensor with one value per economy ([economies]), or [elements, economies] for
+/// a vector, clipped into its declared bounds (the raw value is <see cref="Raw"/>). Elements come first so that a
+/// scalar combines with a vector by broadcasting (<c>t[r] * t[k]</c>), and <c>t[k][0]</c> is the first element.
+/// <see cref="Expect"/> integrates over next period's shocks.
 /// </summary>
 /// <remarks>
 /// Values are computed once per period and cached, so a definition read by several equations costs one evaluation and
@@ -25,10 +27,11 @@ public sealed class Period
     private readonly HashSet<Definition> _computing = new(ReferenceEqualityComparer.Instance);
     private Period? _broadcast;
     private Period? _next;
-    // Columns split once: one autograd node whose backward is a single stack, where a select per column would
-    // each allocate and fill a full-size zero gradient.
+    // Columns split once per variable: one autograd node whose backward is a single concatenation, where a select
+    // per column would each allocate and fill a full-size zero gradient.
     private Tensor[]? _stateColumns;
     private Tensor[]? _policyColumns;
+    private readonly Dictionary<(int, long), Tensor> _elementConstants = new();
 
     internal Period(Model model, Tensor states, Tensor? policies, ExpectationOperator? expectations, PenaltyLedger penalties)
     {
@@ -45,7 +48,7 @@ public sealed class Period
     /// <summary>Number of economies (rows) in the batch.</summary>
     public long Count => _states.shape[0];
 
-    /// <summary>The states as a matrix [Count, states], in declaration order (raw, not clipped).</summary>
+    /// <summary>The states as a matrix [Count, StateWidth], in declaration order (raw, not clipped).</summary>
     public Tensor States => _states;
 
     public Tensor this[State state] => Read(state);
@@ -55,15 +58,15 @@ public sealed class Period
     /// <summary>The value before clipping into the variable's bounds (for implied policies, the bounded value itself).</summary>
     public Tensor Raw(Variable variable)
     {
-        if (_broadcastOf is not null) return _broadcastOf.Raw(variable).unsqueeze(1);
+        if (_broadcastOf is not null) return _broadcastOf.Raw(variable).unsqueeze(-1);
         Read(variable);
         return _raw.TryGetValue(variable, out var raw) ? raw : _values[variable];
     }
 
     /// <summary>
-    /// E[f(next period)] over the shocks, one value per economy. Next period's states come from the model's transition
-    /// at every quadrature node, and their policies from one forward pass for all nodes; every expectation in the
-    /// period shares them.
+    /// E[f(next period)] over the shocks, one value per economy (or [elements, economies] for a vector integrand).
+    /// Next period's states come from the model's transition at every quadrature node (and every next state of each
+    /// Markov chain), and their policies from one forward pass for all nodes; every expectation in the period shares them.
     /// </summary>
     public Tensor Expect(Func<Period, Tensor> f)
     {
@@ -73,9 +76,30 @@ public sealed class Period
                 : "an expectation inside next period's values: nested expectations are not supported");
         _next ??= _expectations.NextPeriod(this);
         var values = f(_next);
-        if (values.dim() != 1 || values.shape[0] != _next.Count)
-            throw new InvalidOperationException($"an expectation's integrand must give one value per next-period economy ({_next.Count}), got shape [{string.Join(", ", values.shape)}]");
-        return _expectations.Integrate(values, Count);
+        if (values.dim() is not (1 or 2) || values.shape[^1] != _next.Count)
+            throw new InvalidOperationException($"an expectation's integrand must give one value per next-period economy ({_next.Count}), or [elements, {_next.Count}], got shape [{string.Join(", ", values.shape)}]");
+        return _expectations.Integrate(values, this);
+    }
+
+    /// <summary>
+    /// Constants per element of a vector (labour endowment by age…) shaped to combine with this period's vectors:
+    /// [elements, 1] (made once per period and cached).
+    /// </summary>
+    public Tensor PerElement(IReadOnlyList<double> values)
+    {
+        if (_broadcastOf is not null) return _broadcastOf.PerElement(values).unsqueeze(-1);
+        var key = (System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(values), (long)values.Count);
+        if (_elementConstants.TryGetValue(key, out var cached)) return cached;
+        var t = torch.tensor(values.ToArray(), [values.Count, 1], dtype: _states.dtype, device: _states.device);
+        _elementConstants[key] = t;
+        return t;
+    }
+
+    /// <summary>table[index] for every economy: a Markov chain's state (0 … n−1, held as a number) mapped to a value.</summary>
+    internal Tensor Lookup(double[] table, Tensor index)
+    {
+        var values = torch.tensor(table, dtype: index.dtype, device: index.device);
+        return values.index_select(0, index.flatten().to_type(ScalarType.Int64)).view_as(index);
     }
 
     internal Period Broadcast() => _broadcast ??= new Period(this);
@@ -86,7 +110,7 @@ public sealed class Period
 
     private Tensor Read(Variable variable)
     {
-        if (_broadcastOf is not null) return _broadcastOf.Read(variable).unsqueeze(1);
+        if (_broadcastOf is not null) return _broadcastOf.Read(variable).unsqueeze(-1);
         if (_values.TryGetValue(variable, out var cached)) return cached;
         _model.CheckOwns(variable);
         Tensor raw;
@@ -97,19 +121,19 @@ public sealed class Period
                 raw = torch.full(Count, constant, dtype: _states.dtype, device: _states.device);
                 break;
             case State s:
-                raw = (_stateColumns ??= _states.unbind(1))[s.Index];
+                raw = (_stateColumns ??= Split(_states, _model.States))[s.Position];
                 break;
             case Policy p:
                 if (_policies is null) throw new InvalidOperationException($"policy {p.Name} is not available here (a closed form reads states only)");
-                raw = (_policyColumns ??= _policies.unbind(1))[p.Index];
+                raw = (_policyColumns ??= Split(_policies, _model.Policies))[p.Position];
                 bounds = p.EnforcedBounds;
                 break;
             case Definition d:
                 if (!_computing.Add(d)) throw new InvalidOperationException($"definition {d.Name} depends on itself");
                 try { raw = d.Compute(this); }
                 finally { _computing.Remove(d); }
-                if (raw.dim() != 1 || raw.shape[0] != Count)
-                    throw new InvalidOperationException($"definition {d.Name} must give one value per economy ({Count}), got shape [{string.Join(", ", raw.shape)}]");
+                if (d.IsVector ? raw.dim() != 2 || raw.shape[0] != d.Size || raw.shape[1] != Count : raw.dim() != 1 || raw.shape[0] != Count)
+                    throw new InvalidOperationException($"definition {d.Name} must give {(d.IsVector ? $"[{d.Size}, {Count}]" : $"one value per economy ({Count})")}, got shape [{string.Join(", ", raw.shape)}]");
                 break;
             default:
                 throw new ArgumentException($"unknown kind of variable {variable.Name}");
@@ -124,6 +148,14 @@ public sealed class Period
         _values[variable] = value;
         return value;
     }
+
+    /// <summary>A matrix's columns by variable: [rows] for a scalar, [elements, rows] for a vector, in one autograd node.</summary>
+    private static Tensor[] Split<T>(Tensor matrix, IReadOnlyList<T> variables) where T : Variable
+    {
+        if (variables.All(v => !v.IsVector)) return matrix.unbind(1);
+        var parts = matrix.split(variables.Select(v => (long)v.Size).ToArray(), 1);
+        return parts.Select((part, i) => variables[i].IsVector ? part.t() : part.squeeze(1)).ToArray();
+    }
 }
 
 /// <summary>Bound-violation penalties of one evaluation, by variable name (current and next period add up).</summary>
@@ -136,17 +168,23 @@ internal sealed class PenaltyLedger
     public IReadOnlyDictionary<string, Tensor> ByName => _byName;
 }
 
-/// <summary>The shock values a transition reads: drawn innovations when simulating, quadrature nodes in expectations.</summary>
+/// <summary>
+/// The shock values a transition reads: drawn innovations when simulating, quadrature nodes in expectations. Markov
+/// chains are moved by the model itself (<see cref="NextChainState"/>), from a uniform draw or the node's next state.
+/// </summary>
 public sealed class ShockValues
 {
-    private readonly Tensor? _values;
+    private readonly Tensor? _normals;
+    private readonly Tensor? _chains;
     private readonly bool _asRow;
 
-    // values: [N, shocks] when simulating, [Q, shocks] quadrature nodes (read as rows [1, Q]) in expectations.
-    internal ShockValues(Model model, Tensor? values, bool asRow)
+    // Simulating: normals [N, shocks] and one uniform draw per chain [N, chains]. Expectations: the nodes [Q, shocks]
+    // and each node's next chain states [Q, chains], read as rows [1, Q].
+    internal ShockValues(Model model, Tensor? normals, Tensor? chains, bool asRow)
     {
         Model = model;
-        _values = values;
+        _normals = normals;
+        _chains = chains;
         _asRow = asRow;
     }
 
@@ -157,8 +195,22 @@ public sealed class ShockValues
         get
         {
             Model.CheckOwns(shock);
-            var column = _values!.select(1, shock.Index);
+            var column = _normals!.select(1, shock.Index);
             return _asRow ? column.unsqueeze(0) : column;
         }
+    }
+
+    /// <summary>Chain <paramref name="c"/>'s next state: the node's in an expectation, drawn from today's row when simulating.</summary>
+    internal Tensor NextChainState(int c, State chain, Period now)
+    {
+        if (_asRow) return _chains!.select(1, c).unsqueeze(0);
+        var markov = chain.Chain!;
+        int n = markov.Count;
+        var today = now[chain];
+        var cumulative = torch.tensor(markov.Cumulative.Cast<double>().ToArray(), [n, n], dtype: today.dtype, device: today.device)
+            .index_select(0, today.to_type(ScalarType.Int64));
+        // The first state whose cumulative probability exceeds the draw: the number of states at or below it.
+        var drawn = _chains!.select(1, c).unsqueeze(1);
+        return cumulative.le(drawn).sum(1).clamp_max(n - 1).to_type(today.dtype);
     }
 }

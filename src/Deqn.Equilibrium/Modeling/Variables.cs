@@ -29,51 +29,133 @@ public sealed record Bounds
     internal Tensor Clip(Tensor raw) => raw.clamp(Lower, Upper);
 }
 
-/// <summary>Where a state starts (and the range its network input is scaled by): drawn uniformly from [Low, High].</summary>
+/// <summary>How an initial value is drawn.</summary>
+public enum InitialKind { Uniform, Fixed, TruncatedNormal, Discrete }
+
+/// <summary>
+/// Where a state starts, and the range its network input is scaled by: uniform on [Low, High], a fixed value, a normal
+/// truncated to [Low, High], or (for a Markov chain) a state drawn from given probabilities. Each draw takes exactly
+/// one uniform number from the solver's stream, so runs are reproducible from their seed.
+/// </summary>
 public sealed record InitialDistribution
 {
-    public InitialDistribution(double low, double high)
+    private readonly double[]? _probabilities;
+
+    private InitialDistribution(InitialKind kind, double low, double high, double mean = 0, double sd = 0, double[]? probabilities = null)
     {
         if (!double.IsFinite(low) || !double.IsFinite(high) || !(low <= high))
             throw new ArgumentException($"initial range [{low}, {high}] needs finite low ≤ high");
+        Kind = kind;
         Low = low;
         High = high;
+        Mean = mean;
+        StandardDeviation = sd;
+        _probabilities = probabilities;
     }
 
+    public InitialDistribution(double low, double high) : this(low == high ? InitialKind.Fixed : InitialKind.Uniform, low, high, 0.5 * (low + high)) { }
+
+    public InitialKind Kind { get; }
     public double Low { get; }
     public double High { get; }
 
-    public static InitialDistribution Uniform(double low, double high) => new(low, high);
-    public static InitialDistribution Fixed(double value) => new(value, value);
+    /// <summary>The normal's mean before truncation (the midpoint for the other kinds).</summary>
+    public double Mean { get; }
+
+    /// <summary>The normal's standard deviation before truncation (0 for the other kinds).</summary>
+    public double StandardDeviation { get; }
+
+    /// <summary>A discrete start's probabilities by state (null for the other kinds).</summary>
+    public IReadOnlyList<double>? Probabilities => _probabilities;
+
+    public static InitialDistribution Uniform(double low, double high) => new(InitialKind.Uniform, low, high, 0.5 * (low + high));
+    public static InitialDistribution Fixed(double value) => new(InitialKind.Fixed, value, value, value);
+
+    /// <summary>N(mean, sd²) truncated to [low, high] (drawn by inverting its distribution function).</summary>
+    public static InitialDistribution TruncatedNormal(double mean, double sd, double low, double high)
+    {
+        if (!double.IsFinite(mean) || !(sd > 0) || !double.IsFinite(sd)) throw new ArgumentException($"a truncated normal needs a finite mean and sd > 0 (got {mean}, {sd})");
+        if (!(low < high)) throw new ArgumentException($"a truncated normal needs low < high (got [{low}, {high}])");
+        return new(InitialKind.TruncatedNormal, low, high, mean, sd);
+    }
+
+    /// <summary>State j with probability probabilities[j] (a Markov chain's start; its stationary distribution by default).</summary>
+    public static InitialDistribution Discrete(IReadOnlyList<double> probabilities)
+    {
+        if (probabilities.Count == 0 || probabilities.Any(p => !(p >= 0)) || Math.Abs(probabilities.Sum() - 1) > 1e-10)
+            throw new ArgumentException("a discrete start needs nonnegative probabilities that sum to 1");
+        return new(InitialKind.Discrete, 0, probabilities.Count - 1, 0, 0, probabilities.ToArray());
+    }
 
     public double Center => 0.5 * (Low + High);
 
     /// <summary>Half the width, or 1 for a fixed start (so the network sees x − x₀).</summary>
     public double HalfWidth => High > Low ? 0.5 * (High - Low) : 1.0;
 
-    internal double Draw(double uniform) => Low + (High - Low) * uniform;
+    /// <summary>Where a single simulated path starts: the midpoint, or a discrete start's most likely state.</summary>
+    public double Typical => Kind == InitialKind.Discrete ? Array.IndexOf(_probabilities!, _probabilities!.Max()) : Kind == InitialKind.TruncatedNormal ? Math.Clamp(Mean, Low, High) : Center;
 
-    public override string ToString() => High > Low ? $"U[{Low:G6}, {High:G6}]" : $"{Low:G6}";
+    internal double Draw(double uniform) => Kind switch
+    {
+        InitialKind.Fixed => Low,
+        InitialKind.Uniform => Low + (High - Low) * uniform,
+        InitialKind.TruncatedNormal => Math.Clamp(Mean + StandardDeviation * Shocks.NormalDistribution.Quantile(
+            Shocks.NormalDistribution.Cdf((Low - Mean) / StandardDeviation) + uniform * (Shocks.NormalDistribution.Cdf((High - Mean) / StandardDeviation) - Shocks.NormalDistribution.Cdf((Low - Mean) / StandardDeviation))), Low, High),
+        InitialKind.Discrete => Shocks.MarkovChain.Draw(_probabilities!, uniform),
+        _ => throw new ArgumentOutOfRangeException(nameof(Kind)),
+    };
+
+    public override string ToString() => Kind switch
+    {
+        InitialKind.Fixed => $"{Low:G6}",
+        InitialKind.TruncatedNormal => $"N({Mean:G6}, {StandardDeviation:G6}²) on [{Low:G6}, {High:G6}]",
+        InitialKind.Discrete => $"discrete ({string.Join(", ", _probabilities!.Select(p => p.ToString("G4")))})",
+        _ => $"U[{Low:G6}, {High:G6}]",
+    };
+
+    public bool Equals(InitialDistribution? other) => other is not null && Kind == other.Kind && Low == other.Low && High == other.High
+        && Mean == other.Mean && StandardDeviation == other.StandardDeviation
+        && (_probabilities ?? []).SequenceEqual(other._probabilities ?? []);
+
+    public override int GetHashCode() => HashCode.Combine(Kind, Low, High, Mean, StandardDeviation);
 }
 
-/// <summary>Anything a model reads by handle: a state, a policy or a definition.</summary>
+/// <summary>Anything a model reads by handle: a state, a policy or a definition; a scalar or a vector of <see cref="Size"/> elements.</summary>
 public abstract class Variable
 {
-    private protected Variable(string name, string description, Bounds? bounds)
+    private protected Variable(string name, string description, Bounds? bounds, int size, bool isVector)
     {
-        if (string.IsNullOrWhiteSpace(name) || name.Any(c => char.IsWhiteSpace(c) || c == ','))
-            throw new ArgumentException($"variable name '{name}' must be non-empty, without spaces or commas");
+        if (string.IsNullOrWhiteSpace(name) || name.Any(c => char.IsWhiteSpace(c) || c is ',' or '[' or ']'))
+            throw new ArgumentException($"variable name '{name}' must be non-empty, without spaces, commas or brackets");
+        if (size < 1) throw new ArgumentException($"{name}: a vector needs at least one element (got {size})");
         Name = name;
         Description = description;
         Bounds = bounds;
+        Size = size;
+        IsVector = isVector;
     }
 
     public string Name { get; }
     public string Description { get; }
     public Bounds? Bounds { get; }
 
-    /// <summary>Position among the model's variables of the same kind.</summary>
+    /// <summary>Number of elements: 1 for a scalar.</summary>
+    public int Size { get; }
+
+    /// <summary>
+    /// Declared as a vector: a period hands it as [Size, economies] (elements first, so that a scalar [economies]
+    /// combines with it by broadcasting), even with one element.
+    /// </summary>
+    public bool IsVector { get; }
+
+    /// <summary>Its first column among the model's variables of the same kind (states or policies); its position among definitions.</summary>
     public int Index { get; internal set; }
+
+    /// <summary>Its position in the model's list of variables of its kind.</summary>
+    internal int Position { get; set; }
+
+    /// <summary>The names of its elements in logs, CSV columns and reports: "k[1]", "k[2]", … for a vector (numbered from 1), the name for a scalar.</summary>
+    public IReadOnlyList<string> ElementNames => IsVector ? Enumerable.Range(1, Size).Select(i => $"{Name}[{i}]").ToArray() : [Name];
 
     public override string ToString() => Name;
 }
@@ -81,15 +163,23 @@ public abstract class Variable
 /// <summary>An endogenous or exogenous state: a network input, simulated forward by the model's transition.</summary>
 public sealed class State : Variable
 {
-    internal State(string name, string description, InitialDistribution initial, Bounds? bounds) : base(name, description, bounds) => Initial = initial;
+    internal State(string name, string description, IReadOnlyList<InitialDistribution> initial, Bounds? bounds, bool isVector = false)
+        : base(name, description, bounds, initial.Count, isVector) => Initials = initial.ToArray();
 
-    public InitialDistribution Initial { get; }
+    /// <summary>The first element's initial distribution (every element's, for a scalar).</summary>
+    public InitialDistribution Initial => Initials[0];
+
+    /// <summary>One initial distribution per element.</summary>
+    public IReadOnlyList<InitialDistribution> Initials { get; }
 
     /// <summary>
     /// The value of a state that never moves (a process declared with no shock, starting at its fixed point): it is
     /// not one of the model's <see cref="Model.States"/>, the network does not see it, and a period reads this value.
     /// </summary>
     public double? Constant { get; internal init; }
+
+    /// <summary>For a Markov-chain state, its chain: the state holds the chain's current state 0 … n−1, and the network sees it one-hot.</summary>
+    public Shocks.MarkovChain? Chain { get; internal init; }
 }
 
 /// <summary>How a policy's network output becomes its value.</summary>
@@ -105,10 +195,10 @@ public enum PolicyOutput
     Exp,
 }
 
-/// <summary>A policy: one output of the network.</summary>
+/// <summary>A policy: one output of the network per element.</summary>
 public sealed class Policy : Variable
 {
-    internal Policy(string name, string description, PolicyOutput output, Bounds? bounds) : base(name, description, bounds)
+    internal Policy(string name, string description, PolicyOutput output, Bounds? bounds, int size = 1, bool isVector = false) : base(name, description, bounds, size, isVector)
     {
         if (output == PolicyOutput.Implied && (bounds?.Lower is null || bounds.Upper is null))
             throw new ArgumentException($"policy {name}: an implied output needs both a lower and an upper bound");
@@ -134,14 +224,16 @@ public sealed class Policy : Variable
 /// <summary>A derived quantity (output, consumption, interest rate…) computed from a period's variables.</summary>
 public sealed class Definition : Variable
 {
-    internal Definition(string name, string description, Func<Period, Tensor> compute, Bounds? bounds) : base(name, description, bounds) => Compute = compute;
+    internal Definition(string name, string description, Func<Period, Tensor> compute, Bounds? bounds, int size = 1, bool isVector = false)
+        : base(name, description, bounds, size, isVector) => Compute = compute;
 
     internal Func<Period, Tensor> Compute { get; }
 }
 
 /// <summary>
-/// An exogenous innovation ε ~ N(0, σ²), independent across shocks and periods. Simulation draws it; expectations
-/// integrate it with the quadrature the solver is configured with (Gauss–Hermite product, monomial, pseudo-random).
+/// An exogenous normal innovation ε ~ N(0, σ²), independent over time; shocks declared together may be correlated
+/// (<see cref="Model"/>'s CorrelatedShocks). Simulation draws it; expectations integrate it with the quadrature the
+/// solver is configured with (Gauss–Hermite product, monomial, pseudo-random).
 /// </summary>
 public sealed class Shock
 {

@@ -126,6 +126,46 @@ public static class Quadratures
         return new Quadrature(nodes, Enumerable.Repeat(1.0 / draws, draws).ToArray(), $"pseudo-random {draws}");
     }
 
+    /// <summary>
+    /// Monte Carlo nodes in antithetic pairs ±L·z (z standard normal, Σ = L·Lᵀ), equally weighted: the pairs make the
+    /// rule exact for every odd moment, and drawing them afresh every step keeps the sampling error from biasing training.
+    /// </summary>
+    public static Quadrature Antithetic(int pairs, double[,] cholesky, StandardNormalStream random)
+    {
+        if (pairs < 1) throw new ArgumentException($"antithetic draws need at least 1 pair (got {pairs})");
+        int d = cholesky.GetLength(0);
+        var nodes = new double[2 * pairs, d];
+        var z = new double[d];
+        for (int i = 0; i < pairs; i++)
+        {
+            for (int j = 0; j < d; j++) z[j] = random.Next();
+            for (int j = 0; j < d; j++)
+            {
+                double x = 0;
+                for (int k = 0; k <= j; k++) x += cholesky[j, k] * z[k];
+                nodes[2 * i, j] = x;
+                nodes[2 * i + 1, j] = -x;
+            }
+        }
+        return new Quadrature(nodes, Enumerable.Repeat(1.0 / (2 * pairs), 2 * pairs).ToArray(), $"Monte Carlo {pairs} antithetic pairs");
+    }
+
+    /// <summary>A rule for independent standard normals mapped to ε = L·x for correlated shocks with covariance L·Lᵀ.</summary>
+    public static Quadrature Correlated(Quadrature standard, double[,] cholesky)
+    {
+        int d = cholesky.GetLength(0);
+        if (standard.Dimension != d) throw new ArgumentException($"a {standard.Dimension}-dimensional rule for {d} shocks");
+        var nodes = new double[standard.Count, d];
+        for (int q = 0; q < standard.Count; q++)
+            for (int j = 0; j < d; j++)
+            {
+                double x = 0;
+                for (int k = 0; k <= j; k++) x += cholesky[j, k] * standard.Nodes[q, k];
+                nodes[q, j] = x;
+            }
+        return new Quadrature(nodes, standard.Weights, standard.Rule + " (correlated)");
+    }
+
     /// <summary>Physicists' Gauss–Hermite nodes (ascending) and weights; the weights sum to √π.</summary>
     internal static (double[] Nodes, double[] Weights) HermiteNodes(int n)
     {

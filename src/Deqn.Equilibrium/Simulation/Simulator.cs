@@ -18,26 +18,47 @@ public sealed class SimulationException(string message) : Exception(message);
 /// </remarks>
 public static class Simulator
 {
-    /// <summary>Draws each state from its initial distribution: [rows, states], one uniform draw per entry, row by row.</summary>
+    /// <summary>Draws every state element from its initial distribution: [rows, StateWidth], one uniform draw per entry, row by row.</summary>
     public static Tensor DrawInitial(Model model, int rows, StandardNormalStream random, ScalarType dtype, Device device)
     {
-        var values = new double[rows * model.States.Count];
+        var columns = model.StateColumns;
+        int width = columns.Count;
+        var values = new double[rows * width];
         for (int i = 0; i < rows; i++)
-            for (int j = 0; j < model.States.Count; j++)
-                values[i * model.States.Count + j] = model.States[j].Initial.Draw(random.Uniform());
-        return OnDevice(torch.tensor(values, [rows, model.States.Count], dtype: ScalarType.Float64), dtype, device);
+            for (int j = 0; j < width; j++)
+                values[i * width + j] = columns[j].Initial.Draw(random.Uniform());
+        return OnDevice(torch.tensor(values, [rows, width], dtype: ScalarType.Float64), dtype, device);
     }
 
-    /// <summary>Shock innovations σ·ε for one period: [rows, shocks], one normal draw per entry, row by row; null without shocks (nothing drawn).</summary>
+    /// <summary>
+    /// One period's shocks: [rows, normal shocks + chains], row by row — the innovations L·z (one normal draw per
+    /// shock), then one uniform draw per Markov chain; null when the model has neither (nothing drawn).
+    /// </summary>
     public static Tensor? DrawShocks(Model model, int rows, StandardNormalStream random, ScalarType dtype, Device device)
     {
-        int d = model.Shocks.Count;
-        if (d == 0) return null;
-        var values = new double[rows * d];
+        int d = model.Shocks.Count, c = model.ChainStates.Count, width = d + c;
+        if (width == 0) return null;
+        var l = model.ShockCholesky;
+        bool independent = model.ShocksIndependent;
+        var values = new double[rows * width];
+        var z = new double[d];
         for (int i = 0; i < rows; i++)
-            for (int j = 0; j < d; j++)
-                values[i * d + j] = model.Shocks[j].Sigma * random.Next();
-        return OnDevice(torch.tensor(values, [rows, d], dtype: ScalarType.Float64), dtype, device);
+        {
+            if (independent)
+                for (int j = 0; j < d; j++) values[i * width + j] = l[j, j] * random.Next();
+            else
+            {
+                for (int j = 0; j < d; j++) z[j] = random.Next();
+                for (int j = 0; j < d; j++)
+                {
+                    double x = 0;
+                    for (int k = 0; k <= j; k++) x += l[j, k] * z[k];
+                    values[i * width + j] = x;
+                }
+            }
+            for (int j = 0; j < c; j++) values[i * width + d + j] = random.Uniform();
+        }
+        return OnDevice(torch.tensor(values, [rows, width], dtype: ScalarType.Float64), dtype, device);
     }
 
     // Draws are made in float64 on the CPU; converting only when asked for another type or device saves a tensor a draw.
@@ -60,10 +81,10 @@ public static class Simulator
     {
         using var noGrad = torch.no_grad();
         var random = new StandardNormalStream(seed);
-        int d = model.States.Count, rows = trajectories * d;
+        int d = model.StateWidth, rows = trajectories * d;
         var values = new double[periods * rows];
         using var scope = torch.NewDisposeScope();
-        var start = Enumerable.Range(0, trajectories).SelectMany(_ => model.States.Select(s => s.Initial.Center)).ToArray();
+        var start = Enumerable.Range(0, trajectories).SelectMany(_ => model.StateColumns.Select(s => s.Initial.Typical)).ToArray();
         var x = torch.tensor(start, [trajectories, d], dtype: ScalarType.Float64).to_type(dtype);
         for (int t = 0; t < burnIn + periods; t++)
         {

@@ -19,7 +19,8 @@ namespace Deqn.Equilibrium.Solving;
 /// the same order on every run, so a checkpoint of its state with the simulated states resumes exactly. Epochs run
 /// whole (an interruption waits for the episode's end) for the same reason.
 /// </remarks>
-internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunction policy, QuadratureTensors quadrature, StandardNormalStream random, Tensor states)
+internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunction policy, QuadratureTensors quadrature, QuadratureTensors? redrawn,
+    StandardNormalStream random, Tensor states)
     : IWorkload<Tensor>, IDisposable
 {
     private readonly List<Tensor> _retired = new();
@@ -58,7 +59,12 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
         return batches;
     }
 
-    public Tensor Loss(Tensor rows) => Evaluation.Evaluate(model, Visited!.index_select(0, rows), policy, quadrature).Loss();
+    public Tensor Loss(Tensor rows)
+    {
+        if (redrawn is null) return Evaluation.Evaluate(model, Visited!.index_select(0, rows), policy, quadrature, spec.EquationWeights).Loss();
+        redrawn.Redraw(random, model.ShockCholesky, spec.Quadrature.AntitheticPairs);
+        return Evaluation.Evaluate(model, Visited!.index_select(0, rows), policy, redrawn, spec.EquationWeights).Loss();
+    }
 
     public void EndEpoch(TrainingContext context)
     {
@@ -80,9 +86,11 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
         using (no_grad())
         using (NewDisposeScope())
         {
-            var residuals = Evaluation.Evaluate(model, Visited ?? States, policy, quadrature);
+            var residuals = Evaluation.Evaluate(model, Visited ?? States, policy, quadrature, spec.EquationWeights);
             double meanSum = 0, max = 0;
-            foreach (var (name, residual) in residuals.Equations)
+            int count = 0;
+            var blocks = new Dictionary<string, (double Sum, double Max, int Count)>(StringComparer.Ordinal);
+            foreach (var (name, block, residual) in residuals.Elements())
             {
                 var abs = residual.abs();
                 double mean = abs.mean().ToDouble();
@@ -92,9 +100,20 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
                 stats[$"max_abs_{name}"] = top;
                 meanSum += mean;
                 max = Math.Max(max, top);
+                count++;
+                var b = blocks.GetValueOrDefault(block);
+                blocks[block] = (b.Sum + mean, Math.Max(b.Max, top), b.Count + 1);
             }
-            stats["euler_mean"] = meanSum / residuals.Equations.Count;
+            // A vector equation's summary: the mean over its elements of their mean |residual|, and the largest |residual|.
+            foreach (var (block, b) in blocks)
+                if (!stats.ContainsKey($"mean_abs_{block}"))
+                {
+                    stats[$"mean_abs_{block}"] = b.Sum / b.Count;
+                    stats[$"max_abs_{block}"] = b.Max;
+                }
+            stats["euler_mean"] = meanSum / count;
             stats["euler_max"] = max;
+            if (spec.TargetEulerError is not null) stats[ResidualTargetMetric] = WatchedResidual(stats, blocks.Keys);
             foreach (var (name, penalty) in residuals.Penalties) stats[$"penalty_{name}"] = penalty.ToDouble();
             // Stopped between evaluation points with no step since the last one: the loss at the states where it ended.
             if (double.IsNaN(loss)) loss = residuals.Loss().ToDouble();
@@ -108,13 +127,29 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
         m["seconds"] = context.Seconds;
     }
 
+    /// <summary>The metric <c>--target-euler</c> stops on: the largest mean |residual| among the equations it watches.</summary>
+    public const string ResidualTargetMetric = "target_residual";
+
+    private double WatchedResidual(Dictionary<string, double> stats, IEnumerable<string> blocks)
+    {
+        var watched = spec.TargetEquations.Count > 0 ? spec.TargetEquations : blocks.ToArray();
+        double worst = 0;
+        foreach (var name in watched)
+        {
+            if (!stats.TryGetValue($"mean_abs_{name}", out var value))
+                throw new SolverException($"--target-equations names '{name}', which {model.Title} does not return (its equations: {string.Join(", ", blocks)})");
+            worst = Math.Max(worst, value);
+        }
+        return worst;
+    }
+
     public string DescribeNonFiniteLoss(Tensor rows, int member)
     {
         using (no_grad())
         using (NewDisposeScope())
         {
-            var residuals = Evaluation.Evaluate(model, Visited!.index_select(0, rows), policy, quadrature);
-            var names = residuals.Equations.Where(q => !q.Residual.isfinite().all().item<bool>()).Select(q => $"'{q.Name}'")
+            var residuals = Evaluation.Evaluate(model, Visited!.index_select(0, rows), policy, quadrature, spec.EquationWeights);
+            var names = residuals.Elements().Where(q => !q.Residual.isfinite().all().item<bool>()).Select(q => $"'{q.Name}'")
                 .Concat(residuals.Penalties.Where(p => !p.Value.isfinite().item<bool>()).Select(p => $"penalty '{p.Key}'")).ToArray();
             string where = names.Length > 0 ? $"in {string.Join(", ", names)}" : "in the loss";
             NonFinite ??= (CurrentEpisode, where);
@@ -151,7 +186,8 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
 
     private string DescribeNonFiniteStates(Tensor states)
     {
-        var bad = Enumerable.Range(0, model.States.Count).Where(j => !states.select(1, j).isfinite().all().item<bool>()).Select(j => model.States[j].Name);
+        var columns = model.StateColumns;
+        var bad = Enumerable.Range(0, columns.Count).Where(j => !states.select(1, j).isfinite().all().item<bool>()).Select(j => columns[j].Name);
         return "non-finite " + string.Join(", ", bad);
     }
 }

@@ -102,8 +102,10 @@ public static class Solver
         var built = spec.Optimization.Build(policy.Network.parameters());
         using var optimizer = built.Optimizer;
         var schedule = built.Schedule;
-        var sigmas = model.Shocks.Select(s => s.Sigma).ToArray();
-        using var quadrature = new QuadratureTensors(spec.Quadrature.Build(sigmas, Seeds.Derive(spec.Seed, "quadrature")), dtype, device);
+        var rule = spec.Quadrature.Build(model.ShockCholesky, Seeds.Derive(spec.Seed, "quadrature"));
+        using var quadrature = new QuadratureTensors(rule, model.ChainStates, dtype, device);
+        // Monte Carlo nodes are redrawn for every step (from the solver's stream, so resume stays exact); evaluations keep the fixed draw.
+        using var redrawn = spec.Quadrature.Kind == QuadratureKind.PseudoRandom && model.Shocks.Count > 0 ? new QuadratureTensors(rule, model.ChainStates, dtype, device) : null;
         var random = new StandardNormalStream(Seeds.Derive(spec.Seed, "simulation"));
         var parameterValues = model.Parameters.Select(p => p.Value).ToArray();
 
@@ -113,7 +115,7 @@ public static class Solver
         {
             if (checkpoint.Model != options.ModelName || !checkpoint.Parameters.SequenceEqual(parameterValues))
                 throw new SolverException($"the checkpoint belongs to model '{checkpoint.Model}' with other parameters, not to '{options.ModelName}' as configured");
-            if (checkpoint.StateRows != spec.Trajectories || checkpoint.States.Length != spec.Trajectories * model.States.Count)
+            if (checkpoint.StateRows != spec.Trajectories || checkpoint.States.Length != spec.Trajectories * model.StateWidth)
                 throw new SolverException($"the checkpoint simulates {checkpoint.StateRows} trajectories, this solve {spec.Trajectories}");
             try
             {
@@ -125,7 +127,7 @@ public static class Solver
                 throw new SolverException($"the checkpoint does not fit this network and optimizer ({e.Message.Split('\n')[0]})");
             }
             random.State = checkpoint.RandomState;
-            states = torch.tensor(checkpoint.States, [spec.Trajectories, model.States.Count], dtype: ScalarType.Float64).to(dtype, device).DetachFromDisposeScope();
+            states = torch.tensor(checkpoint.States, [spec.Trajectories, model.StateWidth], dtype: ScalarType.Float64).to(dtype, device).DetachFromDisposeScope();
             resume = new TrainingResume(checkpoint.Episode, checkpoint.Steps, checkpoint.Seconds, checkpoint.History);
             foreach (var r in checkpoint.History) (options.HistoryReplay ?? options.Logger).LogScalars(r.Epoch, r.Metrics);
         }
@@ -134,11 +136,11 @@ public static class Solver
             states = Simulator.DrawInitial(model, spec.Trajectories, random, dtype, device).DetachFromDisposeScope();
         }
 
-        using var workload = new EpisodeWorkload(model, spec, policy, quadrature, random, states);
+        using var workload = new EpisodeWorkload(model, spec, policy, quadrature, redrawn, random, states);
         var callbacks = new List<ICallback>();
         if (options.Probe is { } probe) callbacks.Add(new MetricProbe(_ => probe(policy)));
         if (spec.TargetLoss is double targetLoss) callbacks.Add(new StopAtTarget("loss", targetLoss));
-        if (spec.TargetEulerError is double targetEuler) callbacks.Add(new StopAtTarget("euler_mean", targetEuler));
+        if (spec.TargetEulerError is double targetEuler) callbacks.Add(new StopAtTarget(EpisodeWorkload.ResidualTargetMetric, targetEuler));
         if (options.Target is var (metric, value)) callbacks.Add(new StopAtTarget(metric, value));
         callbacks.AddRange(options.Callbacks);
         if (spec.HistogramEvery > 0) callbacks.Add(new StateHistograms(model, policy, workload, spec.HistogramEvery));
@@ -169,6 +171,6 @@ public static class Solver
             string kept = options.CheckpointPath is not null && File.Exists(options.CheckpointPath) ? $"; the last good checkpoint is {options.CheckpointPath}" : "";
             throw new SolverException($"{where}; stopped{kept}. Try a smaller learning rate, --clip-norm, or bounds on the offending variables");
         }
-        return new SolveResult(policy, result.Epochs, result.StopReason, result.StopMessage, run.LastEpoch, run.Steps, run.Elapsed.TotalSeconds, quadrature.Rule.Rule);
+        return new SolveResult(policy, result.Epochs, result.StopReason, result.StopMessage, run.LastEpoch, run.Steps, run.Elapsed.TotalSeconds, quadrature.Description + (redrawn is not null ? ", redrawn every step" : ""));
     }
 }

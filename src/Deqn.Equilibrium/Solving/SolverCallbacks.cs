@@ -72,8 +72,10 @@ internal sealed class StateHistograms(Model model, IPolicyFunction policy, Episo
         var states = workload.Visited ?? workload.States;
         var values = Tensors.ToArray(states);
         var policies = Tensors.ToArray(policy.Values(states));
-        for (int j = 0; j < model.States.Count; j++) context.Logger.LogHistogram(context.Epoch, $"states/{model.States[j].Name}", Column(values, j));
-        for (int j = 0; j < model.Policies.Count; j++) context.Logger.LogHistogram(context.Epoch, $"policies/{model.Policies[j].Name}", Column(policies, j));
+        var stateColumns = model.StateColumns;
+        var policyColumns = model.PolicyColumns;
+        for (int j = 0; j < stateColumns.Count; j++) context.Logger.LogHistogram(context.Epoch, $"states/{stateColumns[j].Name}", Column(values, j));
+        for (int j = 0; j < policyColumns.Count; j++) context.Logger.LogHistogram(context.Epoch, $"policies/{policyColumns[j].Name}", Column(policies, j));
     }
 
     private static double[] Column(double[,] m, int j) => Enumerable.Range(0, m.GetLength(0)).Select(i => m[i, j]).ToArray();

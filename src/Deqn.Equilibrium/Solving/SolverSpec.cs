@@ -67,13 +67,30 @@ public sealed record SolverSpec
 
     public QuadratureSpec Quadrature { get; init; } = new();
 
+    /// <summary>Loss weights by equation name, over the model's own (<c>Model.EquationWeights</c>); empty: the model's.</summary>
+    public IReadOnlyDictionary<string, double> EquationWeights
+    {
+        get;
+        // Empty collections are one shared instance, so that specs without them compare equal (records compare references).
+        init => field = value.Count == 0 ? NoWeights : value;
+    } = NoWeights;
+
+    private static readonly IReadOnlyDictionary<string, double> NoWeights = new Dictionary<string, double>();
+
     public double? MaxSeconds { get; init; }
 
     /// <summary>Stop when the episode's loss is at or below this.</summary>
     public double? TargetLoss { get; init; }
 
-    /// <summary>Stop when the mean |residual| of every equation on the episode's states is at or below this.</summary>
+    /// <summary>Stop when the mean |residual| of every watched equation (<see cref="TargetEquations"/>) on the episode's states is at or below this.</summary>
     public double? TargetEulerError { get; init; }
+
+    /// <summary>The equations (a vector equation's name covers its elements; "euler[3]" is one element) <see cref="TargetEulerError"/> watches; empty: all.</summary>
+    public IReadOnlyList<string> TargetEquations
+    {
+        get;
+        init => field = value.Count == 0 ? [] : value;
+    } = [];
 
     /// <summary>Evaluate the residuals on the episode's states (per equation and penalty) and log every k episodes.</summary>
     public int LogEvery { get; init; } = 10;
@@ -96,6 +113,8 @@ public sealed record SolverSpec
         if (EpochsPerEpisode < 1) throw new ArgumentException($"epochs per episode must be at least 1 (got {EpochsPerEpisode})");
         if (BatchSize < 0) throw new ArgumentException($"batch size must be ≥ 0 (got {BatchSize})");
         if (LogEvery < 1) throw new ArgumentException($"log-every must be at least 1 (got {LogEvery})");
+        foreach (var (name, weight) in EquationWeights)
+            if (!(weight >= 0) || !double.IsFinite(weight)) throw new ArgumentException($"the loss weight of equation '{name}' must be finite and ≥ 0 (got {weight})");
         if (HistogramEvery < 0 || CheckpointEvery < 0) throw new ArgumentException("histogram-every and checkpoint-every must be ≥ 0");
         if (Optimization.Optimizer.Kind == OptimizerKind.Lbfgs) throw new ArgumentException("L-BFGS needs a fixed data set; DEQN's states change every episode (use adam, sgd, rmsprop…)");
         Optimization.Validate();
