@@ -79,6 +79,7 @@ public sealed class SolveCommand : CliCommand
         new("redraw", "false", "start every episode from fresh draws of the initial distributions instead of where the last ended", "Episodes", Flag: true),
         new("quadrature", "gauss-hermite", "expectations over next period's shocks: gauss-hermite (product rule), monomial or pseudo-random", "Episodes", ValueName: "rule"),
         new("nodes", "5", "Gauss–Hermite nodes per shock, or pseudo-random draws", "Episodes", ValueName: "n"),
+        new("input-scaling", "box", "how the network's inputs are scaled: box (states by their initial ranges) or simulated (running mean and spread of the simulated states; features always are)", "Episodes", ValueName: "how"),
         new("max-seconds", null, "wall-time budget for training", "Episodes", ValueName: "s"),
         new("target-loss", null, "stop when an episode's loss is at or below this", "Episodes", ValueName: "x"),
         new("target-euler", null, "stop when the mean |residual| of every watched equation (--target-equations) on an episode's states is at or below this", "Episodes", ValueName: "x"),
@@ -261,6 +262,12 @@ public sealed class SolveCommand : CliCommand
             BatchSize = s.Int("batch-size", min: 0),
             RedrawEachEpisode = s.Bool("redraw"),
             Quadrature = s.Parse("quadrature", v => QuadratureSpec.Parse(v, s.Int("nodes", min: 1))),
+            InputScaling = s.Parse("input-scaling", v => v.Trim().ToLowerInvariant() switch
+            {
+                "box" or "initial-box" => InputScaling.InitialBox,
+                "simulated" or "running" => InputScaling.Simulated,
+                _ => throw new ArgumentException($"'{v}' is not box or simulated"),
+            }),
             MaxSeconds = s.PositiveOrNull("max-seconds"),
             TargetLoss = s.PositiveOrNull("target-loss"),
             TargetEulerError = s.PositiveOrNull("target-euler"),
@@ -309,17 +316,17 @@ public sealed class SolveCommand : CliCommand
     /// </summary>
     private static void SavePolicy(RunFolder run, string name, Model model, PolicyNetwork policy)
     {
-        var continuous = model.StateColumns.Where(c => c.State.Chain is null).ToArray();
-        var oneHot = model.ChainStates.SelectMany(c => c.Chain!.Labels.Select(label => $"{c.Name}={label}")).ToArray();
+        var (center, halfWidth) = policy.CurrentScaling();
+        var inputs = PolicyNetwork.InputNames(model);
+        int oneHot = inputs.Count - center.Length;
         var trained = new TrainedModel(policy.Network, new ModelMetadata
         {
             Task = TaskKind.Regression,
             Network = policy.Network.Spec,
-            Features = continuous.Select(c => c.Name).Concat(oneHot).ToArray(),
+            Features = inputs.ToArray(),
             Targets = model.PolicyColumns.Select(p => p.Name).ToArray(),
             InputNormalizer = new Normalizer(NormalizationKind.MinMax,
-                continuous.Select(c => c.Initial.Center).Concat(oneHot.Select(_ => 0.0)).ToArray(),
-                continuous.Select(c => c.Initial.HalfWidth).Concat(oneHot.Select(_ => 1.0)).ToArray()),
+                center.Concat(Enumerable.Repeat(0.0, oneHot)).ToArray(), halfWidth.Concat(Enumerable.Repeat(1.0, oneHot)).ToArray()),
             Provenance = new Dictionary<string, string>
             {
                 ["deqn-model"] = name,

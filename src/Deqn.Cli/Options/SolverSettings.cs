@@ -26,6 +26,7 @@ public static class SolverSettings
         s["redraw"] = Format(spec.RedrawEachEpisode);
         s["quadrature"] = spec.Quadrature.Name;
         s["nodes"] = Format(spec.Quadrature.Nodes);
+        s["input-scaling"] = spec.InputScaling == InputScaling.Simulated ? "simulated" : "box";
         if (spec.Network.Hidden.Any(h => h.Dropout > 0 || h.BatchNorm is not null)) throw Inexpressible("dropout and batch norm");
         foreach (var (key, value) in SpecSettings.Of(spec.Network))
             if (key is not ("dropout" or "batch-norm")) s[key] = value;

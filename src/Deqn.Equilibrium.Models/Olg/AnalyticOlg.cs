@@ -32,10 +32,10 @@ public sealed class AnalyticOlg : Model<OlgCalibration>, IRecommendsSolver
         _s = Policy("s", a - 1, PolicyOutput.Implied, new Bounds(0, 1), "savings rate out of income by age 1 … A−1");
         _eta = Values(_shock, "eta", [c.EtaLow, c.EtaLow, c.EtaHigh, c.EtaHigh], "productivity η");
         _delta = Values(_shock, "delta", [c.DeltaLow, c.DeltaHigh, c.DeltaLow, c.DeltaHigh], "depreciation δ");
-        _capital = Define("K", t => t[_k].sum(dim: 0), description: "aggregate capital Σ k_h");
+        _capital = Feature("K", t => t[_k].sum(dim: 0), description: "aggregate capital Σ k_h (a network input)");
         _r = Define("r", t => t[_eta] * t[_capital].pow(c.Alpha - 1) * c.Alpha + 1 - t[_delta], description: "gross return αηK^(α−1) + 1 − δ");
         _w = Define("w", t => t[_eta] * t[_capital].pow(c.Alpha) * (1 - c.Alpha), description: "wage (1 − α)ηK^α");
-        _income = Define("income", a, t => cat([t[_w].unsqueeze(0), t[_r] * t[_k]], 0), description: "income by age: w at age 1, r·k_h later");
+        _income = Feature("income", a, t => cat([t[_w].unsqueeze(0), t[_r] * t[_k]], 0), description: "income by age: w at age 1, r·k_h later (network inputs)");
         _consumption = Define("c", a, t => cat([(1 - t[_s]) * t[_income].narrow(0, 0, a - 1), t[_income].narrow(0, a - 1, 1)], 0),
             description: "consumption by age: (1 − s_h)·income_h, all income at age A");
     }

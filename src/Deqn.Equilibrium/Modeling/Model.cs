@@ -21,6 +21,7 @@ public abstract class Model
     private readonly List<Definition> _definitions = [];
     private readonly List<Shock> _shocks = [];
     private readonly List<State> _chains = [];
+    private readonly List<Definition> _features = [];
     private readonly List<(int First, double[,] Covariance)> _correlated = [];
     private readonly Dictionary<string, double> _weights = new(StringComparer.Ordinal);
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
@@ -35,6 +36,12 @@ public abstract class Model
 
     /// <summary>The normal innovations (Markov chains are <see cref="ChainStates"/>).</summary>
     public IReadOnlyList<Shock> Shocks => _shocks;
+
+    /// <summary>Derived inputs the network sees beside the states (income by age, aggregate capital…), in declaration order.</summary>
+    public IReadOnlyList<Definition> Features => _features;
+
+    /// <summary>The feature columns by element.</summary>
+    public IReadOnlyList<string> FeatureColumns => _features.SelectMany(f => f.ElementNames).ToArray();
 
     /// <summary>The states that follow a Markov chain, in declaration order.</summary>
     public IReadOnlyList<State> ChainStates => _chains;
@@ -95,6 +102,26 @@ public abstract class Model
     /// <summary>A vector definition: <paramref name="compute"/> gives [size, economies].</summary>
     protected Definition Define(string name, int size, Func<Period, Tensor> compute, Bounds? bounds = null, string description = "") =>
         Register(new Definition(name, description, compute, bounds, RequireSize(name, size), isVector: true), _definitions);
+
+    /// <summary>
+    /// A derived input: a quantity computed from the states alone (no policies) that the network sees beside them —
+    /// aggregate capital, income by age — because a good input can save the network from learning it. It is also a
+    /// definition the model can read. Its input is scaled by the running mean and spread of the simulated states.
+    /// </summary>
+    protected Definition Feature(string name, Func<Period, Tensor> compute, string description = "")
+    {
+        var feature = Define(name, compute, description: description);
+        _features.Add(feature);
+        return feature;
+    }
+
+    /// <summary>A vector derived input, [size, economies].</summary>
+    protected Definition Feature(string name, int size, Func<Period, Tensor> compute, string description = "")
+    {
+        var feature = Define(name, size, compute, description: description);
+        _features.Add(feature);
+        return feature;
+    }
 
     protected Shock Shock(string name, double sigma, string description = "")
     {

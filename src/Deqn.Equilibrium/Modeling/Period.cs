@@ -104,6 +104,13 @@ public sealed class Period
 
     internal Period Broadcast() => _broadcast ??= new Period(this);
 
+    /// <summary>The model's features at <paramref name="states"/> as columns [rows, feature columns] (no policies are read).</summary>
+    internal static Tensor FeatureMatrix(Model model, Tensor states)
+    {
+        var t = new Period(model, states, null, null, new PenaltyLedger());
+        return torch.cat(model.Features.Select(f => f.IsVector ? t[f].t() : t[f].unsqueeze(1)).ToArray(), 1);
+    }
+
     internal Model Model => _model;
 
     internal PenaltyLedger Penalties => _penalties;
@@ -124,7 +131,7 @@ public sealed class Period
                 raw = (_stateColumns ??= Split(_states, _model.States))[s.Position];
                 break;
             case Policy p:
-                if (_policies is null) throw new InvalidOperationException($"policy {p.Name} is not available here (a closed form reads states only)");
+                if (_policies is null) throw new InvalidOperationException($"policy {p.Name} is not available here (a closed form and a feature read states only)");
                 raw = (_policyColumns ??= Split(_policies, _model.Policies))[p.Position];
                 bounds = p.EnforcedBounds;
                 break;

@@ -26,19 +26,22 @@ public sealed record SolverCheckpoint
     public required int StateRows { get; init; }
     public required IReadOnlyList<EpochRecord> History { get; init; }
 
+    /// <summary>The running input statistics of a policy scaled by the simulated states (null otherwise).</summary>
+    public InputStatistics? InputStatistics { get; init; }
+
     internal byte[] Network { get; init; } = [];
     internal byte[] Optimizer { get; init; } = [];
     internal double[] States { get; init; } = [];
 
     private sealed record Header(string Format, string Model, IReadOnlyList<double> Parameters, int Episode, long Steps, double Seconds,
-        ulong RandomState, int StateRows, IReadOnlyList<EpochRecord> History);
+        ulong RandomState, int StateRows, IReadOnlyList<EpochRecord> History, InputStatistics? InputStatistics = null);
 
     public void Save(string path) => AtomicFile.Write(path, temp =>
     {
         using var file = File.Create(temp);
         using var zip = new ZipArchive(file, ZipArchiveMode.Create);
         using (var header = zip.CreateEntry("checkpoint.json").Open())
-            JsonSerializer.Serialize(header, new Header(Format, Model, Parameters, Episode, Steps, Seconds, RandomState, StateRows, History));
+            JsonSerializer.Serialize(header, new Header(Format, Model, Parameters, Episode, Steps, Seconds, RandomState, StateRows, History, InputStatistics));
         Write(zip, "network.bin", Network);
         Write(zip, "optimizer.bin", Optimizer);
         var states = new byte[States.Length * sizeof(double)];
@@ -71,6 +74,7 @@ public sealed record SolverCheckpoint
                 RandomState = header.RandomState,
                 StateRows = header.StateRows,
                 History = header.History,
+                InputStatistics = header.InputStatistics,
                 Network = Read(zip, path, "network.bin"),
                 Optimizer = Read(zip, path, "optimizer.bin"),
                 States = values,

@@ -46,6 +46,8 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
         {
             var start = spec.RedrawEachEpisode && episode > 1 ? Simulator.DrawInitial(model, spec.Trajectories, random, States.dtype, States.device) : States;
             (Visited, _next) = Simulate(start, episode);
+            // Inputs scaled by the simulated states learn this episode's before its steps (checkpoints keep the statistics).
+            if (policy is PolicyNetwork { ObservesStates: true } network) network.Observe(Visited);
         }
         int rows = (int)Visited.shape[0];
         int batch = spec.BatchSize == 0 ? rows : Math.Min(spec.BatchSize, rows);

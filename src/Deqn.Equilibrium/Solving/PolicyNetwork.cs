@@ -5,10 +5,23 @@ using static TorchSharp.torch;
 
 namespace Deqn.Equilibrium.Solving;
 
+/// <summary>How the network's continuous inputs are scaled.</summary>
+public enum InputScaling
+{
+    /// <summary>States by their initial distributions' centers and half-widths (features, which have none, by running statistics).</summary>
+    InitialBox,
+    /// <summary>Every continuous input by the running mean and standard deviation of the simulated states (updated every episode).</summary>
+    Simulated,
+}
+
+/// <summary>Running mean and spread of the network's continuous inputs over every simulated state so far (Chan et al.'s merge).</summary>
+public sealed record InputStatistics(long Count, double[] Mean, double[] SquaredDeviations);
+
 /// <summary>
-/// The network as a model's policy: continuous states are scaled by their initial distributions' centers and
-/// half-widths, each Markov-chain state enters one-hot, the network gives one raw output per policy element, and each
-/// policy's output transform (sigmoid into bounds, softplus…) is applied.
+/// The network as a model's policy: continuous states and the model's features are scaled (by the initial box or by
+/// running statistics of the simulated states), each Markov-chain state enters one-hot, the network gives one raw
+/// output per policy element, and each policy's output transform (sigmoid into bounds, softplus…) is applied.
+/// Inputs in order: continuous state columns, feature columns, one-hot chain states.
 /// </summary>
 public sealed class PolicyNetwork : IPolicyFunction, IDisposable
 {
@@ -18,8 +31,10 @@ public sealed class PolicyNetwork : IPolicyFunction, IDisposable
     private readonly bool _singleTransform;
     private readonly Tensor? _continuous;
     private readonly (int Column, int States)[] _chains;
+    private readonly bool[] _byStatistics;
+    private readonly double[] _boxCenter, _boxHalfWidth;
 
-    public PolicyNetwork(Model model, Network network)
+    public PolicyNetwork(Model model, Network network, InputScaling scaling = InputScaling.InitialBox)
     {
         if (network.Spec.Inputs != InputWidth(model) || network.Spec.Outputs != model.PolicyWidth)
             throw new ArgumentException($"{model.Title}: the network maps {network.Spec.Inputs} → {network.Spec.Outputs}, the model needs {InputWidth(model)} inputs → {model.PolicyWidth} policy outputs");
@@ -30,20 +45,48 @@ public sealed class PolicyNetwork : IPolicyFunction, IDisposable
         var continuous = Enumerable.Range(0, columns.Count).Where(j => columns[j].State.Chain is null).ToArray();
         _chains = model.ChainStates.Select(c => (c.Index, c.Chain!.Count)).ToArray();
         if (_chains.Length > 0) _continuous = torch.tensor(continuous.Select(j => (long)j).ToArray(), dtype: ScalarType.Int64, device: device);
+        int features = model.FeatureColumns.Count;
+        _boxCenter = continuous.Select(j => columns[j].Initial.Center).Concat(Enumerable.Repeat(0.0, features)).ToArray();
+        _boxHalfWidth = continuous.Select(j => columns[j].Initial.HalfWidth).Concat(Enumerable.Repeat(1.0, features)).ToArray();
+        _byStatistics = continuous.Select(_ => scaling == InputScaling.Simulated).Concat(Enumerable.Repeat(true, features)).ToArray();
+        Scaling = scaling;
         // (x − center)/halfWidth as one fused x·scale + shift.
-        _offset = torch.tensor(continuous.Select(j => -columns[j].Initial.Center / columns[j].Initial.HalfWidth).ToArray(), [1, continuous.Length], dtype: network.DType, device: device);
-        _inverseScale = torch.tensor(continuous.Select(j => 1.0 / columns[j].Initial.HalfWidth).ToArray(), [1, continuous.Length], dtype: network.DType, device: device);
+        int scaled = _boxCenter.Length;
+        _offset = torch.tensor(_boxCenter.Zip(_boxHalfWidth, (c, h) => -c / h).ToArray(), [1, scaled], dtype: network.DType, device: device);
+        _inverseScale = torch.tensor(_boxHalfWidth.Select(h => 1.0 / h).ToArray(), [1, scaled], dtype: network.DType, device: device);
         var first = model.Policies[0];
         _singleTransform = model.Policies.All(p => p.Output == first.Output && p.Bounds == first.Bounds);
     }
 
     public Network Network { get; }
 
+    public InputScaling Scaling { get; }
+
     /// <summary>The device of the network's parameters; <see cref="Values"/> moves inputs there.</summary>
     public Device Device => _offset.device;
 
-    /// <summary>The network's inputs for <paramref name="model"/>: one per continuous state element, one per state of each Markov chain.</summary>
-    public static int InputWidth(Model model) => model.StateWidth - model.ChainStates.Count + model.ChainStates.Sum(c => c.Chain!.Count);
+    /// <summary>Whether some inputs are scaled by the simulated states' statistics (then <see cref="Observe"/> feeds them).</summary>
+    public bool ObservesStates => _byStatistics.Any(b => b);
+
+    /// <summary>The running statistics behind the scaling (null before any observation).</summary>
+    public InputStatistics? Statistics { get; private set; }
+
+    /// <summary>The network's inputs for <paramref name="model"/>: continuous state elements, feature elements, and one per state of each Markov chain.</summary>
+    public static int InputWidth(Model model) =>
+        model.StateWidth - model.ChainStates.Count + model.FeatureColumns.Count + model.ChainStates.Sum(c => c.Chain!.Count);
+
+    /// <summary>The names of the network's inputs, in order (one-hot chain states as "shock=label").</summary>
+    public static IReadOnlyList<string> InputNames(Model model) =>
+        model.StateColumns.Where(c => c.State.Chain is null).Select(c => c.Name).Concat(model.FeatureColumns)
+            .Concat(model.ChainStates.SelectMany(c => c.Chain!.Labels.Select(label => $"{c.Name}={label}"))).ToArray();
+
+    /// <summary>The current scaling of the scaled inputs (continuous states, then features) as centers and half-widths: input = (x − center)/halfWidth.</summary>
+    public (double[] Center, double[] HalfWidth) CurrentScaling()
+    {
+        var offset = _offset.to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+        var inverse = _inverseScale.to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+        return (offset.Zip(inverse, (o, i) => -o / i).ToArray(), inverse.Select(i => 1 / i).ToArray());
+    }
 
     /// <summary>A network spec for <paramref name="model"/>: its inputs, <paramref name="body"/>, one linear output per policy element.</summary>
     public static NetworkSpec SpecFor(Model model, NetworkBodySpec body) => body.For(InputWidth(model), model.PolicyWidth, Activation.Linear);
@@ -58,14 +101,73 @@ public sealed class PolicyNetwork : IPolicyFunction, IDisposable
         return torch.cat(_model.Policies.Select(p => p.Transform(raw.narrow(1, p.Index, p.Size))).ToArray(), 1);
     }
 
+    /// <summary>
+    /// Adds the simulated states <paramref name="visited"/> [rows, StateWidth] to the running statistics and rescales
+    /// the inputs scaled by them (no gradients; the solver calls it once an episode, before its steps).
+    /// </summary>
+    public void Observe(Tensor visited)
+    {
+        if (!ObservesStates) return;
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var x = Unscaled(visited.to(_offset.device)).to_type(ScalarType.Float64);
+        long n = x.shape[0];
+        var mean = x.mean([0]).cpu().data<double>().ToArray();
+        var squares = x.sub(x.mean([0], keepdim: true)).square().sum([0]).cpu().data<double>().ToArray();
+        var merged = Statistics is not { } old ? new InputStatistics(n, mean, squares) : Merge(old, n, mean, squares);
+        Restore(merged);
+    }
+
+    /// <summary>Sets the running statistics (from a checkpoint) and the scaling they imply.</summary>
+    public void Restore(InputStatistics statistics)
+    {
+        if (statistics.Mean.Length != _boxCenter.Length) throw new ArgumentException($"input statistics for {statistics.Mean.Length} inputs, the network scales {_boxCenter.Length}");
+        Statistics = statistics;
+        var center = (double[])_boxCenter.Clone();
+        var half = (double[])_boxHalfWidth.Clone();
+        for (int j = 0; j < center.Length; j++)
+        {
+            if (!_byStatistics[j]) continue;
+            double sd = Math.Sqrt(statistics.SquaredDeviations[j] / Math.Max(1, statistics.Count));
+            center[j] = statistics.Mean[j];
+            // A constant input (a fixed state, a feature that does not move) keeps unit spread rather than dividing by ~0.
+            half[j] = sd > 1e-12 * Math.Max(1, Math.Abs(center[j])) ? sd : 1;
+        }
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        _offset.copy_(torch.tensor(center.Zip(half, (c, h) => -c / h).ToArray(), [1, center.Length], dtype: ScalarType.Float64));
+        _inverseScale.copy_(torch.tensor(half.Select(h => 1.0 / h).ToArray(), [1, center.Length], dtype: ScalarType.Float64));
+    }
+
+    private static InputStatistics Merge(InputStatistics a, long n, double[] mean, double[] squares)
+    {
+        long total = a.Count + n;
+        var m = new double[mean.Length];
+        var s = new double[mean.Length];
+        for (int j = 0; j < m.Length; j++)
+        {
+            double delta = mean[j] - a.Mean[j];
+            m[j] = a.Mean[j] + delta * n / total;
+            s[j] = a.SquaredDeviations[j] + squares[j] + delta * delta * a.Count * n / total;
+        }
+        return new InputStatistics(total, m, s);
+    }
+
+    // The continuous state columns and the features, before scaling.
+    private Tensor Unscaled(Tensor states)
+    {
+        var continuous = _chains.Length == 0 ? states : states.index_select(1, _continuous!);
+        return _model.Features.Count == 0 ? continuous : torch.cat([continuous, Period.FeatureMatrix(_model, states)], 1);
+    }
+
     private Tensor Inputs(Tensor states)
     {
-        if (_chains.Length == 0) return torch.addcmul(_offset, states, _inverseScale, 1.0);
+        if (_chains.Length == 0 && _model.Features.Count == 0) return torch.addcmul(_offset, states, _inverseScale, 1.0);
         var parts = new List<Tensor>(1 + _chains.Length);
-        if (_offset.shape[1] > 0) parts.Add(torch.addcmul(_offset, states.index_select(1, _continuous!), _inverseScale, 1.0));
+        if (_offset.shape[1] > 0) parts.Add(torch.addcmul(_offset, Unscaled(states), _inverseScale, 1.0));
         foreach (var (column, count) in _chains)
             parts.Add(nn.functional.one_hot(states.select(1, column).to_type(ScalarType.Int64), count).to_type(states.dtype));
-        return torch.cat(parts.ToArray(), 1);
+        return parts.Count == 1 ? parts[0] : torch.cat(parts.ToArray(), 1);
     }
 
     public void Dispose()

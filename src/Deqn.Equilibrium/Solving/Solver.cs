@@ -84,7 +84,7 @@ public static class Solver
         Network network;
         using (var generator = TorchEngine.Generator(Seeds.Derive(spec.Seed, "weights")))
             network = new Network(networkSpec, generator, device);
-        var policy = new PolicyNetwork(model, network);
+        var policy = new PolicyNetwork(model, network, spec.InputScaling);
         try
         {
             return Train(model, spec, options, policy, device);
@@ -127,6 +127,7 @@ public static class Solver
                 throw new SolverException($"the checkpoint does not fit this network and optimizer ({e.Message.Split('\n')[0]})");
             }
             random.State = checkpoint.RandomState;
+            if (checkpoint.InputStatistics is { } statistics) policy.Restore(statistics);
             states = torch.tensor(checkpoint.States, [spec.Trajectories, model.StateWidth], dtype: ScalarType.Float64).to(dtype, device).DetachFromDisposeScope();
             resume = new TrainingResume(checkpoint.Episode, checkpoint.Steps, checkpoint.Seconds, checkpoint.History);
             foreach (var r in checkpoint.History) (options.HistoryReplay ?? options.Logger).LogScalars(r.Epoch, r.Metrics);

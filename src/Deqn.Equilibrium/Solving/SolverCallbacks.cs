@@ -54,6 +54,7 @@ internal sealed class SolverCheckpointing(string path, int every, string modelNa
             RandomState = random.State,
             StateRows = (int)states.shape[0],
             History = context.Members[0].History.ToArray(),
+            InputStatistics = policy.Statistics,
             Network = network.ToArray(),
             Optimizer = optimizerState.ToArray(),
             States = flat,

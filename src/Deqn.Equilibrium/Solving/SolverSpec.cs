@@ -67,6 +67,9 @@ public sealed record SolverSpec
 
     public QuadratureSpec Quadrature { get; init; } = new();
 
+    /// <summary>How the network's inputs are scaled: by the initial box (default) or by running statistics of the simulated states.</summary>
+    public InputScaling InputScaling { get; init; } = InputScaling.InitialBox;
+
     /// <summary>Loss weights by equation name, over the model's own (<c>Model.EquationWeights</c>); empty: the model's.</summary>
     public IReadOnlyDictionary<string, double> EquationWeights
     {

@@ -1,5 +1,6 @@
 using Deqn.Equilibrium.Models;
 using Deqn.Equilibrium.Models.Growth;
+using Deqn.Equilibrium.Shocks;
 using Deqn.Equilibrium.Solving;
 using Deqn.Training.Logging;
 using Deqn.Training.Loop;
@@ -34,23 +35,27 @@ public sealed class ResumeTests : IDisposable
     private static double[] Weights(SolveResult r) =>
         r.Policy.Network.parameters().SelectMany(p => p.detach().data<double>().ToArray()).ToArray();
 
-    [Fact]
-    public void A_solve_interrupted_and_resumed_ends_exactly_where_an_uninterrupted_one_does()
+    [Theory]
+    [InlineData(InputScaling.InitialBox, QuadratureKind.GaussHermite)]
+    [InlineData(InputScaling.Simulated, QuadratureKind.PseudoRandom)]
+    public void A_solve_interrupted_and_resumed_ends_exactly_where_an_uninterrupted_one_does(InputScaling scaling, QuadratureKind quadrature)
     {
-        // Given the stochastic growth model (shocks, shuffling, two epochs per episode)
+        // Given the stochastic growth model (shocks, shuffling, two epochs per episode; inputs scaled by the initial box
+        // or by running statistics, expectations by fixed nodes or by Monte Carlo nodes redrawn every step)
         var model = new StochasticGrowth(new GrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
+        var spec = Spec with { InputScaling = scaling, Quadrature = new QuadratureSpec(quadrature, 4) };
         var uninterruptedPath = Path.Combine(_dir, "a.ckpt");
         var resumedPath = Path.Combine(_dir, "b.ckpt");
 
         // When one solve runs 40 episodes, and another is interrupted after episode 20 and resumed from its checkpoint
-        var whole = Solver.Run(model, Spec, new SolveOptions { CheckpointPath = uninterruptedPath, ModelName = "growth" });
+        var whole = Solver.Run(model, spec, new SolveOptions { CheckpointPath = uninterruptedPath, ModelName = "growth" });
         using var cancel = new CancellationTokenSource();
-        var first = Solver.Run(model, Spec, new SolveOptions { CheckpointPath = resumedPath, ModelName = "growth", Logger = new CancelAt(20, cancel), Cancel = cancel.Token });
+        var first = Solver.Run(model, spec, new SolveOptions { CheckpointPath = resumedPath, ModelName = "growth", Logger = new CancelAt(20, cancel), Cancel = cancel.Token });
         Assert.Equal(StopReason.Interrupted, first.Stop);
         Assert.Equal(20, first.Episodes);
         first.Policy.Dispose();
         var checkpoint = SolverCheckpoint.Load(resumedPath);
-        var resumed = Solver.Run(model, Spec, new SolveOptions { CheckpointPath = resumedPath, ModelName = "growth", Resume = checkpoint });
+        var resumed = Solver.Run(model, spec, new SolveOptions { CheckpointPath = resumedPath, ModelName = "growth", Resume = checkpoint });
 
         // Then the weights are bit-identical and so is the logged history (apart from wall time)
         Assert.Equal(Weights(whole), Weights(resumed));
