@@ -47,7 +47,7 @@ public sealed record DiagnosticsSpec
 /// </summary>
 public sealed record ComparisonSet(string Where, double[,] States, IReadOnlyList<(string State, double Low, double High)> Box);
 
-/// <summary>Mean and max of |policy / reference − 1| on a grid, an ergodic sample or along the path.</summary>
+/// <summary>Mean and max of |policy / reference − 1| on a grid, an ergodic sample or along the path (|policy| where the reference is 0).</summary>
 public sealed record PolicyComparison(string Policy, string Where, double Mean, double Max);
 
 /// <summary>A policy along one state, the other states held at their path medians, with the reference where there is one.</summary>
@@ -310,7 +310,8 @@ public static class SolutionDiagnostics
             double sum = 0, max = 0;
             for (int i = 0; i < n; i++)
             {
-                double e = Math.Abs(mine[i, p] / exact[i, p] - 1);
+                // A reference of exactly 0 (a multiplier of a constraint that does not bind) has no relative error: the absolute one stands in.
+                double e = exact[i, p] == 0 ? Math.Abs(mine[i, p]) : Math.Abs(mine[i, p] / exact[i, p] - 1);
                 sum += e;
                 max = Math.Max(max, e);
             }
