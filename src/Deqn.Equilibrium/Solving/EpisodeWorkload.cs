@@ -151,7 +151,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
         using (NewDisposeScope())
         {
             var residuals = Evaluation.Evaluate(model, Visited!.index_select(0, rows), policy, quadrature, spec.EquationWeights);
-            var names = residuals.Elements().Where(q => !q.Residual.isfinite().all().item<bool>()).Select(q => $"'{q.Name}'")
+            var names = NonFiniteEquations(residuals)
                 .Concat(residuals.Penalties.Where(p => !p.Value.isfinite().item<bool>()).Select(p => $"penalty '{p.Key}'")).ToArray();
             string where = names.Length > 0 ? $"in {string.Join(", ", names)}" : "in the loss";
             NonFinite ??= (CurrentEpisode, where);
@@ -160,6 +160,23 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
     }
 
     private int CurrentEpisode { get; set; }
+
+    // A vector equation whose every element failed is named once ("'euler' (all 55 elements)"); a few elements by name.
+    private static IEnumerable<string> NonFiniteEquations(Residuals residuals)
+    {
+        foreach (var (name, residual) in residuals.Equations)
+        {
+            if (residual.dim() == 1)
+            {
+                if (!residual.isfinite().all().item<bool>()) yield return $"'{name}'";
+                continue;
+            }
+            var bad = Enumerable.Range(0, (int)residual.shape[0]).Where(e => !residual[e].isfinite().all().item<bool>()).ToArray();
+            if (bad.Length == residual.shape[0]) yield return $"'{name}' (all {bad.Length} elements)";
+            else if (bad.Length > 0)
+                yield return string.Join(", ", bad.Take(5).Select(e => $"'{name}[{e + 1}]'")) + (bad.Length > 5 ? $" and {bad.Length - 5} more" : "");
+        }
+    }
 
     public void Dispose()
     {
