@@ -18,7 +18,7 @@ public sealed class AnalyticOlg : Model<OlgCalibration>, IRecommendsSolver
 {
     private readonly State _k, _shock;
     private readonly Policy _s;
-    private readonly Definition _eta, _delta, _capital, _r, _w, _income, _consumption;
+    private readonly Definition _eta, _delta, _capital, _r, _w, _income, _consumption, _consumptionPerHolding;
     private readonly double[] _closedForm;
 
     public AnalyticOlg(OlgCalibration c) : base(c)
@@ -38,6 +38,8 @@ public sealed class AnalyticOlg : Model<OlgCalibration>, IRecommendsSolver
         _income = Feature("income", a, t => cat([t[_w].unsqueeze(0), t[_r] * t[_k]], 0), description: "income by age: w at age 1, r·k_h later (network inputs)");
         _consumption = Define("c", a, t => cat([(1 - t[_s]) * t[_income].narrow(0, 0, a - 1), t[_income].narrow(0, a - 1, 1)], 0),
             description: "consumption by age: (1 − s_h)·income_h, all income at age A");
+        _consumptionPerHolding = Define("c_per_k", a - 1, t => cat([(1 - t[_s].narrow(0, 1, a - 2)) * t[_r].unsqueeze(0), t[_r].unsqueeze(0)], 0),
+            description: "consumption per unit of capital held, ages 2 … A: (1 − s_h)·r, and r at age A");
     }
 
     public override string Title => $"analytic OLG (Krueger–Kubler 2004), {Calibration.A} generations";
@@ -49,7 +51,7 @@ public sealed class AnalyticOlg : Model<OlgCalibration>, IRecommendsSolver
         "c_h = (1 − s_h)·income_h (h < A);  c_A = income_A",
         "k′_{h+1} = s_h·income_h (h = 1 … A−1)",
         "(η, δ) ∈ {η_low, η_high} × {δ_low, δ_high}, each with probability 1/4, iid",
-        "euler[h]: 1 − 1/(β·c_h·E[r′/c′_{h+1}]) = 0 (h = 1 … A−1)",
+        "euler[h]: 1 − 1/(β·c_h·E[r′/c′_{h+1}]) = 0 (h = 1 … A−1), evaluated as 1 − 1/(β·((1 − s_h)/s_h)·E[r′/q′_{h+1}]) with q_j = c_j/k_j",
     ];
 
     public override string ReferenceSummary => "closed form s_h = β(1 − β^{A−h})/(1 − β^{A−h+1})";
@@ -59,12 +61,17 @@ public sealed class AnalyticOlg : Model<OlgCalibration>, IRecommendsSolver
         yield return (_k, t[_s] * t[_income].narrow(0, 0, Calibration.A - 1));
     }
 
-    /// <summary>The relative Euler error of every age that saves: 1 − 1/(β·c_h·E[r′/c′_{h+1}]).</summary>
+    /// <summary>
+    /// The relative Euler error of every age that saves, 1 − 1/(β·c_h·E[r′/c′_{h+1}]), written with ratios: next period's
+    /// c′_{h+1} = q′_{h+1}·a_h (consumption per unit held times this period's savings) and c_h/a_h = (1 − s_h)/s_h, so
+    /// c_h·r′/c′_{h+1} = ((1 − s_h)/s_h)·r′/q′_{h+1}. The same equation, but free of the holdings' scale, which spans
+    /// twenty orders of magnitude between the young and the old at A = 56 and overflows the gradient written directly.
+    /// </summary>
     protected override IEnumerable<(string Name, Tensor Residual)> Equations(Period t)
     {
-        int a = Calibration.A;
-        var expectation = t.Expect(next => next[_r] / next[_consumption].narrow(0, 1, a - 1));
-        yield return ("euler", 1 - 1 / (Calibration.Beta * t[_consumption].narrow(0, 0, a - 1) * expectation));
+        var expectation = t.Expect(next => next[_r] / next[_consumptionPerHolding]);
+        var s = t[_s];
+        yield return ("euler", 1 - 1 / (Calibration.Beta * (1 - s) / s * expectation));
     }
 
     public override bool HasClosedForm => true;

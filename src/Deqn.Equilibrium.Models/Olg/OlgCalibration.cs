@@ -43,16 +43,17 @@ public sealed record OlgCalibration(
         double eta = 0.5 * (EtaLow + EtaHigh), delta = 0.5 * (DeltaLow + DeltaHigh);
         var rates = SavingsRates();
         var k = Enumerable.Repeat(0.1 / (A - 1), A - 1).ToArray();
-        for (int iteration = 0; iteration < 10_000; iteration++)
+        for (int iteration = 0; iteration < 100_000; iteration++)
         {
             double capital = k.Sum();
             double r = Alpha * eta * Math.Pow(capital, Alpha - 1) + 1 - delta, w = (1 - Alpha) * eta * Math.Pow(capital, Alpha);
             var next = new double[A - 1];
             next[0] = rates[0] * w;
             for (int h = 1; h < A - 1; h++) next[h] = rates[h] * r * k[h - 1];
-            double change = next.Zip(k, (a, b) => Math.Abs(a - b)).Max();
+            // Relative: the holdings of the old are many orders of magnitude below the young's.
+            double change = next.Zip(k, (a, b) => Math.Abs(a - b) / Math.Max(Math.Abs(a), double.Epsilon)).Max();
             k = next;
-            if (change < 1e-14) break;
+            if (change < 1e-12) break;
         }
         return k;
     }

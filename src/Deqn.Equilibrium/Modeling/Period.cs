@@ -31,7 +31,7 @@ public sealed class Period
     // per column would each allocate and fill a full-size zero gradient.
     private Tensor[]? _stateColumns;
     private Tensor[]? _policyColumns;
-    private readonly Dictionary<(int, long), Tensor> _elementConstants = new();
+    private readonly Dictionary<IReadOnlyList<double>, Tensor> _elementConstants = new(ReferenceEqualityComparer.Instance);
 
     internal Period(Model model, Tensor states, Tensor? policies, ExpectationOperator? expectations, PenaltyLedger penalties)
     {
@@ -88,10 +88,9 @@ public sealed class Period
     public Tensor PerElement(IReadOnlyList<double> values)
     {
         if (_broadcastOf is not null) return _broadcastOf.PerElement(values).unsqueeze(-1);
-        var key = (System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(values), (long)values.Count);
-        if (_elementConstants.TryGetValue(key, out var cached)) return cached;
+        if (_elementConstants.TryGetValue(values, out var cached)) return cached;
         var t = torch.tensor(values.ToArray(), [values.Count, 1], dtype: _states.dtype, device: _states.device);
-        _elementConstants[key] = t;
+        _elementConstants[values] = t;
         return t;
     }
 

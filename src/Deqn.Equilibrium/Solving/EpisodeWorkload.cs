@@ -45,6 +45,8 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
         using (no_grad())
         {
             var start = spec.RedrawEachEpisode && episode > 1 ? Simulator.DrawInitial(model, spec.Trajectories, random, States.dtype, States.device) : States;
+            // Scaling by statistics starts from the initial draws, so the first simulation does not see unscaled inputs.
+            if (policy is PolicyNetwork { ObservesStates: true, Statistics: null } fresh) fresh.Observe(start);
             (Visited, _next) = Simulate(start, episode);
             // Inputs scaled by the simulated states learn this episode's before its steps (checkpoints keep the statistics).
             if (policy is PolicyNetwork { ObservesStates: true } network) network.Observe(Visited);

@@ -162,13 +162,23 @@ public sealed class PolicyNetwork : IPolicyFunction, IDisposable
 
     private Tensor Inputs(Tensor states)
     {
-        if (_chains.Length == 0 && _model.Features.Count == 0) return torch.addcmul(_offset, states, _inverseScale, 1.0);
+        if (_chains.Length == 0 && _model.Features.Count == 0 && Scaling == InputScaling.InitialBox) return torch.addcmul(_offset, states, _inverseScale, 1.0);
         var parts = new List<Tensor>(1 + _chains.Length);
-        if (_offset.shape[1] > 0) parts.Add(torch.addcmul(_offset, Unscaled(states), _inverseScale, 1.0));
+        if (_offset.shape[1] > 0) parts.Add(Limit(torch.addcmul(_offset, Unscaled(states), _inverseScale, 1.0)));
         foreach (var (column, count) in _chains)
             parts.Add(nn.functional.one_hot(states.select(1, column).to_type(ScalarType.Int64), count).to_type(states.dtype));
         return parts.Count == 1 ? parts[0] : torch.cat(parts.ToArray(), 1);
     }
+
+    /// <summary>
+    /// Inputs scaled by statistics are standard scores; a next-period state far outside what was simulated (a
+    /// tiny holding that moved by orders of its spread) would otherwise saturate the network and, through a saturated
+    /// sigmoid, turn the gradient into 0·∞. Scores beyond ±<see cref="ScoreLimit"/> are held there.
+    /// </summary>
+    private Tensor Limit(Tensor scaled) => ObservesStates ? scaled.clamp(-ScoreLimit, ScoreLimit) : scaled;
+
+    /// <summary>The largest standard score an input scaled by statistics takes (8: far beyond any simulated state's).</summary>
+    public const double ScoreLimit = 8;
 
     public void Dispose()
     {
