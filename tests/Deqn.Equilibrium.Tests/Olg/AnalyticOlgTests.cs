@@ -81,17 +81,19 @@ public sealed class AnalyticOlgTests
     [Fact]
     public void A_short_solve_learns_the_savings_rates()
     {
-        // Given 150 episodes of the recommended algorithm (the full default trains 2,000)
+        // Given 150 episodes of the recommended algorithm, its cosine schedule compressed to them (the default trains 2,000)
         var model = new AnalyticOlg(new OlgCalibration());
-        var spec = ((IRecommendsSolver)model).Recommended with
+        var recommended = ((IRecommendsSolver)model).Recommended;
+        var spec = recommended with
         {
             Episodes = 150, LogEvery = 150, HistogramEvery = 0, CheckpointEvery = 0,
-            Optimization = new() { Optimizer = SolverSpec.Adam(3e-3) },
+            Optimization = recommended.Optimization with { Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = 150 } },
         };
         // When it trains
         var result = Solver.Run(model, spec);
         using var policy = result.Policy;
-        // Then the savings rates are within 2 % of the closed form everywhere on the ergodic sample
+        // Then the savings rates are within 2 % of the closed form everywhere on the ergodic sample (measured: about 0.5 %;
+        // libtorch's reductions round differently with other thread counts, so the path is not bit-stable across machines)
         var report = SolutionDiagnostics.Run(model, policy, new DiagnosticsSpec { Periods = 200, BurnIn = 20, SampleSize = 500 });
         Assert.All(report.Comparisons, c => Assert.True(c.Max < 0.02, $"{c.Policy} {c.Where}: max relative error {c.Max:E2}"));
     }
