@@ -55,7 +55,8 @@ public sealed class StochasticGrowth : Model<GrowthCalibration>, IRecommendsSolv
     }
 
     /// <summary>Time iteration on an 80 × 15 grid over the initial box, with Gauss–Hermite 10 for the expectation.</summary>
-    public override IPolicyReference? Reference() => HasClosedForm ? null : new TimeIterationReference(Calibration, _k, _z, 80, 15, 10);
+    public override IPolicyReference? Reference() => HasClosedForm ? null
+        : new TimeIterationReference(Calibration, _k, _z, 80, 15, 10, (k, z, kNext) => kNext / Calibration.Wealth(k, z));
 
     /// <summary>The settings measured to reach the benchmark targets (docs/solve-defaults.md, section 3).</summary>
     public SolverSpec Recommended => Calibration switch
@@ -70,37 +71,4 @@ public sealed class StochasticGrowth : Model<GrowthCalibration>, IRecommendsSolv
         Episodes = episodes, EpisodeLength = length, RedrawEachEpisode = redraw, LogEvery = logEvery,
         Optimization = new() { Optimizer = SolverSpec.Adam(learningRate), Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = episodes } },
     };
-
-    private sealed class TimeIterationReference : IPolicyReference
-    {
-        private readonly SavingsPolicy _policy;
-        private readonly State _k, _z;
-
-        public TimeIterationReference(GrowthCalibration c, State k, State z, int capitalPoints, int productivityPoints, int nodes)
-        {
-            _k = k;
-            _z = z;
-            // Without shocks TFP stays where it starts: one grid point for a constant z.
-            if (z.Constant is not null) productivityPoints = 1;
-            var capital = Enumerable.Range(0, capitalPoints).Select(i => c.CapitalLow + (c.CapitalHigh - c.CapitalLow) * i / (capitalPoints - 1.0)).ToArray();
-            var productivity = productivityPoints == 1
-                ? [c.ProductivityLow]
-                : Enumerable.Range(0, productivityPoints).Select(j => c.ProductivityLow + (c.ProductivityHigh - c.ProductivityLow) * j / (productivityPoints - 1.0)).ToArray();
-            if (c.Sigma == 0) nodes = 1;
-            var result = TimeIteration.Solve(c, capital, productivity, Quadratures.GaussHermite(nodes, c.Sigma), tolerance: 1e-10);
-            if (!result.Converged) throw new InvalidOperationException($"time iteration did not converge ({result.Iterations} iterations, change {result.Change:G3})");
-            _policy = result.Policy;
-            Name = $"time iteration ({capitalPoints} × {productivityPoints} grid, Gauss–Hermite {nodes}, {result.Iterations} iterations)";
-        }
-
-        public string Name { get; }
-
-        public double[,] PolicyAt(double[,] states)
-        {
-            var result = new double[states.GetLength(0), 1];
-            for (int i = 0; i < states.GetLength(0); i++)
-                result[i, 0] = _policy.At(states[i, _k.Index], _z.Constant ?? states[i, _z.Index]);
-            return result;
-        }
-    }
 }
