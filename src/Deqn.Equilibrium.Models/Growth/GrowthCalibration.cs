@@ -46,3 +46,12 @@ public sealed record GrowthCalibration(
     /// <summary>The closed form with δ = 1 (Brock–Mirman): K' = αβ·z·K^α. Null when δ &lt; 1.</summary>
     public double? ClosedFormNextCapital(double k, double z) => Delta == 1 ? Alpha * Beta * z * Math.Pow(k, Alpha) : null;
 }
+
+/// <summary>Lines the growth models share in their <see cref="Model.Formulas"/>.</summary>
+internal static class GrowthFormulas
+{
+    /// <summary>TFP's law of motion, or that it is the constant 1 (σ = 0 and z₀ = 1).</summary>
+    public static string Productivity(State z) => z.Constant is { } value
+        ? $"z = {value:G6} (σ = 0: no TFP shocks, not a state)"
+        : "ln z′ = ρ·ln z + ε′,  ε′ ~ N(0, σ²)";
+}
