@@ -20,7 +20,7 @@ public sealed class CatalogTests
     public void An_unknown_model_is_an_error_listing_the_models()
     {
         var e = Assert.Throws<ArgumentException>(() => BuiltinModels.Catalog().Find("ramsey"));
-        Assert.Equal("unknown model 'ramsey' (available: brock-mirman, brock-mirman-stochastic, stochastic-growth, brock-mirman-labor, brock-mirman-labor-ceiling)", e.Message);
+        Assert.Equal("unknown model 'ramsey' (available: brock-mirman, brock-mirman-stochastic, stochastic-growth, stochastic-growth-output-share, brock-mirman-labor, brock-mirman-labor-ceiling)", e.Message);
     }
 
     [Fact]
