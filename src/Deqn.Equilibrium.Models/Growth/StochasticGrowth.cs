@@ -51,7 +51,7 @@ public sealed class StochasticGrowth : Model<GrowthCalibration>, IRecommendsSolv
 
     public override string? ReferenceSummary => HasClosedForm
         ? $"closed form s = αβ = {Calibration.Alpha * Calibration.Beta:G6} (δ = 1), i.e. K′ = αβ·z·K^α"
-        : "time iteration on the Euler equation (80 × 15 grid over the initial box, Gauss–Hermite 10), the share of resources K′/W";
+        : "time iteration on the Euler equation (80 × 15 grid, Gauss–Hermite 10) as the share of resources K′/W";
 
     protected override IEnumerable<(State State, Tensor Next)> Transition(Period t, ShockValues shocks)
     {

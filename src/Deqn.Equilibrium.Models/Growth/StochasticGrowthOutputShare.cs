@@ -56,7 +56,7 @@ public sealed class StochasticGrowthOutputShare : Model<GrowthCalibration>, IRec
 
     public override string? ReferenceSummary => HasClosedForm
         ? $"closed form s = αβ = {Calibration.Alpha * Calibration.Beta:G6} (δ = 1), i.e. K′ = αβ·z·K^α"
-        : "the planner's time iteration on the Euler equation (80 × 15 grid over the initial box, Gauss–Hermite 10) as the output share s = (K′ − (1 − δ)K)/Y; valid where irreversibility does not bind";
+        : "time iteration on the Euler equation (80 × 15 grid, Gauss–Hermite 10) as the output share (K′ − (1 − δ)K)/Y, valid where irreversibility does not bind";
 
     protected override IEnumerable<(State State, Tensor Next)> Transition(Period t, ShockValues shocks)
     {
