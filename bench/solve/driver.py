@@ -1,9 +1,11 @@
-"""The solve benchmark: `deqn solve` against the same DEQN algorithm in PyTorch (bench/solve/torch_growth.py).
+"""The solve benchmark: `deqn solve` against the same DEQN algorithm in PyTorch (bench/solve/torch_growth.py), and
+Deqn alone on the models the peer does not implement.
 
 Started by bench/solve/run (which installs the Debian packages first); see bench/solve/README.md. For each case it runs
-Deqn on the case's config, then the PyTorch peer with the same settings (translated from the settings Deqn resolved and
-wrote to its run folder), one after the other, and writes results/<date>.md and results/<date>.csv; the run folders,
-logs and the peer's JSON lines go to results/<date>/.
+Deqn on the case's config, then (for the growth cases) the PyTorch peer with the same settings (translated from the
+settings Deqn resolved and wrote to its run folder), one after the other, and writes results/<date>.md and
+results/<date>.csv; the run folders, logs and the peer's JSON lines go to results/<date>/. Deqn-only cases report the
+training seconds until their targets are met and the final errors.
 """
 import argparse
 import csv
@@ -23,11 +25,24 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 PYTHON = "/usr/bin/python3"  # Debian's, with python3-torch; a pyenv python3 on PATH has no torch
 TARGET = 1e-4                # policy max relative error on the grid that "solved" means for the δ = 1 cases
+OUTPUT_SHARE_TARGET = 1e-3   # the output share against time iteration (see bench/solve/README.md for why not 1e-4)
 GRID_POINTS = 30             # per state; Deqn's per-episode probe uses min(--eval-grid, 30), so both sides use 30
 CASES = {
     "brock-mirman": "configs/solve-brock-mirman.yaml",
     "brock-mirman-stochastic": "configs/solve-brock-mirman-stochastic.yaml",
     "stochastic-growth": "configs/solve-stochastic-growth.yaml",
+    "brock-mirman-labor": "configs/solve-brock-mirman-labor.yaml",
+    "brock-mirman-labor-ceiling": "configs/solve-brock-mirman-labor-ceiling.yaml",
+    "stochastic-growth-output-share": "configs/solve-stochastic-growth-output-share.yaml",
+}
+# Cases without a PyTorch peer (torch_growth.py implements the growth model with savings a share of resources only):
+# Deqn alone, with its targets. "policy": the largest relative error of any policy against the closed form or reference
+# on the grid over the reference's ergodic set — the seconds until it is first met come from history.csv;
+# "residual": an equation's largest |residual| on the fresh 10,000-period evaluation path (summary.json, final only).
+DEQN_ONLY = {
+    "brock-mirman-labor": {"policy": 1e-4},
+    "brock-mirman-labor-ceiling": {"policy": 1e-4, "residual": ("hours_ceiling", 1e-5)},
+    "stochastic-growth-output-share": {"policy": OUTPUT_SHARE_TARGET},
 }
 
 
@@ -80,6 +95,11 @@ def run_case(case, quick, work):
     history = read_history(deqn_dir / "history.csv")
     merged = read_flat_config(deqn_dir / "config.yaml")
     check_agrees(config, merged, case)
+    deqn["command"] = " ".join(shlex.quote(a) for a in argv).replace(str(REPO) + "/", "")
+    if case in DEQN_ONLY:
+        return dict(case=case, config=CASES[case], quick=quick, episodes=episodes, closed_form=None,
+                    targets=DEQN_ONLY[case], deqn=dict(timing=deqn, summary=summary, history=history, merged=merged,
+                                                       folder=deqn_dir), pytorch=None)
 
     peer_argv = peer_args(merged, summary)
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
@@ -88,7 +108,6 @@ def run_case(case, quick, work):
     peer = timed([PYTHON, str(HERE / "torch_growth.py")] + peer_argv, env, jsonl, f"{case}: pytorch",
                  stderr_path=work / f"{case}-pytorch.log")
     peer["command"] = "/usr/bin/python3 bench/solve/torch_growth.py " + " ".join(shlex.quote(a) for a in peer_argv)
-    deqn["command"] = " ".join(shlex.quote(a) for a in argv).replace(str(REPO) + "/", "")
     lines = [json.loads(l) for l in jsonl.read_text().splitlines() if l.startswith("{")]
     peer_summary = next((l for l in lines if l.get("summary")), None)
     if peer_summary is None:
@@ -288,21 +307,43 @@ def write_csv(path, rows):
 
 # ---------------------------------------------------------------- numbers
 
-def deqn_numbers(r):
+def deqn_numbers(r, target=TARGET):
     d = r["deqn"]
     s, h = d["summary"], d["history"]
-    grid = next((p for p in s.get("policy_errors", []) if p["where"] == "grid"), {})
-    path = next((p for p in s.get("policy_errors", []) if p["where"] == "path"), {})
-    hit = next((row for row in h if row.get("policy_max_rel_error", math.nan) <= TARGET), None)
+    grids = [p for p in s.get("policy_errors", []) if p["where"] == "grid"]
+    paths = [p for p in s.get("policy_errors", []) if p["where"] == "path"]
+    hit = next((row for row in h if row.get("policy_max_rel_error", math.nan) <= target), None)
     steps = s["steps"]
+    # Over all policies: the worst policy's mean and max (one policy in the growth cases).
+    worst = lambda rows, key: max((p[key] for p in rows), default=None)
     return dict(episodes=s["episodes"], steps=steps, training_seconds=s["training_seconds"],
                 seconds_per_step=s["training_seconds"] / steps if steps else math.nan,
                 wall_seconds=d["timing"]["wall_seconds"],
                 episode_to_target=int(hit["episode"]) if hit else None, seconds_to_target=hit["seconds"] if hit else None,
-                policy_mean_grid=grid.get("mean"), policy_max_grid=grid.get("max"),
-                policy_mean_path=path.get("mean"), policy_max_path=path.get("max"),
+                policy_mean_grid=worst(grids, "mean"), policy_max_grid=worst(grids, "max"),
+                policy_mean_path=worst(paths, "mean"), policy_max_path=worst(paths, "max"),
                 euler_mean_path=s["euler_errors"]["euler"]["mean"], euler_max_path=s["euler_errors"]["euler"]["max"],
                 ree_mean_grid=None, ree_max_grid=None)
+
+
+def deqn_only_numbers(r):
+    """A Deqn-only case: the common numbers, each policy's grid errors, each equation's path maximum, the targets."""
+    targets, s = r["targets"], r["deqn"]["summary"]
+    n = deqn_numbers(r, targets["policy"])
+    # The first hit can be a passing dip (the error still swings until the learning rate has decayed): also the first
+    # logged episode from which every later one stays at or below the target.
+    h = r["deqn"]["history"]
+    stays = next((i for i in range(len(h)) if all(row.get("policy_max_rel_error", math.nan) <= targets["policy"] for row in h[i:])), None)
+    n["episode_to_stay"] = int(h[stays]["episode"]) if stays is not None else None
+    n["seconds_to_stay"] = h[stays]["seconds"] if stays is not None else None
+    n["policy_grid"] = [(p["policy"], p["mean"], p["max"]) for p in s["policy_errors"] if p["where"] == "grid"]
+    n["residual_max_path"] = [(name, e["max"]) for name, e in s["euler_errors"].items()]
+    met = {"policy": n["policy_max_grid"] is not None and n["policy_max_grid"] <= targets["policy"]}
+    if "residual" in targets:
+        name, bound = targets["residual"]
+        met["residual"] = s["euler_errors"][name]["max"] <= bound
+    n["targets_met"] = met
+    return n
 
 
 def peer_numbers(r):
@@ -318,14 +359,34 @@ def peer_numbers(r):
                 ree_mean_grid=f["ree_mean"], ree_max_grid=f["ree_max"])
 
 
+def targets_text(targets):
+    text = f"policy max rel. error (grid) ≤ {targets['policy']:g}"
+    if "residual" in targets:
+        text += f"; {targets['residual'][0]} max abs. residual (path) ≤ {targets['residual'][1]:g}"
+    return text
+
+
 def csv_rows(results):
     rows = []
     for r in results:
-        for tool, numbers in (("deqn", deqn_numbers(r)), ("pytorch", peer_numbers(r))):
+        if r["pytorch"] is None:
+            n = deqn_only_numbers(r)
+            extra = dict(targets=targets_text(r["targets"]), targets_met=all(n["targets_met"].values()),
+                         episode_to_stay=n["episode_to_stay"] or "", seconds_to_stay=n["seconds_to_stay"] or "",
+                         policy_grid=";".join(f"{p}={mean:.3e}/{mx:.3e}" for p, mean, mx in n["policy_grid"]),
+                         residual_max_path=";".join(f"{e}={mx:.3e}" for e, mx in n["residual_max_path"]))
+            tools = (("deqn", {k: v for k, v in n.items() if k not in ("policy_grid", "residual_max_path", "targets_met",
+                                                                      "episode_to_stay", "seconds_to_stay")}, extra),)
+            target = r["targets"]["policy"]
+        else:
+            blank = dict(targets="", targets_met="", episode_to_stay="", seconds_to_stay="", policy_grid="", residual_max_path="")
+            tools = (("deqn", deqn_numbers(r), blank), ("pytorch", peer_numbers(r), blank))
+            target = TARGET
+        for tool, numbers, extra in tools:
             t = r[tool]["timing"]
             rows.append(dict(case=r["case"], tool=tool, quick=r["quick"], load_before=t["load_before"],
-                             load_after=t["load_after"], grid_points_per_state=GRID_POINTS, target=TARGET,
-                             **{k: "" if v is None else v for k, v in numbers.items()}))
+                             load_after=t["load_after"], grid_points_per_state=GRID_POINTS, target=target,
+                             **{k: "" if v is None else v for k, v in numbers.items()}, **extra))
     return rows
 
 
@@ -379,11 +440,11 @@ def report(args, results, started, csv_name, work):
            ""]
     for r in results:
         md += [f"- **{r['case']}** (`{r['config']}`, {r['episodes']} episodes)",
-               f"  - Deqn: `{r['deqn']['timing']['command']}`",
-               f"  - PyTorch: `{r['pytorch']['timing']['command']}`"]
+               f"  - Deqn: `{r['deqn']['timing']['command']}`"]
+        md += [f"  - PyTorch: `{r['pytorch']['timing']['command']}`"] if r["pytorch"] else ["  - PyTorch: no peer for this model"]
     md.append("")
 
-    closed = [r for r in results if r["closed_form"]]
+    closed = [r for r in results if r["closed_form"] is True]
     if closed:
         md += ["## δ = 1: time to the closed form", "",
                f"Training seconds until the policy's max relative error on the grid is ≤ {TARGET:g} (first logged "
@@ -420,7 +481,7 @@ def report(args, results, started, csv_name, work):
                           f"{g(row.get('policy_max_rel_error'))} | {peer} |")
             md.append("")
 
-    for r in (x for x in results if not x["closed_form"]):
+    for r in (x for x in results if x["closed_form"] is False):
         d, p = deqn_numbers(r), peer_numbers(r)
         ref = r["deqn"]["summary"].get("reference") or "no reference"
         md += [f"## {r['case']}: no closed form", "",
@@ -440,9 +501,48 @@ def report(args, results, started, csv_name, work):
         md += ["", f"**Seconds per step, PyTorch ÷ Deqn: {ratio(p['seconds_per_step'], d['seconds_per_step'])}** "
                f"(training seconds: {ratio(p['training_seconds'], d['training_seconds'])}).", ""]
 
+    alone = [r for r in results if r["pytorch"] is None]
+    if alone:
+        md += ["## Deqn only: models without a PyTorch peer", "",
+               "Training seconds until the largest relative error of any policy against the closed form or reference, on "
+               f"the {GRID_POINTS}-per-state grid over the reference's ergodic set, is first at or below the target "
+               "(history.csv, every `log_every` episodes), and from when on it stays there; each policy's mean / max "
+               "error on that grid after the last "
+               "episode; each equation's largest |residual| on the fresh 10,000-period path (10 Gauss–Hermite nodes); "
+               "whether every target is met at the end.", "",
+               "| case | load avg before (1, 5, 15 min) | targets | s to policy target (episode) | s until it stays there "
+               "(episode) | policy vs reference, grid (mean / max) | max \\|residual\\| on path | targets met | training s | "
+               "steps | ms / step | wall s |",
+               "|---|---|---|---:|---:|---|---|---|---:|---:|---:|---:|"]
+        for r in alone:
+            n = deqn_only_numbers(r)
+            hit = (f"{secs(n['seconds_to_target'])} ({n['episode_to_target']})" if n["seconds_to_target"] is not None
+                   else "not reached")
+            stay = (f"{secs(n['seconds_to_stay'])} ({n['episode_to_stay']})" if n["seconds_to_stay"] is not None
+                    else "not reached")
+            policies = "; ".join(f"{p} {g(mean)} / {g(mx)}" for p, mean, mx in n["policy_grid"])
+            residuals = "; ".join(f"{e} {g(mx)}" for e, mx in n["residual_max_path"])
+            met = ", ".join(f"{k} {'yes' if v else '**no**'}" for k, v in n["targets_met"].items())
+            md.append(f"| {r['case']} | {r['deqn']['timing']['load_before']} | {targets_text(r['targets'])} | {hit} | {stay} | "
+                      f"{policies} | {residuals} | {met} | {n['training_seconds']:.2f} | {n['steps']} | "
+                      f"{1000 * n['seconds_per_step']:.3f} | {n['wall_seconds']:.1f} |")
+        md.append("")
+        for r in alone:
+            names = [q["policy"] for q in r["deqn"]["summary"]["policy_errors"] if q["where"] == "grid"]
+            md += [f"### How the error falls with episodes: {r['case']}", "",
+                   "Deqn's history.csv at about 10 log-spaced logged episodes (seconds: training time so far; the largest "
+                   "relative error of any policy on the grid, and each policy's mean).", "",
+                   "| episode | s | max rel. error | " + " | ".join(f"mean rel. error {p}" for p in names) + " |",
+                   "|---:|---:|---:|" + "---:|" * len(names)]
+            for row in log_spaced(r["deqn"]["history"]):
+                md.append(f"| {int(row['episode'])} | {row['seconds']:.2f} | {g(row.get('policy_max_rel_error'))} | "
+                          + " | ".join(g(row.get(f"policy_mean_rel_error_{p}")) for p in names) + " |")
+            md.append("")
+
     md += ["Wall s is the whole process: Deqn's includes .NET start-up, JIT, the reference solution (time iteration for "
-           "stochastic-growth) and its diagnostics, plots and report after training; PyTorch's includes `import torch` "
-           "and its grid evaluations. Training seconds exclude logging and evaluation on both sides.", ""]
+           "stochastic-growth and stochastic-growth-output-share) and its diagnostics, plots and report after training; "
+           "PyTorch's includes `import torch` and its grid evaluations. Training seconds exclude logging and evaluation "
+           "on both sides.", ""]
     return "\n".join(md)
 
 

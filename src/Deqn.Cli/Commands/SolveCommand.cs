@@ -138,10 +138,11 @@ public sealed class SolveCommand : CliCommand
         Func<IPolicyFunction, IReadOnlyDictionary<string, double>>? probe = null;
         if (s.Bool("track-reference") || targetPolicyError is not null)
         {
-            if (model.Reference() is null && !model.HasClosedForm && targetPolicyError is not null)
-                throw s.Error("target-policy-error", $"{model.Title} has no closed form or reference solution to measure the policy against");
+            // A numerical reference (time iteration…) is computed once: Reference() may take seconds.
             if (!model.HasClosedForm && !quiet) console.MarkupLine("  computing the reference solution…");
             reference = SolutionDiagnostics.DefaultReference(model);
+            if (reference is null && targetPolicyError is not null)
+                throw s.Error("target-policy-error", $"{model.Title} has no closed form or reference solution to measure the policy against");
             if (reference is not null)
                 probe = SolutionDiagnostics.ReferenceProbe(model, reference, SolutionDiagnostics.Comparison(model, reference, diagnostics with { SampleSize = Math.Min(diagnostics.SampleSize, 2000) }, dtype, Math.Min(diagnostics.GridPoints, 30)).States, dtype);
         }

@@ -8,15 +8,15 @@ namespace Deqn.Equilibrium.Models.Growth;
 /// it is the deterministic Brock–Mirman model (<see cref="BrockMirman"/>).
 /// </summary>
 public sealed record GrowthCalibration(
-    [Parameter("alpha", "capital share α")] double Alpha = 0.36,
-    [Parameter("beta", "discount factor β")] double Beta = 0.99,
-    [Parameter("delta", "depreciation δ (1: the closed form holds)")] double Delta = 0.1,
-    [Parameter("rho", "persistence ρ of log TFP")] double Rho = 0.9,
-    [Parameter("sigma", "standard deviation σ of the TFP innovation")] double Sigma = 0.04,
-    [Parameter("k_low", "initial capital: lower end of the uniform draw")] double CapitalLow = 0.9,
-    [Parameter("k_high", "initial capital: upper end of the uniform draw")] double CapitalHigh = 12,
-    [Parameter("z_low", "initial TFP: lower end of the uniform draw")] double ProductivityLow = 0.7,
-    [Parameter("z_high", "initial TFP: upper end of the uniform draw")] double ProductivityHigh = 1.3) : Calibration
+    [Parameter("alpha", "capital share α", Range = "(0, 1)")] double Alpha = 0.36,
+    [Parameter("beta", "discount factor β", Range = "(0, 1)")] double Beta = 0.99,
+    [Parameter("delta", "depreciation δ (1: the closed form holds)", Range = "(0, 1]")] double Delta = 0.1,
+    [Parameter("rho", "persistence ρ of log TFP", Range = "(−1, 1)")] double Rho = 0.9,
+    [Parameter("sigma", "standard deviation σ of the TFP innovation", Range = "≥ 0")] double Sigma = 0.04,
+    [Parameter("k_low", "initial capital: lower end of the uniform draw", Range = "> 0, < k_high")] double CapitalLow = 0.9,
+    [Parameter("k_high", "initial capital: upper end of the uniform draw", Range = "> k_low")] double CapitalHigh = 12,
+    [Parameter("z_low", "initial TFP: lower end of the uniform draw", Range = "> 0, ≤ z_high")] double ProductivityLow = 0.7,
+    [Parameter("z_high", "initial TFP: upper end of the uniform draw", Range = "≥ z_low")] double ProductivityHigh = 1.3) : Calibration
 {
     /// <summary>Brock and Mirman (1972), deterministic: δ = 1, no TFP shocks (z = 1 throughout), K₀ ~ U[0.1, 1].</summary>
     public static GrowthCalibration BrockMirman { get; } = new(Delta: 1, Sigma: 0, CapitalLow: 0.1, CapitalHigh: 1, ProductivityLow: 1, ProductivityHigh: 1);
@@ -45,4 +45,13 @@ public sealed record GrowthCalibration(
 
     /// <summary>The closed form with δ = 1 (Brock–Mirman): K' = αβ·z·K^α. Null when δ &lt; 1.</summary>
     public double? ClosedFormNextCapital(double k, double z) => Delta == 1 ? Alpha * Beta * z * Math.Pow(k, Alpha) : null;
+}
+
+/// <summary>Lines the growth models share in their <see cref="Model.Formulas"/>.</summary>
+internal static class GrowthFormulas
+{
+    /// <summary>TFP's law of motion, or that it is the constant 1 (σ = 0 and z₀ = 1).</summary>
+    public static string Productivity(State z) => z.Constant is { } value
+        ? $"z = {value:G6} (σ = 0: no TFP shocks, not a state)"
+        : "ln z′ = ρ·ln z + ε′,  ε′ ~ N(0, σ²)";
 }

@@ -8,10 +8,12 @@ namespace Deqn.Equilibrium.Models.Growth;
 
 /// <summary>
 /// The growth model with log utility: a planner maximizes E Σ βᵗ ln C subject to K' + C = z·K^α + (1 − δ)K, with
-/// ln z' = ρ ln z + ε, ε ~ N(0, σ²); the network gives the savings rate s(K, z) ∈ (0, 1), so K' = s·W and C = (1 − s)·W
-/// are positive from the first step. With δ = 1 the solution is K' = αβ·z·K^α (s = αβ); with δ &lt; 1 the reference is
-/// time iteration on the Euler equation. With σ = 0 and z starting at 1 it is Brock and Mirman's (1972) deterministic
-/// model: TFP is then the constant 1, not a state.
+/// ln z' = ρ ln z + ε, ε ~ N(0, σ²). The network gives the savings rate s(K, z) ∈ (0, 1) as a share of
+/// <b>resources</b> W = Y + (1 − δ)K: K' = s·W and C = (1 − s)·W are positive from the first step, and any K' in
+/// (0, W) can be chosen (gross investment may be negative: the unconstrained planner). The workshop's definition, s as a
+/// share of output, is <see cref="StochasticGrowthOutputShare"/>; at δ = 1 the two coincide. With δ = 1 the solution is
+/// K' = αβ·z·K^α (s = αβ); with δ &lt; 1 the reference is time iteration on the Euler equation. With σ = 0 and z starting
+/// at 1 it is Brock and Mirman's (1972) deterministic model: TFP is then the constant 1, not a state.
 /// </summary>
 public sealed class StochasticGrowth : Model<GrowthCalibration>, IRecommendsSolver
 {
@@ -23,16 +25,33 @@ public sealed class StochasticGrowth : Model<GrowthCalibration>, IRecommendsSolv
     {
         _k = State("K", InitialDistribution.Uniform(c.CapitalLow, c.CapitalHigh), description: "capital");
         _z = LogAR1("z", InitialDistribution.Uniform(c.ProductivityLow, c.ProductivityHigh), c.Rho, c.Sigma, "total factor productivity");
-        _s = Policy("s", PolicyOutput.Implied, new Bounds(0, 1), "savings rate: K' = s·W");
+        _s = Policy("s", PolicyOutput.Implied, new Bounds(0, 1), "savings rate, a share of resources: K′ = s·W");
         _output = Define("Y", t => t[_z] * t[_k].pow(c.Alpha), description: "output z·K^α");
         _wealth = Define("W", t => t[_output] + t[_k] * (1 - c.Delta), description: "resources Y + (1 − δ)K");
         _consumption = Define("C", t => (1 - t[_s]) * t[_wealth], description: "consumption (1 − s)·W");
         _return = Define("R", t => t[_output] / t[_k] * c.Alpha + (1 - c.Delta), description: "gross return 1 − δ + αzK^(α−1) = 1 − δ + αY/K");
     }
 
-    public override string Title => Calibration.Sigma == 0
+    /// <summary>Says which savings rate s is when it matters (δ &lt; 1: a share of resources, not of output).</summary>
+    public override string Title => (Calibration.Sigma == 0
         ? $"Brock–Mirman (deterministic, δ = {Calibration.Delta:G4})"
-        : $"stochastic growth (Brock–Mirman with AR(1) TFP, δ = {Calibration.Delta:G4})";
+        : $"stochastic growth (Brock–Mirman with AR(1) TFP, δ = {Calibration.Delta:G4})")
+        + (Calibration.Delta < 1 ? ", s a share of resources Y + (1 − δ)K" : "");
+
+    public override IReadOnlyList<string> Formulas =>
+    [
+        "Y = z·K^α",
+        "W = Y + (1 − δ)·K",
+        "C = (1 − s)·W",
+        "R = 1 − δ + α·Y/K",
+        "K′ = s·W",
+        GrowthFormulas.Productivity(_z),
+        "euler: 1 − 1/(β·C·E[R′/C′]) = 0",
+    ];
+
+    public override string? ReferenceSummary => HasClosedForm
+        ? $"closed form s = αβ = {Calibration.Alpha * Calibration.Beta:G6} (δ = 1), i.e. K′ = αβ·z·K^α"
+        : "time iteration on the Euler equation (80 × 15 grid, Gauss–Hermite 10) as the share of resources K′/W";
 
     protected override IEnumerable<(State State, Tensor Next)> Transition(Period t, ShockValues shocks)
     {
@@ -55,7 +74,8 @@ public sealed class StochasticGrowth : Model<GrowthCalibration>, IRecommendsSolv
     }
 
     /// <summary>Time iteration on an 80 × 15 grid over the initial box, with Gauss–Hermite 10 for the expectation.</summary>
-    public override IPolicyReference? Reference() => HasClosedForm ? null : new TimeIterationReference(Calibration, _k, _z, 80, 15, 10);
+    public override IPolicyReference? Reference() => HasClosedForm ? null
+        : new TimeIterationReference(Calibration, _k, _z, 80, 15, 10, (k, z, kNext) => kNext / Calibration.Wealth(k, z));
 
     /// <summary>The settings measured to reach the benchmark targets (docs/solve-defaults.md, section 3).</summary>
     public SolverSpec Recommended => Calibration switch
@@ -70,37 +90,4 @@ public sealed class StochasticGrowth : Model<GrowthCalibration>, IRecommendsSolv
         Episodes = episodes, EpisodeLength = length, RedrawEachEpisode = redraw, LogEvery = logEvery,
         Optimization = new() { Optimizer = SolverSpec.Adam(learningRate), Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = episodes } },
     };
-
-    private sealed class TimeIterationReference : IPolicyReference
-    {
-        private readonly SavingsPolicy _policy;
-        private readonly State _k, _z;
-
-        public TimeIterationReference(GrowthCalibration c, State k, State z, int capitalPoints, int productivityPoints, int nodes)
-        {
-            _k = k;
-            _z = z;
-            // Without shocks TFP stays where it starts: one grid point for a constant z.
-            if (z.Constant is not null) productivityPoints = 1;
-            var capital = Enumerable.Range(0, capitalPoints).Select(i => c.CapitalLow + (c.CapitalHigh - c.CapitalLow) * i / (capitalPoints - 1.0)).ToArray();
-            var productivity = productivityPoints == 1
-                ? [c.ProductivityLow]
-                : Enumerable.Range(0, productivityPoints).Select(j => c.ProductivityLow + (c.ProductivityHigh - c.ProductivityLow) * j / (productivityPoints - 1.0)).ToArray();
-            if (c.Sigma == 0) nodes = 1;
-            var result = TimeIteration.Solve(c, capital, productivity, Quadratures.GaussHermite(nodes, c.Sigma), tolerance: 1e-10);
-            if (!result.Converged) throw new InvalidOperationException($"time iteration did not converge ({result.Iterations} iterations, change {result.Change:G3})");
-            _policy = result.Policy;
-            Name = $"time iteration ({capitalPoints} × {productivityPoints} grid, Gauss–Hermite {nodes}, {result.Iterations} iterations)";
-        }
-
-        public string Name { get; }
-
-        public double[,] PolicyAt(double[,] states)
-        {
-            var result = new double[states.GetLength(0), 1];
-            for (int i = 0; i < states.GetLength(0); i++)
-                result[i, 0] = _policy.At(states[i, _k.Index], _z.Constant ?? states[i, _z.Index]);
-            return result;
-        }
-    }
 }

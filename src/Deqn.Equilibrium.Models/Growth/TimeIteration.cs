@@ -2,7 +2,18 @@ using Deqn.Equilibrium.Shocks;
 
 namespace Deqn.Equilibrium.Models.Growth;
 
-/// <summary>A policy on a (K, z) grid: the share s of wealth saved, K' = s·W(K, z), interpolated bilinearly.</summary>
+/// <summary>
+/// A policy on a (K, z) grid: the share s of wealth saved, K' = s·W(K, z), interpolated by cubic polynomials through the
+/// four nearest grid points in each direction (linear where a direction has fewer than four points, and beyond the
+/// grid's ends).
+/// </summary>
+/// <remarks>
+/// Cubic rather than bilinear because the share is smooth but curved. At the workshop calibration (δ = 0.1), the
+/// 80 × 15 grid the growth models' references use, against the same method on a 240 × 45 grid, on a 30 × 30 grid
+/// over the ergodic set: bilinear is off by up to 4.2e-5 in K′ (mean 3.0e-5), and by up to 1.1e-3 in the share of
+/// output (K′ − (1 − δ)K)/Y, which magnifies K′'s error about tenfold; cubic by up to 2.3e-6 in K′ and 1.7e-5 in the
+/// share of output. Solving takes 1.2–1.8 times as long (one thread, three rounds on a loaded machine).
+/// </remarks>
 public sealed class SavingsPolicy
 {
     public SavingsPolicy(double[] capital, double[] productivity, double[,] share)
@@ -16,21 +27,56 @@ public sealed class SavingsPolicy
     public double[] Productivity { get; }
     public double[,] Share { get; }
 
-    /// <summary>The saved share at any (K, z), linear inside the grid and extended linearly beyond it.</summary>
+    /// <summary>The saved share at any (K, z): cubic inside the grid, extended linearly beyond it.</summary>
     public double At(double k, double z)
     {
-        var (i, tk) = Locate(Capital, k);
-        if (Productivity.Length == 1) return (1 - tk) * Share[i, 0] + tk * Share[i + 1, 0];
-        var (j, tz) = Locate(Productivity, z);
-        return (1 - tk) * ((1 - tz) * Share[i, j] + tz * Share[i, j + 1]) + tk * ((1 - tz) * Share[i + 1, j] + tz * Share[i + 1, j + 1]);
+        Span<double> wk = stackalloc double[4];
+        Span<double> wz = stackalloc double[4];
+        int nk = Weights(Capital, k, wk, out int i);
+        if (Productivity.Length == 1)
+        {
+            double line = 0;
+            for (int a = 0; a < nk; a++) line += wk[a] * Share[i + a, 0];
+            return line;
+        }
+        int nz = Weights(Productivity, z, wz, out int j);
+        double sum = 0;
+        for (int a = 0; a < nk; a++)
+        {
+            double row = 0;
+            for (int b = 0; b < nz; b++) row += wz[b] * Share[i + a, j + b];
+            sum += wk[a] * row;
+        }
+        return sum;
     }
 
-    private static (int, double) Locate(double[] grid, double x)
+    /// <summary>
+    /// Interpolation weights at x over grid points first, first + 1, …: the four-point Lagrange cubic around x's
+    /// interval (the stencil shifted inward at the ends), or the two points of its interval when the grid has fewer
+    /// than four points or x is outside it. Returns how many weights were written.
+    /// </summary>
+    private static int Weights(double[] grid, double x, Span<double> weights, out int first)
     {
         int i = Array.BinarySearch(grid, x);
         if (i < 0) i = ~i - 1;
         i = Math.Clamp(i, 0, grid.Length - 2);
-        return (i, (x - grid[i]) / (grid[i + 1] - grid[i]));
+        if (grid.Length < 4 || x < grid[0] || x > grid[^1])
+        {
+            double t = (x - grid[i]) / (grid[i + 1] - grid[i]);
+            first = i;
+            weights[0] = 1 - t;
+            weights[1] = t;
+            return 2;
+        }
+        first = Math.Clamp(i - 1, 0, grid.Length - 4);
+        for (int a = 0; a < 4; a++)
+        {
+            double w = 1;
+            for (int b = 0; b < 4; b++)
+                if (b != a) w *= (x - grid[first + b]) / (grid[first + a] - grid[first + b]);
+            weights[a] = w;
+        }
+        return 4;
     }
 }
 

@@ -15,15 +15,21 @@ public abstract record Calibration
     public virtual void Validate() { }
 }
 
-/// <summary>Marks a parameter of a <see cref="Calibration"/> record's primary constructor: its name in configs and its meaning.</summary>
+/// <summary>
+/// Marks a parameter of a <see cref="Calibration"/> record's primary constructor: its name in configs, its meaning and,
+/// optionally, the values it may take as text for listings (<c>Range = "(0, 1)"</c>).
+/// </summary>
 [AttributeUsage(AttributeTargets.Parameter)]
 public sealed class ParameterAttribute(string name, string description) : Attribute
 {
     public string Name { get; } = name;
     public string Description { get; } = description;
 
-    /// <summary>The valid values in words, for listings (e.g. "(0, 1)"); the record's Validate() is what enforces them.</summary>
-    public string? Range { get; set; }
+    /// <summary>
+    /// The valid values in words or interval notation ("(0, 1)", "(0, 1]", "> 0", "below k_high"), shown by
+    /// <c>deqn models &lt;name&gt;</c>; the record's <see cref="Calibration.Validate"/> stays what enforces them.
+    /// </summary>
+    public string? Range { get; init; }
 }
 
 /// <summary>
@@ -34,9 +40,9 @@ public sealed class ParameterTable<T> where T : Calibration
 {
     private readonly ConstructorInfo _constructor;
     private readonly PropertyInfo[] _arguments;                   // one per constructor parameter, to read a record's values
-    private readonly (string Name, string Description, int Argument)[] _rows;
+    private readonly (string Name, string Description, int Argument, string? Range)[] _rows;
 
-    private ParameterTable(ConstructorInfo constructor, PropertyInfo[] arguments, (string, string, int)[] rows)
+    private ParameterTable(ConstructorInfo constructor, PropertyInfo[] arguments, (string, string, int, string?)[] rows)
     {
         _constructor = constructor;
         _arguments = arguments;
@@ -77,6 +83,9 @@ public sealed class ParameterTable<T> where T : Calibration
     public IReadOnlyList<(string Name, string Description, double Value)> Describe(T calibration) =>
         _rows.Select(r => (r.Name, r.Description, (double)_arguments[r.Argument].GetValue(calibration)!)).ToArray();
 
+    /// <summary>Each parameter's valid range as its [Parameter] mark states it (<see cref="ParameterAttribute.Range"/>), by name; null where unstated.</summary>
+    public IReadOnlyDictionary<string, string?> Ranges => _rows.ToDictionary(r => r.Name, r => r.Range, StringComparer.Ordinal);
+
     private static ParameterTable<T> Read()
     {
         // A positional record has one public constructor whose parameters are its properties (the copy constructor is protected).
@@ -87,14 +96,14 @@ public sealed class ParameterTable<T> where T : Calibration
         var parameters = constructor.GetParameters();
         var arguments = parameters.Select(p => typeof(T).GetProperty(p.Name!, BindingFlags.Public | BindingFlags.Instance)
             ?? throw new InvalidOperationException($"{typeof(T).Name}: constructor parameter '{p.Name}' has no property of that name")).ToArray();
-        var rows = new List<(string, string, int)>();
+        var rows = new List<(string, string, int, string?)>();
         for (int i = 0; i < parameters.Length; i++)
         {
             if (parameters[i].GetCustomAttribute<ParameterAttribute>() is not { } mark) continue;
             if (parameters[i].ParameterType != typeof(double))
                 throw new InvalidOperationException($"{typeof(T).Name}.{parameters[i].Name}: a parameter is a double");
             if (rows.Any(r => r.Item1 == mark.Name)) throw new InvalidOperationException($"{typeof(T).Name}: parameter '{mark.Name}' is named twice");
-            rows.Add((mark.Name, mark.Description, i));
+            rows.Add((mark.Name, mark.Description, i, mark.Range));
         }
         return new ParameterTable<T>(constructor, arguments, rows.ToArray());
     }

@@ -10,7 +10,11 @@ public sealed record ModelEntry(
     string Name,
     string Summary,
     IReadOnlyList<(string Name, string Description, double Default)> Parameters,
-    Func<IReadOnlyDictionary<string, double>, Model> Create);
+    Func<IReadOnlyDictionary<string, double>, Model> Create)
+{
+    /// <summary>The valid range of each parameter as text, by name, where its calibration states one (<see cref="ParameterAttribute.Range"/>).</summary>
+    public IReadOnlyDictionary<string, string> ParameterRanges { get; init; } = new Dictionary<string, string>();
+}
 
 /// <summary>
 /// Models by name, for the command line: each entry is added explicitly with its calibration's defaults (nothing is
@@ -38,7 +42,10 @@ public sealed class ModelCatalog
                 var model = create(table.Apply(defaults, overrides, name));
                 if (parameters is not null && model is Model<T> typed) typed.ReportOnly(table);
                 return model;
-            }));
+            })
+        {
+            ParameterRanges = table.Ranges.Where(r => r.Value is not null).ToDictionary(r => r.Key, r => r.Value!, StringComparer.Ordinal),
+        });
         return this;
     }
 

@@ -21,7 +21,7 @@ public sealed class CatalogTests
     {
         var e = Assert.Throws<ArgumentException>(() => BuiltinModels.Catalog().Find("ramsey"));
         Assert.Equal($"unknown model 'ramsey' (available: {string.Join(", ", BuiltinModels.Catalog().Entries.Select(m => m.Name))})", e.Message);
-        Assert.Contains("brock-mirman, brock-mirman-stochastic, stochastic-growth", e.Message);
+        Assert.Contains("brock-mirman, brock-mirman-stochastic, stochastic-growth, stochastic-growth-output-share, brock-mirman-labor, brock-mirman-labor-ceiling, olg-analytic", e.Message);
     }
 
     [Fact]
