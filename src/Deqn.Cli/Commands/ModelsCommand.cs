@@ -1,3 +1,4 @@
+using System.Globalization;
 using Deqn.Cli.Options;
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Solving;
@@ -66,16 +67,25 @@ public sealed class ModelsCommand(ModelCatalog catalog) : CliCommand
         if (model.Formulas.Count == 0) console.WriteLine("  (the model does not write its formulas out)");
         foreach (var line in model.Formulas) console.WriteLine($"  {line}");
 
-        // Every variable is a scalar today: its dimension is 1.
         console.WriteLine();
-        var variables = new Table().Border(TableBorder.Simple).Title("[bold]States, policies and shocks[/]");
+        var variables = new Table().Border(TableBorder.Simple).Title("[bold]States, policies, features and shocks[/]");
         variables.AddColumn("kind").AddColumn("name").AddColumn(new TableColumn("dim").RightAligned()).AddColumn("values").AddColumn("meaning");
         foreach (var state in model.States)
-            variables.AddRow("state", Markup.Escape(state.Name), "1", Markup.Escape($"starts ~ {state.Initial}"), Markup.Escape(state.Description));
+        {
+            string values = state.Chain is { } chain
+                ? $"Markov chain over {string.Join(", ", chain.Labels)}{(chain.IsIid ? $", iid with probabilities {string.Join(", ", chain.Stationary.Select(p => p.ToString("G4", CultureInfo.InvariantCulture)))}" : "")}"
+                : state.Initials.Distinct().Count() == 1 ? $"starts ~ {state.Initial}"
+                : state.Size <= 3 ? $"starts ~ {string.Join("; ", state.Initials)}"
+                : $"starts ~ {state.Initials[0]} ({state.ElementNames[0]}) … {state.Initials[^1]} ({state.ElementNames[^1]})";
+            variables.AddRow(state.Chain is null ? "state" : "exogenous", Markup.Escape(state.Name), Dimension(state), Markup.Escape(values), Markup.Escape(state.Description));
+        }
         foreach (var policy in model.Policies)
-            variables.AddRow("policy", Markup.Escape(policy.Name), "1", Markup.Escape(Output(policy)), Markup.Escape(policy.Description));
+            variables.AddRow("policy", Markup.Escape(policy.Name), Dimension(policy), Markup.Escape(Output(policy)), Markup.Escape(policy.Description));
+        foreach (var feature in model.Features)
+            variables.AddRow("feature", Markup.Escape(feature.Name), Dimension(feature), "a network input computed from the states", Markup.Escape(feature.Description));
+        string correlation = model.ShocksIndependent ? "" : " (correlated; see the model's covariance)";
         foreach (var shock in model.Shocks)
-            variables.AddRow("shock", Markup.Escape(shock.Name), "1", Markup.Escape($"N(0, σ²), σ = {SolveCommand.Format(shock.Sigma)}"), Markup.Escape(shock.Description));
+            variables.AddRow("shock", Markup.Escape(shock.Name), "1", Markup.Escape($"N(0, σ²), σ = {SolveCommand.Format(shock.Sigma)}{correlation}"), Markup.Escape(shock.Description));
         console.Write(variables);
 
         var parameters = new Table().Border(TableBorder.Simple).Title("[bold]Parameters[/] (set with --set name=value)");
@@ -87,6 +97,8 @@ public sealed class ModelsCommand(ModelCatalog catalog) : CliCommand
         console.WriteLine($"Checked against: {model.ReferenceSummary ?? (model.HasClosedForm ? "its closed form" : "nothing (no closed form or reference solution for this calibration: judge it by its residuals)")}");
         Recommended(console, model);
     }
+
+    private static string Dimension(Variable v) => v.IsVector ? v.Size.ToString(CultureInfo.InvariantCulture) : "1";
 
     private static string Output(Policy policy) => policy.Output switch
     {

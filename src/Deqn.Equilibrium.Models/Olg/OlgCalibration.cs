@@ -8,7 +8,7 @@ namespace Deqn.Equilibrium.Models.Olg;
 /// and depreciation δ ∈ {δ_low, δ_high}, independent over time.
 /// </summary>
 public sealed record OlgCalibration(
-    [Parameter("generations", "number of generations A (an integer ≥ 2)", Range = "integer ≥ 2")] double Generations = 6,
+    [Parameter("generations", "number of generations A", Range = "integer from 2 to 1000")] double Generations = 6,
     [Parameter("alpha", "capital share α", Range = "(0, 1)")] double Alpha = 0.3,
     [Parameter("beta", "discount factor β", Range = "(0, 1)")] double Beta = 0.7,
     [Parameter("eta_low", "productivity η in the low state", Range = "> 0")] double EtaLow = 0.95,
