@@ -34,7 +34,11 @@ CASES = {
     "brock-mirman-labor": "configs/solve-brock-mirman-labor.yaml",
     "brock-mirman-labor-ceiling": "configs/solve-brock-mirman-labor-ceiling.yaml",
     "stochastic-growth-output-share": "configs/solve-stochastic-growth-output-share.yaml",
+    "olg-analytic": "configs/solve-olg-analytic.yaml",
 }
+# Where summary.json's policy comparison counts: the grid over the ergodic set, or, with more than three states (OLG),
+# 10,000 states sampled from it.
+COMPARED_ON = ("grid", "ergodic sample")
 # Cases without a PyTorch peer (torch_growth.py implements the growth model with savings a share of resources only):
 # Deqn alone, with its targets. "policy": the largest relative error of any policy against the closed form or reference
 # on the grid over the reference's ergodic set — the seconds until it is first met come from history.csv;
@@ -43,6 +47,7 @@ DEQN_ONLY = {
     "brock-mirman-labor": {"policy": 1e-4},
     "brock-mirman-labor-ceiling": {"policy": 1e-4, "residual": ("hours_ceiling", 1e-5)},
     "stochastic-growth-output-share": {"policy": OUTPUT_SHARE_TARGET},
+    "olg-analytic": {"policy": 1e-3},
 }
 
 
@@ -310,7 +315,7 @@ def write_csv(path, rows):
 def deqn_numbers(r, target=TARGET):
     d = r["deqn"]
     s, h = d["summary"], d["history"]
-    grids = [p for p in s.get("policy_errors", []) if p["where"] == "grid"]
+    grids = [p for p in s.get("policy_errors", []) if p["where"] in COMPARED_ON]
     paths = [p for p in s.get("policy_errors", []) if p["where"] == "path"]
     hit = next((row for row in h if row.get("policy_max_rel_error", math.nan) <= target), None)
     steps = s["steps"]
@@ -336,7 +341,7 @@ def deqn_only_numbers(r):
     stays = next((i for i in range(len(h)) if all(row.get("policy_max_rel_error", math.nan) <= targets["policy"] for row in h[i:])), None)
     n["episode_to_stay"] = int(h[stays]["episode"]) if stays is not None else None
     n["seconds_to_stay"] = h[stays]["seconds"] if stays is not None else None
-    n["policy_grid"] = [(p["policy"], p["mean"], p["max"]) for p in s["policy_errors"] if p["where"] == "grid"]
+    n["policy_grid"] = [(p["policy"], p["mean"], p["max"]) for p in s["policy_errors"] if p["where"] in COMPARED_ON]
     n["residual_max_path"] = [(name, e["max"]) for name, e in s["euler_errors"].items()]
     met = {"policy": n["policy_max_grid"] is not None and n["policy_max_grid"] <= targets["policy"]}
     if "residual" in targets:
@@ -528,7 +533,7 @@ def report(args, results, started, csv_name, work):
                       f"{1000 * n['seconds_per_step']:.3f} | {n['wall_seconds']:.1f} |")
         md.append("")
         for r in alone:
-            names = [q["policy"] for q in r["deqn"]["summary"]["policy_errors"] if q["where"] == "grid"]
+            names = [q["policy"] for q in r["deqn"]["summary"]["policy_errors"] if q["where"] in COMPARED_ON]
             md += [f"### How the error falls with episodes: {r['case']}", "",
                    "Deqn's history.csv at about 10 log-spaced logged episodes (seconds: training time so far; the largest "
                    "relative error of any policy on the grid, and each policy's mean).", "",

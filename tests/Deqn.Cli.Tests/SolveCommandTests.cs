@@ -160,6 +160,10 @@ public sealed class SolveCommandTests : IDisposable
     [Fact] public void A_unit_root_is_refused() => AssertBad(Solve("stochastic-growth", "--set", "rho=1", "--out", Out("x")), "rho (ρ) must satisfy |ρ| < 1");
     [Fact] public void A_range_with_lower_above_upper_is_refused() => AssertBad(Solve("stochastic-growth", "--set", "k_low=13", "--out", Out("x")), "k_low (13) must be below k_high (12)");
     [Fact] public void A_setting_through_set_is_checked_like_the_option() => AssertBad(Solve("brock-mirman", "--set", "episodes=zero", "--out", Out("x")), "episodes", "'zero' is not a whole number");
+    [Fact] public void An_unknown_input_scaling_is_named() => AssertBad(Solve("brock-mirman", "--input-scaling", "sideways", "--out", Out("x")), "--input-scaling", "'sideways' is not box or simulated");
+    [Fact] public void A_weight_that_is_not_a_number_is_named() => AssertBad(Solve("brock-mirman", "--equation-weights", "euler=heavy", "--out", Out("x")), "--equation-weights", "euler", "'heavy' is not a number");
+    [Fact] public void A_weight_for_an_equation_the_model_lacks_is_named() => AssertBad(Solve("brock-mirman", "--episodes", "1", "--equation-weights", "budget=2", "--out", Out("x")), "'budget'", "its equations: euler");
+    [Fact] public void A_watched_equation_the_model_lacks_is_named() => AssertBad(Solve("olg-analytic", "--episodes", "1", "--target-euler", "1e-3", "--target-equations", "euler[9]", "--out", Out("x")), "'euler[9]'", "its equations: euler");
     [Fact] public void Lbfgs_is_refused_with_the_reason() => AssertBad(Solve("brock-mirman", "--optimizer", "lbfgs", "--out", Out("x")), "--optimizer", "fixed data set");
 
     [Fact]

@@ -96,6 +96,21 @@ public static class Solver
         }
     }
 
+    /// <summary>Loss weights and --target-equations name equations the model returns (checked on one state before training).</summary>
+    private static void CheckEquationNames(Model model, SolverSpec spec, IPolicyFunction policy, QuadratureTensors quadrature, Tensor states)
+    {
+        if (spec.EquationWeights.Count == 0 && spec.TargetEquations.Count == 0) return;
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        Residuals residuals;
+        try { residuals = Evaluation.Evaluate(model, states.narrow(0, 0, 1), policy, quadrature, spec.EquationWeights); }
+        catch (InvalidOperationException e) when (e.Message.Contains("loss weight", StringComparison.Ordinal)) { throw new ArgumentException(e.Message); }
+        var known = residuals.Equations.Select(q => q.Name).Concat(residuals.Elements().Select(q => q.Name)).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in spec.TargetEquations)
+            if (!known.Contains(name))
+                throw new ArgumentException($"--target-equations names '{name}', which {model.Title} does not return (its equations: {string.Join(", ", residuals.Equations.Select(q => q.Name))})");
+    }
+
     private static SolveResult Train(Model model, SolverSpec spec, SolveOptions options, PolicyNetwork policy, Device device)
     {
         var dtype = policy.Network.DType;
@@ -137,6 +152,7 @@ public static class Solver
             states = Simulator.DrawInitial(model, spec.Trajectories, random, dtype, device).DetachFromDisposeScope();
         }
 
+        CheckEquationNames(model, spec, policy, quadrature, states);
         using var workload = new EpisodeWorkload(model, spec, policy, quadrature, redrawn, random, states);
         var callbacks = new List<ICallback>();
         if (options.Probe is { } probe) callbacks.Add(new MetricProbe(_ => probe(policy)));
