@@ -99,6 +99,33 @@ public sealed class SolveCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_report_gives_each_definitions_range_on_the_path_so_a_binding_ceilings_multiplier_shows_positive()
+    {
+        // Given the hours-ceiling model solved briefly (40 small episodes: far from the closed form's μ = 0.0967, but
+        // with hours below what the first-order condition asks for, so μ > 0)
+        var r = Solve(Fast.Concat(new[] { "brock-mirman-labor-ceiling", "--out", Out("ceiling") }).ToArray());
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        // When the multiplier's column of path.csv is read
+        var lines = File.ReadAllLines(Path.Combine(Out("ceiling"), "path.csv"));
+        int column = Array.IndexOf(lines[0].Split(','), "mu");
+        Assert.True(column > 0, lines[0]);
+        var mu = lines.Skip(1).Select(l => double.Parse(l.Split(',')[column], CultureInfo.InvariantCulture)).ToArray();
+
+        // Then summary.json and report.md give its min, mean and max, and μ is positive all along the path
+        var range = Json(Path.Combine(Out("ceiling"), "summary.json")).GetProperty("definitions_on_path").GetProperty("mu");
+        Assert.Equal(mu.Min(), range.GetProperty("min").GetDouble(), 12);
+        Assert.Equal(mu.Average(), range.GetProperty("mean").GetDouble(), 12);
+        Assert.Equal(mu.Max(), range.GetProperty("max").GetDouble(), 12);
+        Assert.True(mu.Min() > 0, $"μ ≤ 0 on the path (min {mu.Min()})");
+        var report = File.ReadAllText(Path.Combine(Out("ceiling"), "report.md"));
+        Assert.Contains("## Definitions along the path", report);
+        var row = Regex.Match(report, @"(?m)^\| mu\s+\| multiplier μ = w/C − ψL\^θ of the hours ceiling \(> 0 where it binds\)\s+\| (\S+)\s+\| (\S+)\s+\| (\S+)\s+\|\r?$");
+        Assert.True(row.Success, report);
+        var printed = row.Groups.Values.Skip(1).Select(g => double.Parse(g.Value, CultureInfo.InvariantCulture)).ToArray();
+        Assert.All(printed.Zip([mu.Min(), mu.Average(), mu.Max()]), p => Assert.Equal(p.Second, p.First, 5e-4 * p.Second));   // 4 significant digits
+    }
+
+    [Fact]
     public void Models_lists_every_model_with_its_parameters()
     {
         // Given the shipped catalog

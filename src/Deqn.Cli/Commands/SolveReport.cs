@@ -136,9 +136,23 @@ public static class SolveReport
             ["reference"] = report.ReferenceName,
             ["policy_errors"] = report.Comparisons.Select(c => new Dictionary<string, object> { ["policy"] = c.Policy, ["where"] = c.Where, ["mean"] = c.Mean, ["max"] = c.Max }).ToArray(),
             ["grid_box"] = report.GridBox.ToDictionary(b => b.State, b => new[] { b.Low, b.High }),
+            ["definitions_on_path"] = DefinitionRanges(model, report).ToDictionary(d => d.Name, d => new Dictionary<string, double> { ["min"] = d.Min, ["mean"] = d.Mean, ["max"] = d.Max }),
             ["network"] = spec.Network.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}").ToArray(),
         };
         Deqn.Training.Persistence.AtomicFile.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>Each definition's min, mean and max along the evaluation path (its column of <see cref="SolutionReport.Path"/>).</summary>
+    internal static IEnumerable<(string Name, string Description, double Min, double Mean, double Max)> DefinitionRanges(Model model, SolutionReport report)
+    {
+        int rows = report.Path.GetLength(0);
+        foreach (var definition in model.Definitions)
+        {
+            int column = report.PathColumns.ToList().IndexOf(definition.Name);
+            if (column < 0 || rows == 0) continue;
+            var values = Enumerable.Range(0, rows).Select(i => report.Path[i, column]).ToArray();
+            yield return (definition.Name, definition.Description, values.Min(), values.Average(), values.Max());
+        }
     }
 
     private static IEnumerable<(string Name, double Value)> Statistics(EulerErrorStatistics s) =>
@@ -162,6 +176,13 @@ public static class SolveReport
             e.Key, F(e.Value.Mean), F(e.Value.Median), F(e.Value.P90), F(e.Value.P99), F(e.Value.Max),
             e.Value.Log10Mean.ToString("F2", CultureInfo.InvariantCulture), e.Value.Log10Max.ToString("F2", CultureInfo.InvariantCulture),
         ]));
+        if (model.Definitions.Count > 0)
+        {
+            md.Heading(2, "Definitions along the path");
+            md.Paragraph($"Each definition's smallest, mean and largest value on the same {diagnostics.Periods:N0} periods (every period is in `path.csv`): where a multiplier is one, its sign says where a constraint binds.");
+            md.Table(["definition", "meaning", "min", "mean", "max"], DefinitionRanges(model, report).Select(d => (IReadOnlyList<string>)
+                [d.Name, d.Description, F(d.Min), F(d.Mean), F(d.Max)]));
+        }
         if (report.ReferenceName is not null)
         {
             md.Heading(2, $"Policy against the {report.ReferenceName}");
