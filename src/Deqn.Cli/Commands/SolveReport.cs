@@ -146,12 +146,19 @@ public static class SolveReport
     internal static IEnumerable<(string Name, string Description, double Min, double Mean, double Max)> DefinitionRanges(Model model, SolutionReport report)
     {
         int rows = report.Path.GetLength(0);
+        var columns = report.PathColumns.ToList();
         foreach (var definition in model.Definitions)
         {
-            int column = report.PathColumns.ToList().IndexOf(definition.Name);
-            if (column < 0 || rows == 0) continue;
-            var values = Enumerable.Range(0, rows).Select(i => report.Path[i, column]).ToArray();
-            yield return (definition.Name, definition.Description, values.Min(), values.Average(), values.Max());
+            // A long vector's first, middle and last elements stand for it (path.csv has them all).
+            var names = definition.ElementNames;
+            var shown = names.Count <= 3 ? names : [names[0], names[names.Count / 2], names[^1]];
+            foreach (var name in shown)
+            {
+                int column = columns.IndexOf(name);
+                if (column < 0 || rows == 0) continue;
+                var values = Enumerable.Range(0, rows).Select(i => report.Path[i, column]).ToArray();
+                yield return (name, definition.Description, values.Min(), values.Average(), values.Max());
+            }
         }
     }
 
