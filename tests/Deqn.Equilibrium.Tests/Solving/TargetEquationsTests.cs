@@ -35,7 +35,7 @@ public sealed class TargetEquationsTests
     public void An_equation_the_model_does_not_have_is_named_with_the_ones_it_has()
     {
         var model = new AnalyticOlg(new OlgCalibration());
-        var e = Assert.Throws<SolverException>(() => Solver.Run(model, Spec(10, "budget")).Policy.Dispose());
+        var e = Assert.Throws<ArgumentException>(() => Solver.Run(model, Spec(10, "budget")).Policy.Dispose());
         Assert.Contains("'budget'", e.Message);
         Assert.Contains("euler", e.Message);
     }
