@@ -37,8 +37,9 @@ public static class SolveReport
             {
                 var series = new List<Series> { new("DEQN", sl.X, sl.Solution) };
                 if (sl.Reference is not null) series.Add(new(reference ?? "reference", sl.X, sl.Reference));
-                var others = model.StateWidth <= 4 ? string.Join(", ", model.StateColumns.Select(x => x.Name).Where(x => x != sl.State)) : "the other states";
-                return new LineChart($"{sl.Policy} against {sl.State}" + (others.Length > 0 ? $" ({others} at median)" : ""), sl.State, sl.Policy, series) { Markers = false };
+                var others = model.StateWidth <= 3 ? string.Join(", ", model.StateColumns.Select(x => x.Name).Where(x => x != sl.State)) : "others";
+                // A Markov chain's few states are points, not a curve.
+                return new LineChart($"{sl.Policy} against {sl.State}" + (others.Length > 0 ? $" ({others} at median)" : ""), sl.State, sl.Policy, series) { Markers = sl.X.Length <= 10 };
             }).ToArray();
             var name = $"policy-{Safe(group.Key)}";
             string title = $"Policy {group.Key}: DEQN" + (reference is null ? "" : $" vs {reference}");
