@@ -97,9 +97,15 @@ public static class SolveReport
         int shown = Math.Min(500, report.Path.GetLength(0));
         var t = Enumerable.Range(0, shown).Select(i => (double)i).ToArray();
         // One panel per scalar state and policy; a vector's elements share a panel.
-        LineChart Panel(string name, IReadOnlyList<string> elements, int first) => new(name, "period", name,
-            elements.Take(8).Select((e, k) => new Series(e, t, Enumerable.Range(0, shown).Select(i => report.Path[i, first + k]).ToArray())).ToArray()) { Markers = false };
-        var pathPanels = model.States.Select(x => Panel(x.Name, x.ElementNames, 1 + x.Index))
+        LineChart Panel(string name, IReadOnlyList<string> elements, int first, int periods = 0)
+        {
+            periods = periods > 0 ? Math.Min(periods, shown) : shown;
+            return new(name + (periods < shown ? $" (first {periods} periods)" : ""), "period", name,
+                elements.Take(8).Select((e, k) => new Series(e, t[..periods], Enumerable.Range(0, periods).Select(i => report.Path[i, first + k]).ToArray())).ToArray())
+            { Markers = periods < shown };
+        }
+        // A Markov chain jumps between a few states: 50 periods as points show its regimes, 500 would be a solid block.
+        var pathPanels = model.States.Select(x => Panel(x.Name, x.ElementNames, 1 + x.Index, x.Chain is null ? 0 : 50))
             .Concat(model.Policies.Select(p => Panel(p.Name, p.ElementNames, 1 + model.StateWidth + p.Index)))
             .ToArray();
         ChartRenderer.Save(new GridOfCharts($"The first {shown} periods of the evaluation path", pathPanels, Math.Min(2, pathPanels.Length)), File("plots/path"));
