@@ -196,6 +196,13 @@ public sealed class ShockValues
 
     internal Model Model { get; }
 
+    private static double BelowOne(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float64 => Math.BitDecrement(1.0),
+        ScalarType.Float32 => MathF.BitDecrement(1f),
+        _ => 1 - 1.0 / 1024,   // half precision: 1 − 2⁻¹⁰ is representable in both float16 and bfloat16's neighbourhood of 1
+    };
+
     public Tensor this[Shock shock]
     {
         get
@@ -215,8 +222,9 @@ public sealed class ShockValues
         var today = now[chain];
         var cumulative = torch.tensor(markov.Cumulative.Cast<double>().ToArray(), [n, n], dtype: today.dtype, device: today.device)
             .index_select(0, today.to_type(ScalarType.Int64));
-        // The first state whose cumulative probability exceeds the draw: the number of states at or below it.
-        var drawn = _chains!.select(1, c).unsqueeze(1);
+        // The first state whose cumulative probability exceeds the draw: the number of states at or below it. A draw that
+        // rounded up to 1 in a narrow dtype would pass every entry and land in the last state, possible or not: keep it below 1.
+        var drawn = _chains!.select(1, c).unsqueeze(1).clamp_max(BelowOne(today.dtype));
         return cumulative.le(drawn).sum(1).clamp_max(n - 1).to_type(today.dtype);
     }
 }

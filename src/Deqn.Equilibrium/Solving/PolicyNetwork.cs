@@ -130,8 +130,9 @@ public sealed class PolicyNetwork : IPolicyFunction, IDisposable
             if (!_byStatistics[j]) continue;
             double sd = Math.Sqrt(statistics.SquaredDeviations[j] / Math.Max(1, statistics.Count));
             center[j] = statistics.Mean[j];
-            // A constant input (a fixed state, a feature that does not move) keeps unit spread rather than dividing by ~0.
-            half[j] = sd > 1e-12 * Math.Max(1, Math.Abs(center[j])) ? sd : 1;
+            // Relative to the input's own size, so tiny holdings keep their spread; only a constant input (a fixed state, a
+            // feature that does not move) keeps unit spread rather than dividing by ~0.
+            half[j] = sd > 0 && sd > 1e-9 * Math.Abs(center[j]) ? sd : 1;
         }
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();

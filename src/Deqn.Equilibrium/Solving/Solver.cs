@@ -99,7 +99,7 @@ public static class Solver
     /// <summary>Loss weights and --target-equations name equations the model returns (checked on one state before training).</summary>
     private static void CheckEquationNames(Model model, SolverSpec spec, IPolicyFunction policy, QuadratureTensors quadrature, Tensor states)
     {
-        if (spec.EquationWeights.Count == 0 && spec.TargetEquations.Count == 0) return;
+        if (spec.EquationWeights.Count == 0 && model.EquationWeights.Count == 0 && spec.TargetEquations.Count == 0) return;
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         Residuals residuals;

@@ -169,3 +169,46 @@ public sealed class VectorAndMarkovTests
         Assert.Equal(2.0, next[39_999, 3], 14);
     }
 }
+
+public sealed class MarkovDrawPrecisionTests
+{
+    /// <summary>Two absorbing regimes: an economy never leaves the one it starts in.</summary>
+    private sealed class Absorbing : Model
+    {
+        private readonly State _x, _regime;
+        private readonly Policy _p;
+
+        public Absorbing()
+        {
+            _x = State("x", InitialDistribution.Uniform(0, 1));
+            _regime = Markov("regime", new MarkovChain(new double[,] { { 1, 0 }, { 0, 1 } }), InitialDistribution.Fixed(0));
+            _p = Policy("p");
+        }
+
+        protected override IEnumerable<(State State, Tensor Next)> Transition(Period t, ShockValues shocks) => [(_x, t[_x] + 0 * t[_p])];
+
+        protected override IEnumerable<(string Name, Tensor Residual)> Equations(Period t) => [("e", t[_p])];
+    }
+
+    private sealed class Zero : IPolicyFunction
+    {
+        public Tensor Values(Tensor states) => zeros(states.shape[0], 1, dtype: states.dtype);
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.Float64)]
+    public void A_draw_that_rounds_to_one_does_not_reach_an_impossible_state(ScalarType dtype)
+    {
+        // Given an economy in regime 0 of an absorbing chain, and a uniform draw that float32 rounds up to exactly 1
+        var model = new Absorbing();
+        using var scope = NewDisposeScope();
+        var state = tensor(new[] { 0.5, 0.0 }, [1, 2], dtype: ScalarType.Float64).to_type(dtype);
+        var draw = tensor(new[] { 1 - Math.Pow(2, -25) + 1e-12 }, [1, 1], dtype: ScalarType.Float64).to_type(dtype);
+        Assert.Equal(0, new MarkovChain(new double[,] { { 1, 0 }, { 0, 1 } }).Next(0, 1 - Math.Pow(2, -25) + 1e-12));
+        // When it steps
+        var next = Evaluation.Step(model, state, new Zero(), draw).to_type(ScalarType.Float64);
+        // Then it stays in regime 0, as the chain says
+        Assert.Equal(0.0, next[0, 1].ToDouble());
+    }
+}

@@ -68,3 +68,26 @@ public sealed class InputScalingTests
         Assert.NotEqual(0.0, after[6]);
     }
 }
+
+public sealed class TinyInputScalingTests
+{
+    [Fact]
+    public void Inputs_of_tiny_size_are_scaled_by_their_own_spread()
+    {
+        // Given the 40-generation OLG economy, whose oldest hold about 1e-14
+        var model = new AnalyticOlg(new OlgCalibration(Generations: 40));
+        using var generator = TorchEngine.Generator(1);
+        var spec = PolicyNetwork.SpecFor(model, new NetworkBodySpec { Hidden = [new LayerSpec(8, Activation.Tanh)], Precision = Precision.Float64 });
+        using var network = new PolicyNetwork(model, new Network(spec, generator), InputScaling.Simulated);
+        using var scope = NewDisposeScope();
+        // When it observes initial draws
+        network.Observe(Simulator.DrawInitial(model, 256, new StandardNormalStream(3), ScalarType.Float64, CPU));
+        // Then every holding is scaled by a spread of its own size, none left at unit spread (which would hide it)
+        var (center, half) = network.CurrentScaling();
+        for (int j = 0; j < 39; j++)
+        {
+            Assert.True(half[j] < 1, $"k[{j + 1}]: spread {half[j]:E2}");
+            Assert.True(half[j] > 0.05 * center[j], $"k[{j + 1}]: spread {half[j]:E2} for mean {center[j]:E2}");
+        }
+    }
+}
