@@ -25,17 +25,38 @@ internal abstract class FirstOrderOptimizer : Optimizer
 
     protected Tensor Slot(int slot, int parameter) => _slots[slot][parameter];
 
+    // Every number handed to libtorch is a native Scalar. One made implicitly (w.mul_(0.9)) is unreachable once its
+    // handle is read, so the GC may finalize it while libtorch still reads it ("Unknown scalar type", seen under load
+    // in CI). The step's Scalars are made here and held until the step ends.
+    private readonly List<Scalar> _stepScalars = new();
+
+    /// <summary>A Scalar for this step's updates, alive until the step ends.</summary>
+    protected Scalar S(double value)
+    {
+        var scalar = value.ToScalar();
+        _stepScalars.Add(scalar);
+        return scalar;
+    }
+
     private protected sealed override double StepCore(Func<double> closure)
     {
         double loss = Evaluate(closure);
         StepCount++;
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        for (int i = 0; i < Parameters.Count; i++)
+        try
         {
-            var g = Parameters[i].grad;
-            if (g is null) continue;
-            Update(i, Parameters[i], g, StepCount);
+            for (int i = 0; i < Parameters.Count; i++)
+            {
+                var g = Parameters[i].grad;
+                if (g is null) continue;
+                Update(i, Parameters[i], g, StepCount);
+            }
+        }
+        finally
+        {
+            foreach (var scalar in _stepScalars) scalar.Dispose();
+            _stepScalars.Clear();
         }
         return loss;
     }
@@ -81,14 +102,14 @@ internal abstract class FirstOrderOptimizer : Optimizer
 
     /// <summary>sqrt(A + eps) (the lecture) or sqrt(A) + eps (Keras's Adam, PyTorch); a new tensor.</summary>
     protected Tensor Denominator(Tensor a) =>
-        Settings.EpsilonInsideSqrt ? a.add(Settings.Epsilon).sqrt_() : a.sqrt().add_(Settings.Epsilon);
+        Settings.EpsilonInsideSqrt ? a.add(S(Settings.Epsilon)).sqrt_() : a.sqrt().add_(S(Settings.Epsilon));
 }
 
 /// <summary>w ← w − η g.</summary>
 internal sealed class SgdOptimizer(IReadOnlyList<Parameter> parameters, ResolvedOptimizer settings)
     : FirstOrderOptimizer(parameters, settings, slotCount: 0)
 {
-    protected override void Update(int index, Tensor w, Tensor g, long t) => w.add_(g, -LearningRate);
+    protected override void Update(int index, Tensor w, Tensor g, long t) => w.add_(g, S(-LearningRate));
 }
 
 /// <summary>Heavy ball (Qian): v ← μ v − η g; w ← w + v, i.e. w(t+1) = w(t) + μ (w(t) − w(t−1)) − η g.</summary>
@@ -98,7 +119,7 @@ internal sealed class MomentumOptimizer(IReadOnlyList<Parameter> parameters, Res
     protected override void Update(int index, Tensor w, Tensor g, long t)
     {
         var v = Slot(0, index);
-        v.mul_(Settings.Momentum).add_(g, -LearningRate);
+        v.mul_(S(Settings.Momentum)).add_(g, S(-LearningRate));
         w.add_(v);
     }
 }
@@ -117,8 +138,8 @@ internal sealed class NesterovOptimizer(IReadOnlyList<Parameter> parameters, Res
     protected override void Update(int index, Tensor w, Tensor g, long t)
     {
         var v = Slot(0, index);
-        v.mul_(Settings.Momentum).add_(g, -LearningRate);
-        w.add_(v, Settings.Momentum).add_(g, -LearningRate);
+        v.mul_(S(Settings.Momentum)).add_(g, S(-LearningRate));
+        w.add_(v, S(Settings.Momentum)).add_(g, S(-LearningRate));
     }
 }
 
@@ -129,8 +150,8 @@ internal sealed class AdaGradOptimizer(IReadOnlyList<Parameter> parameters, Reso
     protected override void Update(int index, Tensor w, Tensor g, long t)
     {
         var a = Slot(0, index);
-        a.addcmul_(g, g, 1.0);
-        w.addcdiv_(g, Denominator(a), -LearningRate);
+        a.addcmul_(g, g, S(1.0));
+        w.addcdiv_(g, Denominator(a), S(-LearningRate));
     }
 }
 
@@ -141,8 +162,8 @@ internal sealed class RmsPropOptimizer(IReadOnlyList<Parameter> parameters, Reso
     protected override void Update(int index, Tensor w, Tensor g, long t)
     {
         var a = Slot(0, index);
-        a.mul_(Settings.Rho).addcmul_(g, g, 1.0 - Settings.Rho);
-        w.addcdiv_(g, Denominator(a), -LearningRate);
+        a.mul_(S(Settings.Rho)).addcmul_(g, g, S(1.0 - Settings.Rho));
+        w.addcdiv_(g, Denominator(a), S(-LearningRate));
     }
 }
 
@@ -156,12 +177,12 @@ internal sealed class AdamOptimizer(IReadOnlyList<Parameter> parameters, Resolve
     protected override void Update(int index, Tensor w, Tensor g, long t)
     {
         double b1 = Settings.Beta1, b2 = Settings.Beta2;
-        if (Settings.Kind == OptimizerKind.AdamW && Settings.WeightDecay != 0) w.mul_(1.0 - LearningRate * Settings.WeightDecay);
+        if (Settings.Kind == OptimizerKind.AdamW && Settings.WeightDecay != 0) w.mul_(S(1.0 - LearningRate * Settings.WeightDecay));
         var m = Slot(0, index);
         var v = Slot(1, index);
-        m.mul_(b1).add_(g, 1.0 - b1);
-        v.mul_(b2).addcmul_(g, g, 1.0 - b2);
+        m.mul_(S(b1)).add_(g, S(1.0 - b1));
+        v.mul_(S(b2)).addcmul_(g, g, S(1.0 - b2));
         double c1 = 1.0 - Math.Pow(b1, t), c2 = 1.0 - Math.Pow(b2, t);
-        w.addcdiv_(m, Denominator(v.div(c2)), -LearningRate / c1);
+        w.addcdiv_(m, Denominator(v.div(S(c2))), S(-LearningRate / c1));
     }
 }
