@@ -244,14 +244,14 @@ public sealed class StackedLbfgs : IDisposable
         {
             long slot = (_slots - 1 - i) % HistorySize;
             alphas[i] = Dot(_s[slot], q).mul_(_rho[slot]);
-            q.addcmul_(_y[slot], alphas[i].unsqueeze(1), -1);
+            q.addcmul_(_y[slot], alphas[i].unsqueeze(1), MinusOne);
         }
         var r = q.mul_(_gamma.unsqueeze(1));
         for (int i = count - 1; i >= 0; i--)
         {
             long slot = (_slots - 1 - i) % HistorySize;
             var beta = Dot(_y[slot], r).mul_(_rho[slot]);
-            r.addcmul_(_s[slot], alphas[i].sub(beta).unsqueeze(1), 1);
+            r.addcmul_(_s[slot], alphas[i].sub(beta).unsqueeze(1), One);
         }
         return r;
     }
@@ -296,7 +296,7 @@ public sealed class StackedLbfgs : IDisposable
             for (int k = 0; k < K; k++) if (failed[k]) t[k] = 0;
             using var scope = torch.NewDisposeScope();
             // A failed member's direction may hold NaN, and 0·NaN is NaN: clear it rather than scale it.
-            d.masked_fill_(Mask(failed).unsqueeze(1), 0);
+            d.masked_fill_(Mask(failed).unsqueeze(1), Zero);
             SetParameters(x0.addcmul(d, Column(t), 1));
         }
         return (newLoss, newGrad, failed);
@@ -343,8 +343,8 @@ public sealed class StackedLbfgs : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         var m = Mask(members);
-        _rho.masked_fill_(m.unsqueeze(0), 0);
-        _gamma.masked_fill_(m, 1);
+        _rho.masked_fill_(m.unsqueeze(0), Zero);
+        _gamma.masked_fill_(m, One);
         for (int k = 0; k < _members; k++) if (members[k]) _fresh[k] = true;
     }
 
@@ -356,6 +356,10 @@ public sealed class StackedLbfgs : IDisposable
     }
 
     private static Tensor Dot(Tensor a, Tensor b) => a.mul(b).sum([-1L]);
+
+    // Constants handed to libtorch as Scalars for the life of the process: a temporary Scalar can be finalized by the
+    // GC while native code still reads it (see FirstOrderOptimizer.S).
+    private static readonly Scalar Zero = 0.0.ToScalar(), One = 1.0.ToScalar(), MinusOne = (-1.0).ToScalar();
 
     private static Tensor Mask(bool[] members) => torch.tensor(members);
 

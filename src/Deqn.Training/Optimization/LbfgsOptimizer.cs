@@ -122,7 +122,8 @@ internal sealed class LbfgsOptimizer : Optimizer
     private void UpdateHistory(Tensor flatGrad)
     {
         var y = flatGrad.sub(_prevFlatGrad!);
-        var step = _direction!.mul(_stepLength);
+        using var stepLength = _stepLength.ToScalar();   // held across the call: see FirstOrderOptimizer.S
+        var step = _direction!.mul(stepLength);
         double ys = y.dot(step).ToDouble();
         if (!(ys > MinCurvature)) return;
         if (_ys.Count == Settings.HistorySize)
@@ -148,13 +149,16 @@ internal sealed class LbfgsOptimizer : Optimizer
         for (int i = k - 1; i >= 0; i--)
         {
             alphas[i] = _ss[i].dot(q).ToDouble() * _rhos[i];
-            q.add_(_ys[i], -alphas[i]);
+            using var alpha = (-alphas[i]).ToScalar();
+            q.add_(_ys[i], alpha);
         }
-        var r = q.mul_(_hDiag);
+        using (var diagonal = _hDiag.ToScalar()) q.mul_(diagonal);
+        var r = q;
         for (int i = 0; i < k; i++)
         {
             double beta = _ys[i].dot(r).ToDouble() * _rhos[i];
-            r.add_(_ss[i], alphas[i] - beta);
+            using var coefficient = (alphas[i] - beta).ToScalar();
+            r.add_(_ss[i], coefficient);
         }
         return r;
     }
@@ -284,11 +288,12 @@ internal sealed class LbfgsOptimizer : Optimizer
     private void AddToParameters(double step, Tensor d)
     {
         using var scope = torch.NewDisposeScope();
+        using var alpha = step.ToScalar();
         long offset = 0;
         foreach (var p in Parameters)
         {
             long n = p.numel();
-            p.add_(d.narrow(0, offset, n).view(p.shape).to(p.dtype), step);
+            p.add_(d.narrow(0, offset, n).view(p.shape).to(p.dtype), alpha);
             offset += n;
         }
     }
