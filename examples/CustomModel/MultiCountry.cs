@@ -98,6 +98,6 @@ public sealed class MultiCountry : Model<MultiCountryCalibration>, IRecommendsSo
     public SolverSpec Recommended => new()
     {
         Episodes = 2_000, EpisodeLength = 10, RedrawEachEpisode = true, LogEvery = 50,
-        Optimization = new() { Optimizer = SolverSpec.Adam(1e-3), Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = 2_000 } },
+        Optimization = SolverSpec.AdamCosine(1e-3, 2_000),
     };
 }

@@ -119,6 +119,6 @@ public sealed class BrockMirmanLabor : Model<LaborCalibration>, IRecommendsSolve
     private static SolverSpec Measured(int episodes) => new()
     {
         Episodes = episodes, EpisodeLength = 10, RedrawEachEpisode = true, LogEvery = 50,
-        Optimization = new() { Optimizer = SolverSpec.Adam(3e-3), Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = episodes } },
+        Optimization = SolverSpec.AdamCosine(3e-3, episodes),
     };
 }

@@ -88,6 +88,6 @@ public sealed class StochasticGrowth : Model<GrowthCalibration>, IRecommendsSolv
     private static SolverSpec Measured(int episodes, int length, bool redraw, double learningRate, int logEvery) => new()
     {
         Episodes = episodes, EpisodeLength = length, RedrawEachEpisode = redraw, LogEvery = logEvery,
-        Optimization = new() { Optimizer = SolverSpec.Adam(learningRate), Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = episodes } },
+        Optimization = SolverSpec.AdamCosine(learningRate, episodes),
     };
 }

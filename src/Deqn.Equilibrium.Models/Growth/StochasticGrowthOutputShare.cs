@@ -92,6 +92,6 @@ public sealed class StochasticGrowthOutputShare : Model<GrowthCalibration>, IRec
     public SolverSpec Recommended => new()
     {
         Episodes = 8_000, EpisodeLength = 10, RedrawEachEpisode = true, LogEvery = 50,
-        Optimization = new() { Optimizer = SolverSpec.Adam(3e-3), Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = 8_000 } },
+        Optimization = SolverSpec.AdamCosine(3e-3, 8_000),
     };
 }

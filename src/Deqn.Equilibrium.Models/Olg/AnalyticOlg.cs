@@ -87,6 +87,6 @@ public sealed class AnalyticOlg : Model<OlgCalibration>, IRecommendsSolver
     public SolverSpec Recommended => new()
     {
         Episodes = 2_000, EpisodeLength = 10, LogEvery = 50, InputScaling = InputScaling.Simulated,
-        Optimization = new() { Optimizer = SolverSpec.Adam(3e-3), Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = 2_000 } },
+        Optimization = SolverSpec.AdamCosine(3e-3, 2_000),
     };
 }

@@ -220,7 +220,7 @@ public sealed class ShockValues
         var markov = chain.Chain!;
         int n = markov.Count;
         var today = now[chain];
-        var cumulative = torch.tensor(markov.Cumulative.Cast<double>().ToArray(), [n, n], dtype: today.dtype, device: today.device)
+        var cumulative = torch.tensor(markov.CumulativeRows, [n, n], dtype: today.dtype, device: today.device)
             .index_select(0, today.to_type(ScalarType.Int64));
         // The first state whose cumulative probability exceeds the draw: the number of states at or below it. A draw that
         // rounded up to 1 in a narrow dtype would pass every entry and land in the last state, possible or not: keep it below 1.

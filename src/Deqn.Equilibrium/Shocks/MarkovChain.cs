@@ -106,8 +106,10 @@ public sealed class MarkovChain
         return probabilities.Count - 1;
     }
 
-    /// <summary>The cumulative rows [n, n] (last column exactly 1), for drawing next states as tensors.</summary>
-    internal double[,] Cumulative => _cumulative;
+    /// <summary>The cumulative rows [n, n] row by row (last column exactly 1), for drawing next states as tensors.</summary>
+    internal double[] CumulativeRows => _cumulativeRows ??= _cumulative.Cast<double>().ToArray();
+
+    private double[]? _cumulativeRows;
 
     private static double[] StationaryDistribution(double[,] p)
     {

@@ -45,6 +45,22 @@ public sealed record SolverSpec
     public static OptimizerSpec Adam(double learningRate) =>
         new(OptimizerKind.Adam) { LearningRate = learningRate, Convention = Convention.PyTorch, EpsilonInsideSqrt = false };
 
+    /// <summary>Adam at <paramref name="learningRate"/> decaying to 0 by a cosine over <paramref name="episodes"/> episodes: what the shipped models train with.</summary>
+    public static OptimizationSpec AdamCosine(double learningRate, int episodes) =>
+        new() { Optimizer = Adam(learningRate), Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = episodes } };
+
+    /// <summary>
+    /// These settings for <paramref name="episodes"/> episodes; a cosine schedule that spanned all episodes spans the new
+    /// count (as <c>--episodes</c> does on the command line).
+    /// </summary>
+    public SolverSpec WithEpisodes(int episodes) => this with
+    {
+        Episodes = episodes,
+        Optimization = Optimization.Schedule is { Kind: ScheduleKind.Cosine } cosine && cosine.CosineEpochs == Episodes
+            ? Optimization with { Schedule = cosine with { CosineEpochs = episodes } }
+            : Optimization,
+    };
+
     /// <summary>The settings <paramref name="model"/> recommends (<see cref="IRecommendsSolver"/>), or the defaults when it recommends none.</summary>
     public static SolverSpec For(Model model) => model is IRecommendsSolver r ? r.Recommended : new SolverSpec();
 

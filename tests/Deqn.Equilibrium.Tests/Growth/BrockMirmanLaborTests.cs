@@ -153,9 +153,9 @@ public sealed class BrockMirmanLaborTests(ITestOutputHelper output)
         TorchEngine.SetThreads(1);
         // Given the model and 200 episodes of its recommended settings (of 3,000: 2,000 steps, 10.6 s at a load average of 6)
         var model = new BrockMirmanLabor(new LaborCalibration());
-        var spec = model.Recommended with { Episodes = 200, LogEvery = 100, Seed = 1 };
+        var spec = model.Recommended.WithEpisodes(200) with { LogEvery = 100, Seed = 1 };
         var watch = Stopwatch.StartNew();
-        var result = Solver.Run(model, spec with { Optimization = spec.Optimization with { Schedule = spec.Optimization.Schedule with { CosineEpochs = 200 } } });
+        var result = Solver.Run(model, spec);
         output.WriteLine($"{result.Steps} steps in {watch.Elapsed.TotalSeconds:F2} s");
         using var policy = result.Policy;
         // Then on a grid over the box s and L are within 1 % of the closed form (the full run reaches 1e-4 on the ergodic set)

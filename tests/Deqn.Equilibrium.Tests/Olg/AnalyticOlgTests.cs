@@ -83,12 +83,7 @@ public sealed class AnalyticOlgTests
     {
         // Given 150 episodes of the recommended algorithm, its cosine schedule compressed to them (the default trains 2,000)
         var model = new AnalyticOlg(new OlgCalibration());
-        var recommended = ((IRecommendsSolver)model).Recommended;
-        var spec = recommended with
-        {
-            Episodes = 150, LogEvery = 150, HistogramEvery = 0, CheckpointEvery = 0,
-            Optimization = recommended.Optimization with { Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = 150 } },
-        };
+        var spec = ((IRecommendsSolver)model).Recommended.WithEpisodes(150) with { LogEvery = 150, HistogramEvery = 0, CheckpointEvery = 0 };
         // When it trains
         var result = Solver.Run(model, spec);
         using var policy = result.Policy;
