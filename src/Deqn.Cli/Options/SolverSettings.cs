@@ -34,6 +34,9 @@ public static class SolverSettings
         foreach (var (key, value) in SpecSettings.Of(spec.Optimization, spec.Episodes))
             if (key is not ("lbfgs-history" or "lbfgs-iterations")) s[key] = value;
 
+        s["polish-rounds"] = Format(spec.Polish.Rounds);
+        s["polish-states"] = Format(spec.Polish.States);
+        s["polish-steps"] = Format(spec.Polish.Steps);
         Optional(s, "max-seconds", spec.MaxSeconds);
         Optional(s, "target-loss", spec.TargetLoss);
         Optional(s, "target-euler", spec.TargetEulerError);

@@ -203,6 +203,27 @@ public sealed class Residuals
         }
     }
 
+    /// <summary>
+    /// The equations as least-squares rows: every element's residuals [economies] times √(its weight in
+    /// <see cref="Loss"/> / economies), so that the sum of all their squares is the loss without penalties. Elements
+    /// of weight 0 are left out.
+    /// </summary>
+    public IReadOnlyList<Tensor> LeastSquaresRows()
+    {
+        double total = 0;
+        for (int i = 0; i < Equations.Count; i++) total += _weights[i] * (Equations[i].Residual.dim() == 1 ? 1 : Equations[i].Residual.shape[0]);
+        var rows = new List<Tensor>();
+        for (int i = 0; i < Equations.Count; i++)
+        {
+            if (_weights[i] == 0) continue;
+            var r = Equations[i].Residual;
+            using var factor = Math.Sqrt(_weights[i] / (total * r.shape[^1])).ToScalar();
+            if (r.dim() == 1) rows.Add(r.mul(factor));
+            else for (int e = 0; e < r.shape[0]; e++) rows.Add(r[e].mul(factor));
+        }
+        return rows;
+    }
+
     /// <summary>Penalty·mean((clipped − raw)²) per bounded variable that was read (scalars).</summary>
     public IReadOnlyDictionary<string, Tensor> Penalties { get; }
 

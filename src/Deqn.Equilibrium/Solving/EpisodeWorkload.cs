@@ -3,6 +3,7 @@ using Deqn.Equilibrium.Shocks;
 using Deqn.Equilibrium.Simulation;
 using Deqn.Training.Data;
 using Deqn.Training.Loop;
+using Deqn.Training.Optimization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -37,11 +38,20 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
 
     public bool InterruptibleWithinEpoch => false;
 
+    /// <summary>
+    /// Set after the last episode: each epoch is then a polish round (<see cref="PolishSpec"/>) — a larger sample,
+    /// simulated the way episodes are, and Levenberg–Marquardt steps on it instead of the optimizer's.
+    /// </summary>
+    public bool Polishing { get; set; }
+
+    private LevenbergMarquardt? _polisher;
+
     public IReadOnlyList<(Tensor Batch, double Weight)> Batches(TrainingContext context)
     {
         foreach (var t in _retired) t.Dispose();
         _retired.Clear();
         int episode = context.Epoch;
+        if (Polishing) return PolishRound(episode);
         using (no_grad())
         {
             var start = spec.RedrawEachEpisode && episode > 1 ? Simulator.DrawInitial(model, spec.Trajectories, random, States.dtype, States.device) : States;
@@ -61,6 +71,50 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
                 batches.Add((order.narrow(0, at, Math.Min(batch, rows - at)), 1.0));
         }
         return batches;
+    }
+
+    /// <summary>
+    /// A polish round's sample of about <see cref="PolishSpec.States"/> states: fresh draws simulated for the episode
+    /// length when episodes redraw, else the trajectories continued for as many periods as it takes. One batch of all
+    /// of them per Levenberg–Marquardt step; the damping starts afresh each round (so a resumed round is the same).
+    /// </summary>
+    private IReadOnlyList<(Tensor Batch, double Weight)> PolishRound(int episode)
+    {
+        var polish = spec.Polish;
+        using (no_grad())
+        {
+            Tensor start;
+            int length;
+            if (spec.RedrawEachEpisode)
+            {
+                length = spec.EpisodeLength;
+                start = Simulator.DrawInitial(model, (polish.States + length - 1) / length, random, States.dtype, States.device);
+            }
+            else
+            {
+                length = (polish.States + spec.Trajectories - 1) / spec.Trajectories;
+                start = States;
+            }
+            (Visited, _next) = Simulate(start, episode, length);
+        }
+        _polisher = new LevenbergMarquardt(ResidualJacobian.Parameters((PolicyNetwork)policy));
+        var all = torch.arange(Visited.shape[0], dtype: ScalarType.Int64, device: Visited.device);
+        return Enumerable.Repeat((all, 1.0), polish.Steps).ToArray();
+    }
+
+    /// <summary>A Levenberg–Marquardt step on the whole polish sample; null outside the polish (the optimizer steps).</summary>
+    public double[]? TakeStep(Tensor rows, TrainingContext context)
+    {
+        if (!Polishing) return null;
+        var (r, jacobian, residuals) = ResidualJacobian.At(model, Visited!, (PolicyNetwork)policy, quadrature, spec.EquationWeights);
+        double loss = residuals.Loss().ToDouble();
+        if (!double.IsFinite(loss)) return [loss];
+        _polisher!.Step(r, jacobian, loss, () =>
+        {
+            using var scope = NewDisposeScope();
+            return Evaluation.Evaluate(model, Visited!, policy, quadrature, spec.EquationWeights).Loss().ToDouble();
+        });
+        return [loss];
     }
 
     public Tensor Loss(Tensor rows)
@@ -188,15 +242,17 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
     }
 
     /// <summary>The episode's visited states (periods 0 … length−1 of every trajectory) and the states after the last period.</summary>
-    private (Tensor Visited, Tensor Next) Simulate(Tensor start, int episode)
+    private (Tensor Visited, Tensor Next) Simulate(Tensor start, int episode) => Simulate(start, episode, spec.EpisodeLength);
+
+    private (Tensor Visited, Tensor Next) Simulate(Tensor start, int episode, int length)
     {
         CurrentEpisode = episode;
-        var periods = new Tensor[spec.EpisodeLength];
+        var periods = new Tensor[length];
         var current = start;
-        for (int t = 0; t < spec.EpisodeLength; t++)
+        for (int t = 0; t < length; t++)
         {
             periods[t] = current;
-            if (t == spec.EpisodeLength - 1 && spec.RedrawEachEpisode) break;  // the end state is not used
+            if (t == length - 1 && spec.RedrawEachEpisode) break;  // the end state is not used
             current = Simulator.Step(model, current, policy, random);
             if (!current.isfinite().all().item<bool>())
                 throw new SolverException($"episode {episode}, period {t + 1}: the simulation left the feasible set ({DescribeNonFiniteStates(current)}); lower the learning rate or add bounds");

@@ -91,11 +91,24 @@ public sealed class PolicyNetwork : IPolicyFunction, IDisposable
     /// <summary>A network spec for <paramref name="model"/>: its inputs, <paramref name="body"/>, one linear output per policy element.</summary>
     public static NetworkSpec SpecFor(Model model, NetworkBodySpec body) => body.For(InputWidth(model), model.PolicyWidth, Activation.Linear);
 
+    /// <summary>
+    /// While set, every <see cref="Values"/> call appends its dense layers' inputs and outputs (one list per call), for
+    /// <see cref="ResidualJacobian"/>.
+    /// </summary>
+    internal List<List<(Tensor Input, Tensor Output)>>? Trace { get; set; }
+
     public Tensor Values(Tensor states)
     {
         // Probes and diagnostics build their inputs on the CPU; a network elsewhere takes them across.
         if (states.device_type != _offset.device_type || states.device_index != _offset.device_index) states = states.to(_offset.device);
-        var raw = Network.forward(Inputs(states));
+        Tensor raw;
+        if (Trace is null) raw = Network.forward(Inputs(states));
+        else
+        {
+            var layers = new List<(Tensor Input, Tensor Output)>();
+            raw = Network.ForwardTraced(Inputs(states), layers);
+            Trace.Add(layers);
+        }
         // One transform on the whole output when all policies share it: fewer operations per step.
         if (_singleTransform) return _model.Policies[0].Transform(raw);
         return torch.cat(_model.Policies.Select(p => p.Transform(raw.narrow(1, p.Index, p.Size))).ToArray(), 1);

@@ -154,34 +154,52 @@ public static class Solver
 
         CheckEquationNames(model, spec, policy, quadrature, states);
         using var workload = new EpisodeWorkload(model, spec, policy, quadrature, redrawn, random, states);
-        var callbacks = new List<ICallback>();
-        if (options.Probe is { } probe) callbacks.Add(new MetricProbe(_ => probe(policy)));
-        if (spec.TargetLoss is double targetLoss) callbacks.Add(new StopAtTarget("loss", targetLoss));
-        if (spec.TargetEulerError is double targetEuler) callbacks.Add(new StopAtTarget(EpisodeWorkload.ResidualTargetMetric, targetEuler));
-        if (options.Target is var (metric, value)) callbacks.Add(new StopAtTarget(metric, value));
-        callbacks.AddRange(options.Callbacks);
-        if (spec.HistogramEvery > 0) callbacks.Add(new StateHistograms(model, policy, workload, spec.HistogramEvery));
-        if (options.CheckpointPath is not null)
-            callbacks.Add(new SolverCheckpointing(options.CheckpointPath, spec.CheckpointEvery, options.ModelName, model, policy, optimizer, random, workload));
-
-        var trainer = new Trainer(policy.Network, optimizer, spec.Optimization.Clipping(new TrainingSpec
+        List<ICallback> Callbacks(int checkpointEvery)
         {
-            Epochs = spec.Episodes,
+            var callbacks = new List<ICallback>();
+            if (options.Probe is { } probe) callbacks.Add(new MetricProbe(_ => probe(policy)));
+            if (spec.TargetLoss is double targetLoss) callbacks.Add(new StopAtTarget("loss", targetLoss));
+            if (spec.TargetEulerError is double targetEuler) callbacks.Add(new StopAtTarget(EpisodeWorkload.ResidualTargetMetric, targetEuler));
+            if (options.Target is var (metric, value)) callbacks.Add(new StopAtTarget(metric, value));
+            callbacks.AddRange(options.Callbacks);
+            if (spec.HistogramEvery > 0) callbacks.Add(new StateHistograms(model, policy, workload, spec.HistogramEvery));
+            if (options.CheckpointPath is not null)
+                callbacks.Add(new SolverCheckpointing(options.CheckpointPath, checkpointEvery, options.ModelName, model, policy, optimizer, random, workload));
+            return callbacks;
+        }
+        TrainingSpec Phase(int epochs, int evaluateEvery) => spec.Optimization.Clipping(new TrainingSpec
+        {
+            Epochs = epochs,
             Unit = "episode",
-            EvaluateEvery = spec.LogEvery,
+            EvaluateEvery = evaluateEvery,
             SchedulePerStep = false,
             ClockExcludesEvaluation = true,
             MaxSeconds = spec.MaxSeconds,
             HistogramEvery = 0,
             LogGradientNorms = false,
-        }))
+        });
+
+        var trainer = new Trainer(policy.Network, optimizer, Phase(spec.Episodes, spec.LogEvery))
         {
             Schedule = schedule,
-            Callbacks = callbacks,
+            Callbacks = Callbacks(spec.CheckpointEvery),
             Loggers = [options.Logger],
         };
         var run = trainer.Run(workload, options.Cancel, resume);
         var result = run.Single;
+        // The polish rounds continue the episodes' count, clock and history; a checkpoint after every round.
+        if (spec.Polish.Rounds > 0 && result.StopReason == StopReason.MaxEpochs)
+        {
+            workload.Polishing = true;
+            var polisher = new Trainer(policy.Network, optimizer, Phase(spec.Episodes + spec.Polish.Rounds, 1))
+            {
+                Schedule = Schedules.Create(new ScheduleSpec(ScheduleKind.Constant), 0),
+                Callbacks = Callbacks(1),
+                Loggers = [options.Logger],
+            };
+            run = polisher.Run(workload, options.Cancel, new TrainingResume(run.LastEpoch, run.Steps, run.Elapsed.TotalSeconds, result.Epochs));
+            result = run.Single;
+        }
         if (result.StopReason == StopReason.NonFiniteLoss)
         {
             string where = workload.NonFinite is var (episode, what) ? $"episode {episode}: non-finite residual {what}" : result.StopMessage;

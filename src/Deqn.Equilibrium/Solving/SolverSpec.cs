@@ -83,6 +83,9 @@ public sealed record SolverSpec
 
     public QuadratureSpec Quadrature { get; init; } = new();
 
+    /// <summary>Levenberg–Marquardt rounds after the last episode (none unless set).</summary>
+    public PolishSpec Polish { get; init; } = new();
+
     /// <summary>How the network's inputs are scaled: by the initial box (default) or by running statistics of the simulated states.</summary>
     public InputScaling InputScaling { get; init; } = InputScaling.InitialBox;
 
@@ -135,8 +138,36 @@ public sealed record SolverSpec
         foreach (var (name, weight) in EquationWeights)
             if (!(weight >= 0) || !double.IsFinite(weight)) throw new ArgumentException($"the loss weight of equation '{name}' must be finite and ≥ 0 (got {weight})");
         if (HistogramEvery < 0 || CheckpointEvery < 0) throw new ArgumentException("histogram-every and checkpoint-every must be ≥ 0");
+        Polish.Validate();
+        if (Polish.Rounds > 0 && !Network.Hidden.All(h => h.BatchNorm is null && h.Dropout == 0))
+            throw new ArgumentException("the polish (Levenberg–Marquardt rounds) needs a network without batch norm or dropout");
         if (Optimization.Optimizer.Kind == OptimizerKind.Lbfgs) throw new ArgumentException("L-BFGS needs a fixed data set; DEQN's states change every episode (use adam, sgd, rmsprop…)");
         Optimization.Validate();
+    }
+}
+
+/// <summary>
+/// A second-order finish after the episodes, for errors of 1e-6 that Adam does not reach: each round simulates a fresh
+/// sample of states under the current policy (as an episode does: from new draws of the initial distributions when
+/// episodes redraw, else continuing the trajectories), then takes Levenberg–Marquardt steps on the mean squared
+/// residuals of that fixed sample. Input scaling by simulated states is frozen while polishing.
+/// </summary>
+public sealed record PolishSpec
+{
+    /// <summary>Rounds after the last episode; 0: none.</summary>
+    public int Rounds { get; init; }
+
+    /// <summary>Economies in a round's sample; each equation element gives one least-squares row per economy.</summary>
+    public int States { get; init; } = 1024;
+
+    /// <summary>Levenberg–Marquardt steps per round.</summary>
+    public int Steps { get; init; } = 10;
+
+    public void Validate()
+    {
+        if (Rounds < 0) throw new ArgumentException($"polish rounds must be ≥ 0 (got {Rounds})");
+        if (States < 1) throw new ArgumentException($"polish states must be at least 1 (got {States})");
+        if (Steps < 1) throw new ArgumentException($"polish steps must be at least 1 (got {Steps})");
     }
 }
 

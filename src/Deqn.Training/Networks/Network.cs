@@ -142,6 +142,38 @@ public sealed class Network : nn.Module<Tensor, Tensor>
         return nn.functional.batch_norm(x, null, null, bn.weight, bn.bias, training: true, eps: bn.eps);
     }
 
+    /// <summary>
+    /// True when the network is dense layers and activations only (no batch norm, no dropout): a function of each row
+    /// alone, as per-row Jacobians (<see cref="ForwardTraced"/>) need.
+    /// </summary>
+    public bool IsRowwiseDense => _stages.All(s => s is DenseStage or ActivationStage);
+
+    /// <summary>The dense layers' weights [out, in] and biases [out], input to output.</summary>
+    public IReadOnlyList<(Parameter Weight, Parameter Bias)> DenseLayers() =>
+        _stages.OfType<DenseStage>().Select(d => (d.Layer.weight!, d.Layer.bias!)).ToArray();
+
+    /// <summary>
+    /// The forward pass of a <see cref="IsRowwiseDense"/> network that appends each dense layer's input and output to
+    /// <paramref name="trace"/>, input to output: the adjoint at an output times the input is that layer's weight
+    /// gradient row by row.
+    /// </summary>
+    public Tensor ForwardTraced(Tensor input, IList<(Tensor Input, Tensor Output)> trace)
+    {
+        if (!IsRowwiseDense) throw new InvalidOperationException("per-row traces need a network of dense layers and activations only");
+        var x = input;
+        foreach (var stage in _stages)
+        {
+            if (stage is DenseStage d)
+            {
+                var output = d.Layer.forward(x);
+                trace.Add((x, output));
+                x = output;
+            }
+            else x = ((ActivationStage)stage).Activation.Apply(x);
+        }
+        return x;
+    }
+
     /// <summary>The dense layers' names and weight tensors, input to output (for per-layer gradient norms).</summary>
     public IEnumerable<(string Name, Parameter Weight)> DenseWeights() =>
         _stages.OfType<DenseStage>().Select(d => (d.Name, d.Layer.weight!));

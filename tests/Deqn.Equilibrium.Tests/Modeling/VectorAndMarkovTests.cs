@@ -19,7 +19,7 @@ public sealed class VectorAndMarkovTests
     /// A vector state v (3 elements), a scalar x, a persistent two-state regime with level z, and a normal shock:
     /// v′ = a·v·z + ε, x′ = x/2 + z; a vector equation and a scalar one, both with expectations.
     /// </summary>
-    private sealed class Toy : Model
+    internal sealed class Toy : Model
     {
         public readonly State V, X, Regime;
         public readonly Policy A, B;
@@ -51,7 +51,7 @@ public sealed class VectorAndMarkovTests
         }
     }
 
-    private static (Toy Model, PolicyNetwork Policy, double[,] States) Setup(long seed, int rows)
+    internal static (Toy Model, PolicyNetwork Policy, double[,] States) Setup(long seed, int rows)
     {
         var model = new Toy();
         using var generator = TorchEngine.Generator(seed);

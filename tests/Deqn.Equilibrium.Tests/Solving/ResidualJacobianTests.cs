@@ -1,0 +1,115 @@
+using Deqn.Equilibrium.Modeling;
+using Deqn.Equilibrium.Models.Growth;
+using Deqn.Equilibrium.Models.Olg;
+using Deqn.Equilibrium.Shocks;
+using Deqn.Equilibrium.Simulation;
+using Deqn.Equilibrium.Solving;
+using Deqn.Equilibrium.Tests.Modeling;
+using Deqn.Training.Engine;
+using Deqn.Training.Networks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deqn.Equilibrium.Tests.Solving;
+
+public sealed class ResidualJacobianTests
+{
+    private static PolicyNetwork Network(Model model, long seed)
+    {
+        using var generator = TorchEngine.Generator(seed);
+        var spec = PolicyNetwork.SpecFor(model, new NetworkBodySpec { Hidden = [new LayerSpec(6, Activation.Swish), new LayerSpec(5, Activation.Tanh)], Precision = Precision.Float64 });
+        return new PolicyNetwork(model, new Network(spec, generator), InputScaling.Simulated);
+    }
+
+    public static TheoryData<string> Models => new() { "stochastic-growth", "olg", "vector-and-markov" };
+
+    private static (Model Model, PolicyNetwork Policy, Tensor States) Setup(string name, long seed)
+    {
+        switch (name)
+        {
+            case "stochastic-growth":
+            {
+                var model = new StochasticGrowth(new GrowthCalibration());
+                var policy = Network(model, seed);
+                var states = Simulator.DrawInitial(model, 7, new StandardNormalStream(seed), ScalarType.Float64, CPU);
+                policy.Observe(states);
+                return (model, policy, states);
+            }
+            case "olg":
+            {
+                var model = new AnalyticOlg(new OlgCalibration(Generations: 4));
+                var policy = Network(model, seed);
+                var states = Simulator.DrawInitial(model, 5, new StandardNormalStream(seed), ScalarType.Float64, CPU);
+                policy.Observe(states);
+                return (model, policy, states);
+            }
+            default:
+            {
+                var (model, _, values) = VectorAndMarkovTests.Setup(seed, 6);
+                var policy = Network(model, seed);
+                var states = torch.tensor(values, dtype: ScalarType.Float64);
+                policy.Observe(states);
+                return (model, policy, states);
+            }
+        }
+    }
+
+    private static Tensor Rows(Model model, Tensor states, PolicyNetwork policy, QuadratureTensors quadrature, IReadOnlyDictionary<string, double>? weights) =>
+        torch.cat(Evaluation.Evaluate(model, states, policy, quadrature, weights).LeastSquaresRows().ToArray(), 0);
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Jacobian_equals_central_differences_of_the_rows(string name)
+    {
+        // Given a model with expectations over normal nodes, vector equations and features, or a Markov chain
+        using var scope = NewDisposeScope();
+        var (model, policy, states) = Setup(name, 3);
+        using var _ = policy;
+        using var quadrature = new QuadratureTensors(new QuadratureSpec().Build(model.ShockCholesky, 0), model.ChainStates, ScalarType.Float64);
+        var weights = name == "olg" ? null : new Dictionary<string, double> { [name == "stochastic-growth" ? "euler" : "vec"] = 2.5 };
+        // When the Jacobian of its least-squares rows is formed per economy
+        var (rows, jacobian, _) = ResidualJacobian.At(model, states, policy, quadrature, weights);
+        using (no_grad())
+        {
+            Assert.Equal(Rows(model, states, policy, quadrature, weights).data<double>().ToArray(), rows.data<double>().ToArray());
+            // Then every column equals the central difference of the rows in that parameter
+            var parameters = ResidualJacobian.Parameters(policy);
+            Assert.Equal(parameters.Sum(p => p.numel()), jacobian.shape[1]);
+            int column = 0;
+            const double h = 1e-6;
+            foreach (var p in parameters)
+            {
+                var flat = p.view(-1);
+                for (int j = 0; j < flat.shape[0]; j++, column++)
+                {
+                    double v = flat[j].ToDouble();
+                    flat[j] = v + h;
+                    var plus = Rows(model, states, policy, quadrature, weights);
+                    flat[j] = v - h;
+                    var minus = Rows(model, states, policy, quadrature, weights);
+                    flat[j] = v;
+                    var numeric = ((plus - minus) / (2 * h)).data<double>().ToArray();
+                    var analytic = jacobian.select(1, column).data<double>().ToArray();
+                    for (int i = 0; i < numeric.Length; i++)
+                        Assert.True(Math.Abs(numeric[i] - analytic[i]) <= 1e-7 + 1e-6 * Math.Abs(numeric[i]),
+                            $"{name}: row {i}, parameter {column}: analytic {analytic[i]:R}, central difference {numeric[i]:R}");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void The_squared_rows_sum_to_the_loss_without_penalties(string name)
+    {
+        using var scope = NewDisposeScope();
+        var (model, policy, states) = Setup(name, 5);
+        using var _ = policy;
+        using var quadrature = new QuadratureTensors(new QuadratureSpec().Build(model.ShockCholesky, 0), model.ChainStates, ScalarType.Float64);
+        using var noGrad = no_grad();
+        var residuals = Evaluation.Evaluate(model, states, policy, quadrature, new Dictionary<string, double>());
+        double penalties = residuals.Penalties.Values.Sum(p => p.ToDouble());
+        double rows = residuals.LeastSquaresRows().Sum(r => r.square().sum().ToDouble());
+        Assert.Equal(residuals.Loss().ToDouble() - penalties, rows, 12);
+    }
+}
