@@ -179,26 +179,32 @@ public static class Solver
             LogGradientNorms = false,
         });
 
+        // With a polish the loggers see one run of episodes + rounds: begun once, finished once.
+        var logger = spec.Polish.Rounds > 0 ? new TwoPhaseLogger(options.Logger, spec.Episodes + spec.Polish.Rounds) : options.Logger;
         var trainer = new Trainer(policy.Network, optimizer, Phase(spec.Episodes, spec.LogEvery))
         {
             Schedule = schedule,
             Callbacks = Callbacks(spec.CheckpointEvery),
-            Loggers = [options.Logger],
+            Loggers = [logger],
         };
         var run = trainer.Run(workload, options.Cancel, resume);
         var result = run.Single;
         // The polish rounds continue the episodes' count, clock and history; a checkpoint after every round.
-        if (spec.Polish.Rounds > 0 && result.StopReason == StopReason.MaxEpochs)
+        if (logger is TwoPhaseLogger phases)
         {
-            workload.Polishing = true;
-            var polisher = new Trainer(policy.Network, optimizer, Phase(spec.Episodes + spec.Polish.Rounds, 1))
+            if (result.StopReason == StopReason.MaxEpochs)
             {
-                Schedule = Schedules.Create(new ScheduleSpec(ScheduleKind.Constant), 0),
-                Callbacks = Callbacks(1),
-                Loggers = [options.Logger],
-            };
-            run = polisher.Run(workload, options.Cancel, new TrainingResume(run.LastEpoch, run.Steps, run.Elapsed.TotalSeconds, result.Epochs));
-            result = run.Single;
+                workload.Polishing = true;
+                var polisher = new Trainer(policy.Network, optimizer, Phase(spec.Episodes + spec.Polish.Rounds, 1))
+                {
+                    Schedule = Schedules.Create(new ScheduleSpec(ScheduleKind.Constant), 0),
+                    Callbacks = Callbacks(1),
+                    Loggers = [logger],
+                };
+                run = polisher.Run(workload, options.Cancel, new TrainingResume(run.LastEpoch, run.Steps, run.Elapsed.TotalSeconds, result.Epochs));
+                result = run.Single;
+            }
+            phases.End(result.StopMessage);
         }
         if (result.StopReason == StopReason.NonFiniteLoss)
         {
@@ -208,4 +214,26 @@ public static class Solver
         }
         return new SolveResult(policy, result.Epochs, result.StopReason, result.StopMessage, run.LastEpoch, run.Steps, run.Elapsed.TotalSeconds, quadrature.Description + (redrawn is not null ? ", redrawn every step" : ""));
     }
+}
+
+/// <summary>
+/// A logger shared by the episodes and the polish rounds that follow them: begun once with both phases' count, and
+/// finished once, when <see cref="End"/> says the solve is over (not when the episodes' trainer finishes).
+/// </summary>
+internal sealed class TwoPhaseLogger(ITrainingLogger inner, int totalEpisodes) : ITrainingLogger
+{
+    private bool _begun;
+
+    public void Begin(int totalEpochs)
+    {
+        if (_begun) return;
+        _begun = true;
+        inner.Begin(totalEpisodes);
+    }
+
+    public void LogHyperparameters(IReadOnlyDictionary<string, string> hyperparameters) => inner.LogHyperparameters(hyperparameters);
+    public void LogScalars(long step, IReadOnlyDictionary<string, double> scalars) => inner.LogScalars(step, scalars);
+    public void LogHistogram(long step, string tag, ReadOnlySpan<double> values) => inner.LogHistogram(step, tag, values);
+    public void Finish(string reason) { }
+    public void End(string reason) => inner.Finish(reason);
 }

@@ -129,6 +129,7 @@ internal sealed class EngineRun<TBatch>
             _step = resume.Steps;
             _secondsBefore = resume.Seconds;
             _completedEpoch = resume.Epoch;
+            _context.CompletedEpoch = resume.Epoch;
             _context.LearningRateFactor = resume.LearningRateFactor;
             _context.Members[0].History.AddRange(resume.History);
             if (resume.History.Count > 0) _context.SetMetrics(0, resume.History[^1].Metrics);

@@ -65,6 +65,38 @@ public sealed class ResumeTests : IDisposable
         resumed.Policy.Dispose();
     }
 
+    [Theory]
+    [InlineData(10)]   // during the episodes
+    [InlineData(22)]   // during the polish rounds
+    public void A_solve_with_a_polish_resumed_from_either_phase_ends_exactly_where_an_uninterrupted_one_does(int stopAt)
+    {
+        // Given 20 episodes followed by 4 Levenberg–Marquardt rounds on continuing trajectories
+        var model = new StochasticGrowth(new GrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
+        var spec = Spec with { Episodes = 20, Polish = new PolishSpec { Rounds = 4, States = 40, Steps = 3 } };
+        var whole = Solver.Run(model, spec, new SolveOptions { CheckpointPath = Path.Combine(_dir, "a.ckpt"), ModelName = "growth" });
+        Assert.Equal(24, whole.Episodes);
+        // When another is interrupted and resumed from its checkpoint
+        var resumedPath = Path.Combine(_dir, "b.ckpt");
+        using var cancel = new CancellationTokenSource();
+        var first = Solver.Run(model, spec, new SolveOptions { CheckpointPath = resumedPath, ModelName = "growth", Logger = new CancelAt(stopAt, cancel), Cancel = cancel.Token });
+        Assert.Equal(StopReason.Interrupted, first.Stop);
+        first.Policy.Dispose();
+        var checkpoint = SolverCheckpoint.Load(resumedPath);
+        Assert.Equal(stopAt, checkpoint.Episode);
+        var resumed = Solver.Run(model, spec, new SolveOptions { CheckpointPath = resumedPath, ModelName = "growth", Resume = checkpoint });
+
+        // Then weights, steps and history are the same, and the rounds lowered the loss below the episodes' last
+        Assert.Equal(Weights(whole), Weights(resumed));
+        Assert.Equal(whole.Steps, resumed.Steps);
+        Assert.Equal(whole.History.Select(h => (h.Epoch, h.Value("loss"), h.Metrics["euler_mean"])), resumed.History.Select(h => (h.Epoch, h.Value("loss"), h.Metrics["euler_mean"])));
+        Assert.Equal(24, SolverCheckpoint.Load(resumedPath).Episode);
+        double adam = whole.History.Single(h => h.Epoch == 20).Metrics["euler_mean"];
+        double polished = whole.History.Single(h => h.Epoch == 24).Metrics["euler_mean"];
+        Assert.True(polished < adam / 10, $"mean |Euler| {adam:E2} after the episodes, {polished:E2} after the polish");
+        whole.Policy.Dispose();
+        resumed.Policy.Dispose();
+    }
+
     [Fact]
     public void A_checkpoint_of_another_model_is_refused_with_a_message()
     {
