@@ -60,10 +60,10 @@ public sealed class RecommendedSettingsTests
     [Fact]
     public void A_value_given_on_the_command_line_wins_and_a_cosine_schedule_follows_the_episodes()
     {
-        // Given brock-mirman, which recommends 10,000 episodes, lr 3e-3 and a cosine schedule over all episodes
+        // Given brock-mirman, which recommends 1,000 episodes, lr 3e-3 and a cosine schedule over all episodes
         var (cli, library) = Resolve("brock-mirman", ("episodes", "2000"));
         // Then the run has 2,000 episodes with the cosine over those 2,000, and the rest as recommended
-        Assert.Equal(10_000, library.Episodes);
+        Assert.Equal(1_000, library.Episodes);
         Assert.Equal(2000, cli.Episodes);
         Assert.Equal(2000, cli.Optimization.Schedule.CosineEpochs);
         Assert.Equal(library.Optimization.Optimizer, cli.Optimization.Optimizer);
@@ -75,8 +75,8 @@ public sealed class RecommendedSettingsTests
     {
         var r = Run("models");
         Assert.Equal(0, r.ExitCode);
-        Assert.Contains("solved by default with: episodes 10000, episode-length 1, redraw true, lr 0.003, schedule cosine, log-every 100", r.Stdout);
-        Assert.Contains("solved by default with: episodes 3000, redraw true, schedule cosine, log-every 50", r.Stdout);
-        Assert.Contains("solved by default with: episodes 4000, schedule cosine, log-every 50", r.Stdout);
+        Assert.Contains("solved by default with: episode-length 1, redraw true, lr 0.003, schedule cosine, polish-rounds 4, polish-states 512, log-every 100", r.Stdout);
+        Assert.Contains("solved by default with: episodes 500, redraw true, schedule cosine, polish-rounds 6, log-every 50", r.Stdout);
+        Assert.Contains("solved by default with: schedule cosine, polish-rounds 6, log-every 50", r.Stdout);
     }
 }

@@ -10,7 +10,7 @@ namespace Deqn.Cli.Tests;
 public sealed class RedirectedOutputTests : IDisposable
 {
     private const string Study = "approx --function poly1 --n 10,20,30,40,50,60,70 --repeats 4 --epochs 3";
-    private const string ShortSolve = "solve brock-mirman --episodes 30 --eval-periods 300 --eval-burn-in 20 --eval-grid 8";
+    private const string ShortSolve = "solve brock-mirman --episodes 30 --polish-rounds 2 --eval-periods 300 --eval-burn-in 20 --eval-grid 8";
 
     // The exit code of the first command of the last pipeline (deqn's, before head or cat).
     private const string FirstExit = "${PIPESTATUS[0]}";
@@ -123,8 +123,8 @@ public sealed class RedirectedOutputTests : IDisposable
         var solveLog = File.ReadAllText(In("solve.log"));
         AssertPlain(solveLog);
         AssertPlain(File.ReadAllText(In("evaluate.log")));
-        Assert.Contains("episode 30/30", solveLog);
-        Assert.Matches(@"(?m)^  network 1 → .* batch \d+$", solveLog);
+        Assert.Contains("episode 32/32", solveLog);
+        Assert.Matches(@"(?m)^  network 1 → .* batch \d+; then 2 polish rounds .* on \d+ states$", solveLog);
         Assert.Contains("finished after", solveLog);
         foreach (var file in new[] { "report.md", "summary.json", "policy.deqn", "history.csv", "checkpoints/last.ckpt" })
             Assert.True(File.Exists(Path.Combine(In("solve"), file)), $"missing {file}");

@@ -17,7 +17,7 @@ public sealed class SolveCommandTests : IDisposable
     private static readonly string[] Fast =
     {
         "--episodes", "40", "--trajectories", "16", "--episode-length", "4", "--batch-size", "32", "--layers", "8,8", "--log-every", "5",
-        "--checkpoint-every", "10", "--eval-periods", "200", "--eval-burn-in", "20", "--eval-grid", "6",
+        "--checkpoint-every", "10", "--eval-periods", "200", "--eval-burn-in", "20", "--eval-grid", "6", "--polish-rounds", "1", "--polish-states", "64",
     };
 
     private static Result Solve(params string[] args) => Run(new[] { "solve" }.Concat(args).ToArray());
@@ -50,7 +50,7 @@ public sealed class SolveCommandTests : IDisposable
         Assert.Contains("alpha=0.3;beta=0.99;delta=1;", config);
         var history = File.ReadAllLines(Path.Combine(Out("run"), "history.csv"));
         Assert.StartsWith("episode,loss,mse_euler,mean_abs_euler,max_abs_euler,euler_mean,euler_max", history[0]);
-        Assert.Equal(1 + 9, history.Length);
+        Assert.Equal(1 + 9 + 1, history.Length);  // nine logged episodes and the polish round
         Assert.Equal(1 + 200, File.ReadAllLines(Path.Combine(Out("run"), "path.csv")).Length);
         Assert.StartsWith("period,K,z,s,Y,W,C,R,error_euler", File.ReadAllLines(Path.Combine(Out("run"), "path.csv"))[0]);
         var errors = File.ReadAllLines(Path.Combine(Out("run"), "policy-errors.csv"));

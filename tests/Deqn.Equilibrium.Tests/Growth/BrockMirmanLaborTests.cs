@@ -151,14 +151,15 @@ public sealed class BrockMirmanLaborTests(ITestOutputHelper output)
     public void A_short_solve_learns_the_closed_form_savings_rate_and_hours()
     {
         TorchEngine.SetThreads(1);
-        // Given the model and 200 episodes of its recommended settings (of 3,000: 2,000 steps, 10.6 s at a load average of 6)
+        // Given the model and 200 episodes of its recommended settings (of 1,000) and two of its five polish rounds
         var model = new BrockMirmanLabor(new LaborCalibration());
-        var spec = model.Recommended.WithEpisodes(200) with { LogEvery = 100, Seed = 1 };
+        var spec = model.Recommended.WithEpisodes(200) with { LogEvery = 100, Seed = 1, Polish = model.Recommended.Polish with { Rounds = 2 } };
         var watch = Stopwatch.StartNew();
         var result = Solver.Run(model, spec);
         output.WriteLine($"{result.Steps} steps in {watch.Elapsed.TotalSeconds:F2} s");
         using var policy = result.Policy;
-        // Then on a grid over the box s and L are within 1 % of the closed form (the full run reaches 1e-4 on the ergodic set)
+        // Then on a grid over the box s and L are within 5e-5 of the closed form (1.1e-5 and 2.8e-6 measured; the full run
+        // reaches 6e-7 on the ergodic set)
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var c = model.Calibration;
@@ -167,8 +168,8 @@ public sealed class BrockMirmanLaborTests(ITestOutputHelper output)
         var exact = new ClosedFormPolicy(model).Values(states);
         var errors = mine.div(exact).sub(1).abs().amax([0]).data<double>().ToArray();
         output.WriteLine($"max relative error: s {errors[0]:G3}, L {errors[1]:G3}");
-        Assert.True(errors[0] < 0.01, $"s: max relative error {errors[0]:G3}");
-        Assert.True(errors[1] < 0.01, $"L: max relative error {errors[1]:G3}");
+        Assert.True(errors[0] < 5e-5, $"s: max relative error {errors[0]:G3}");
+        Assert.True(errors[1] < 5e-5, $"L: max relative error {errors[1]:G3}");
     }
 
     /// <summary>A savings rate and hours the same in every state.</summary>

@@ -114,21 +114,21 @@ public sealed class StochasticGrowthOutputShareTests(OutputShareReference fixtur
     public void A_short_solve_approaches_the_reference()
     {
         TorchEngine.SetThreads(1);
-        // Given the model and 300 of its 8,000 recommended episodes
+        // Given the model, 300 of its 1,500 recommended episodes and two of its ten polish rounds
         var model = fixture.Model;
-        var spec = model.Recommended.WithEpisodes(300) with { LogEvery = 100, Seed = 1 };
+        var spec = model.Recommended.WithEpisodes(300) with { LogEvery = 100, Seed = 1, Polish = model.Recommended.Polish with { Rounds = 2 } };
         var watch = Stopwatch.StartNew();
         var result = Solver.Run(model, spec);
         output.WriteLine($"{result.Steps} steps in {watch.Elapsed.TotalSeconds:F2} s");
         using var policy = result.Policy;
-        // Then along the reference's ergodic path the savings rate is within 3 % of the reference (1.2 % measured; the
-        // full run gets within 5.8e-4 on the grid over the ergodic set and 1.4e-3 on its evaluation path)
+        // Then along the reference's ergodic path the savings rate is within 1.25 % of the reference (0.31 % measured; the
+        // full run gets within 7.3e-5 on the grid over the ergodic set)
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var mine = Tensors.ToArray(policy.Values(Tensors.FromArray(fixture.ErgodicPath, ScalarType.Float64)));
         var exact = fixture.Reference.PolicyAt(fixture.ErgodicPath);
         double worst = Enumerable.Range(0, mine.GetLength(0)).Max(i => Math.Abs(mine[i, 0] / exact[i, 0] - 1));
         output.WriteLine($"max relative error on the path {worst:G3}");
-        Assert.True(worst < 0.03, $"max relative error {worst:G3}");
+        Assert.True(worst < 0.0125, $"max relative error {worst:G3}");
     }
 }

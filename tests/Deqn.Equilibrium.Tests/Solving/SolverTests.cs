@@ -90,7 +90,8 @@ public sealed class SolverTests(ITestOutputHelper output)
     public void A_model_without_a_recommendation_is_solved_with_the_generic_defaults()
     {
         var model = new StochasticGrowth(GrowthCalibration.BrockMirman);
-        Assert.Equal(10_000, SolverSpec.For(model).Episodes);
+        Assert.Equal(1_000, SolverSpec.For(model).Episodes);
+        Assert.Equal(4, SolverSpec.For(model).Polish.Rounds);
         Assert.Equal(new SolverSpec().Episodes, SolverSpec.For(new DeclarationOnly()).Episodes);
     }
 
