@@ -20,7 +20,7 @@ namespace Deqn.Equilibrium.Solving;
 /// the same order on every run, so a checkpoint of its state with the simulated states resumes exactly. Epochs run
 /// whole (an interruption waits for the episode's end) for the same reason.
 /// </remarks>
-internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunction policy, QuadratureTensors quadrature, QuadratureTensors? redrawn,
+internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwork policy, QuadratureTensors quadrature, QuadratureTensors? redrawn,
     StandardNormalStream random, Tensor states)
     : IWorkload<Tensor>, IDisposable
 {
@@ -56,10 +56,10 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
         {
             var start = spec.RedrawEachEpisode && episode > 1 ? Simulator.DrawInitial(model, spec.Trajectories, random, States.dtype, States.device) : States;
             // Scaling by statistics starts from the initial draws, so the first simulation does not see unscaled inputs.
-            if (policy is PolicyNetwork { ObservesStates: true, Statistics: null } fresh) fresh.Observe(start);
+            if (policy is { ObservesStates: true, Statistics: null }) policy.Observe(start);
             (Visited, _next) = Simulate(start, episode);
             // Inputs scaled by the simulated states learn this episode's before its steps (checkpoints keep the statistics).
-            if (policy is PolicyNetwork { ObservesStates: true } network) network.Observe(Visited);
+            if (policy.ObservesStates) policy.Observe(Visited);
         }
         int rows = (int)Visited.shape[0];
         int batch = spec.BatchSize == 0 ? rows : Math.Min(spec.BatchSize, rows);
@@ -97,7 +97,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
             }
             (Visited, _next) = Simulate(start, episode, length);
         }
-        _polisher = new LevenbergMarquardt(ResidualJacobian.Parameters((PolicyNetwork)policy));
+        _polisher = new LevenbergMarquardt(ResidualJacobian.Parameters(policy));
         var all = torch.arange(Visited.shape[0], dtype: ScalarType.Int64, device: Visited.device);
         return Enumerable.Repeat((all, 1.0), polish.Steps).ToArray();
     }
@@ -106,7 +106,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, IPolicyFunct
     public double[]? TakeStep(Tensor rows, TrainingContext context)
     {
         if (!Polishing) return null;
-        var (r, jacobian, residuals) = ResidualJacobian.At(model, Visited!, (PolicyNetwork)policy, quadrature, spec.EquationWeights);
+        var (r, jacobian, residuals) = ResidualJacobian.At(model, Visited!, policy, quadrature, spec.EquationWeights);
         double loss = residuals.Loss().ToDouble();
         if (!double.IsFinite(loss)) return [loss];
         _polisher!.Step(r, jacobian, loss, () =>
