@@ -34,18 +34,39 @@ public sealed class LevenbergMarquardt(IReadOnlyList<Tensor> parameters, double 
     /// </summary>
     public static Tensor? Direction(Tensor r, Tensor jacobian, double mu)
     {
-        long rows = jacobian.shape[0], columns = jacobian.shape[1];
-        bool fewRows = rows <= columns;
-        using var scope = NewDisposeScope();
-        var gram = fewRows ? jacobian.matmul(jacobian.t()) : jacobian.t().matmul(jacobian);
-        using (var damping = mu.ToScalar()) gram.diagonal().add_(damping);
-        var (factor, info) = torch.linalg.cholesky_ex(gram);
-        if (info.max().ToInt64() != 0) return null;
-        Tensor delta = fewRows
-            ? jacobian.t().matmul(torch.cholesky_solve(r.unsqueeze(1), factor)).squeeze(1).neg_()
-            : torch.cholesky_solve(jacobian.t().matmul(r).unsqueeze(1), factor).squeeze(1).neg_();
-        if (!delta.isfinite().all().item<bool>()) return null;
-        return delta.MoveToOuterDisposeScope();
+        using var system = new GaussNewtonSystem(r, jacobian);
+        return system.Direction(mu);
+    }
+
+    /// <summary>The Gram matrix of one step in the smaller of its two forms, formed once for every damping tried.</summary>
+    private sealed class GaussNewtonSystem : IDisposable
+    {
+        private readonly Tensor _r, _jacobian, _gram;
+        private readonly bool _fewRows;
+
+        public GaussNewtonSystem(Tensor r, Tensor jacobian)
+        {
+            _r = r;
+            _jacobian = jacobian;
+            _fewRows = jacobian.shape[0] <= jacobian.shape[1];
+            _gram = _fewRows ? jacobian.matmul(jacobian.t()) : jacobian.t().matmul(jacobian);
+        }
+
+        public Tensor? Direction(double mu)
+        {
+            using var scope = NewDisposeScope();
+            var damped = _gram.clone();
+            using (var damping = mu.ToScalar()) damped.diagonal().add_(damping);
+            var (factor, info) = torch.linalg.cholesky_ex(damped);
+            if (info.max().ToInt64() != 0) return null;
+            Tensor delta = _fewRows
+                ? _jacobian.t().matmul(torch.cholesky_solve(_r.unsqueeze(1), factor)).squeeze(1).neg_()
+                : torch.cholesky_solve(_jacobian.t().matmul(_r).unsqueeze(1), factor).squeeze(1).neg_();
+            if (!delta.isfinite().all().item<bool>()) return null;
+            return delta.MoveToOuterDisposeScope();
+        }
+
+        public void Dispose() => _gram.Dispose();
     }
 
     /// <summary>
@@ -61,10 +82,11 @@ public sealed class LevenbergMarquardt(IReadOnlyList<Tensor> parameters, double 
         var saved = parameters.Select(p => p.detach().clone()).ToArray();
         double scale = jacobian.square().sum().ToDouble() / jacobian.shape[1];
         if (!(scale > 0) || !double.IsFinite(scale)) return loss;
+        using var system = new GaussNewtonSystem(r, jacobian);
         for (int attempt = 0; attempt < MaxTries; attempt++)
         {
             using var attemptScope = NewDisposeScope();
-            var delta = Direction(r, jacobian, Damping * scale);
+            var delta = system.Direction(Damping * scale);
             if (delta is not null)
             {
                 Apply(saved, delta);
