@@ -57,6 +57,32 @@ public sealed class RecommendedSettingsTests
         Assert.Equal(library.Network, cli.Network);
     }
 
+    [Theory]
+    [InlineData("brock-mirman")]
+    [InlineData("brock-mirman-stochastic")]
+    [InlineData("stochastic-growth")]
+    [InlineData("stochastic-growth-output-share")]
+    [InlineData("brock-mirman-labor")]
+    [InlineData("brock-mirman-labor-ceiling")]
+    [InlineData("olg-analytic")]
+    public void Each_shipped_solve_config_spells_out_its_models_recommended_settings(string model)
+    {
+        // When configs/solve-<model>.yaml is read as --config would read it
+        var path = Path.Combine(Deqn.Testing.RepositoryFiles.Root, "configs", $"solve-{model}.yaml");
+        var solve = new SolveCommand(Catalog());
+        var s = new Settings(solve.AllOptions);
+        foreach (var (key, value) in ConfigFile.Load(path)) s.Set(key, value, path);
+        var (_, built) = solve.Configure(s);
+        // Then every setting it gives equals the model's recommendation (so the config and `deqn solve <model>` agree)
+        var recommended = SolverSettings.Of(SolverSpec.For(built));
+        var configured = SolverSettings.Of(SolveCommand.BuildSolver(s));
+        foreach (var (key, _) in ConfigFile.Load(path).Where(kv => recommended.ContainsKey(Settings.Canonical(kv.Key))))
+            Assert.True(recommended[Settings.Canonical(key)] == configured[Settings.Canonical(key)],
+                $"{path}: {key} is {configured[Settings.Canonical(key)]}, the model recommends {recommended[Settings.Canonical(key)]}");
+        Assert.Equal(recommended["episodes"], configured["episodes"]);
+        Assert.Equal(recommended["polish-rounds"], configured["polish-rounds"]);
+    }
+
     [Fact]
     public void A_value_given_on_the_command_line_wins_and_a_cosine_schedule_follows_the_episodes()
     {
