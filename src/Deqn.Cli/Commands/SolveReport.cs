@@ -51,10 +51,17 @@ public static class SolveReport
         if (result is not null && result.History.Count > 1)
         {
             var h = result.History.Where(r => double.IsFinite(r.Value("loss")) && r.Value("loss") > 0).ToArray();
-            var episodes = h.Select(r => (double)r.Epoch).ToArray();
+            // Polish rounds are one logged episode each but can take half the training time: with them the x axis is
+            // training seconds, so the rounds show as the steps they are.
+            bool polished = h.Any(r => r.Epoch > spec.Episodes);
+            double X(Deqn.Training.Loop.EpochRecord r) => polished ? r.Seconds : r.Epoch;
+            string xLabel = polished && h.FirstOrDefault(r => r.Epoch == spec.Episodes) is { } last
+                ? string.Create(CultureInfo.InvariantCulture, $"training s (polish from {last.Seconds:0.#} s)")
+                : "episode";
+            var episodes = h.Select(X).ToArray();
             var training = new GridOfCharts("Training", [
-                new LineChart("Loss (mean squared residuals + penalties)", "episode", "loss", [new Series("loss", episodes, h.Select(r => r.Value("loss")).ToArray())]) { YScale = AxisScale.Log10, Markers = false },
-                new LineChart("|Euler residual| on the episode's states", "episode", "|residual|", [
+                new LineChart("Loss (mean squared residuals + penalties)", xLabel, "loss", [new Series("loss", episodes, h.Select(r => r.Value("loss")).ToArray())]) { YScale = AxisScale.Log10, Markers = false },
+                new LineChart("|Euler residual| on the episode's states", xLabel, "|residual|", [
                     new Series("mean", episodes, h.Select(r => r.Metrics["euler_mean"]).ToArray()),
                     new Series("max", episodes, h.Select(r => r.Metrics["euler_max"]).ToArray())]) { YScale = AxisScale.Log10, Markers = false },
             ], 2);
@@ -64,16 +71,16 @@ public static class SolveReport
                 var policyNames = model.PolicyColumns.Select(p => p.Name).Where(p => tracked[0].Metrics.ContainsKey($"policy_max_rel_error_{p}")).Take(8).ToArray();
                 var series = policyNames.SelectMany(p => new[]
                 {
-                    new Series($"{p} mean", tracked.Select(r => (double)r.Epoch).ToArray(), tracked.Select(r => r.Metrics[$"policy_mean_rel_error_{p}"]).ToArray()),
-                    new Series($"{p} max", tracked.Select(r => (double)r.Epoch).ToArray(), tracked.Select(r => r.Metrics[$"policy_max_rel_error_{p}"]).ToArray()),
+                    new Series($"{p} mean", tracked.Select(X).ToArray(), tracked.Select(r => r.Metrics[$"policy_mean_rel_error_{p}"]).ToArray()),
+                    new Series($"{p} max", tracked.Select(X).ToArray(), tracked.Select(r => r.Metrics[$"policy_max_rel_error_{p}"]).ToArray()),
                 }).ToArray();
                 training = training with
                 {
-                    Panels = [.. training.Panels, new LineChart($"Policy vs {reference} (grid)", "episode", "relative error", series) { YScale = AxisScale.Log10, Markers = false }],
+                    Panels = [.. training.Panels, new LineChart($"Policy vs {reference} (grid)", xLabel, "relative error", series) { YScale = AxisScale.Log10, Markers = false }],
                 };
             }
             ChartRenderer.Save(training, File("plots/training"));
-            plots.Add(("Loss, Euler residuals and policy error over episodes", "plots/training.png"));
+            plots.Add((polished ? "Loss, Euler residuals and policy error over training time" : "Loss, Euler residuals and policy error over episodes", "plots/training.png"));
         }
 
         // One histogram per scalar equation and per vector equation's first and last element: a vector's elements
