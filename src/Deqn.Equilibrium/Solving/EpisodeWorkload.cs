@@ -45,6 +45,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     public bool Polishing { get; set; }
 
     private LevenbergMarquardt? _polisher;
+    private int? _rowsPerEconomy;
 
     public IReadOnlyList<(Tensor Batch, double Weight)> Batches(TrainingContext context)
     {
@@ -83,19 +84,22 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         var polish = spec.Polish;
         using (no_grad())
         {
+            _rowsPerEconomy ??= Evaluation.Evaluate(model, States.narrow(0, 0, 1), policy, quadrature, spec.EquationWeights).LeastSquaresRows().Count;
+            int economies = Math.Max(1, Math.Min(polish.States, polish.MaxRows / _rowsPerEconomy.Value));
             Tensor start;
             int length;
             if (spec.RedrawEachEpisode)
             {
-                length = spec.EpisodeLength;
-                start = Simulator.DrawInitial(model, (polish.States + length - 1) / length, random, States.dtype, States.device);
+                length = Math.Min(spec.EpisodeLength, economies);
+                start = Simulator.DrawInitial(model, (economies + length - 1) / length, random, States.dtype, States.device);
             }
             else
             {
-                length = (polish.States + spec.Trajectories - 1) / spec.Trajectories;
+                length = (economies + spec.Trajectories - 1) / spec.Trajectories;
                 start = States;
             }
             (Visited, _next) = Simulate(start, episode, length);
+            if (Visited.shape[0] * _rowsPerEconomy.Value > polish.MaxRows) Visited = Visited.narrow(0, 0, economies);
         }
         _polisher = new LevenbergMarquardt(ResidualJacobian.Parameters(policy));
         var all = torch.arange(Visited.shape[0], dtype: ScalarType.Int64, device: Visited.device);

@@ -163,11 +163,18 @@ public sealed record PolishSpec
     /// <summary>Levenberg–Marquardt steps per round.</summary>
     public int Steps { get; init; } = 10;
 
+    /// <summary>
+    /// At most this many least-squares rows (economies × equation elements) per round: a model with many equations
+    /// polishes on fewer economies, since a step costs about rows² × weights operations.
+    /// </summary>
+    public int MaxRows { get; init; } = 2048;
+
     public void Validate()
     {
         if (Rounds < 0) throw new ArgumentException($"polish rounds must be ≥ 0 (got {Rounds})");
         if (States < 1) throw new ArgumentException($"polish states must be at least 1 (got {States})");
         if (Steps < 1) throw new ArgumentException($"polish steps must be at least 1 (got {Steps})");
+        if (MaxRows < 1) throw new ArgumentException($"polish rows must be at least 1 (got {MaxRows})");
     }
 }
 
