@@ -112,6 +112,8 @@ public static class Experiments
     public static bool CanStack(StudySpec study, StudyConfiguration config, int n, int members, int dimension)
     {
         var spec = config.Spec;
+        // Levenberg–Marquardt trains stacked networks only (a unit may have one member).
+        if (spec.Optimization.Optimizer.Kind == OptimizerKind.Lm) return true;
         if (!study.BatchSameShape || members < 2) return false;
         if (spec.Network.Hidden.Any(l => l.BatchNorm is not null)) return false;
         if (spec.ReduceOnPlateau is not null) return false;
