@@ -63,12 +63,14 @@ internal sealed class StackWorkload : IWorkload<(long Start, long Length)>, ISta
         using (no_grad()) _frozen = optimizer.Parameters.Select(p => p.detach().clone().DetachFromDisposeScope()).ToArray();
         _epochFeatures = features;
         _epochTargets = targets;
-        if (optimizer.Settings.Kind == OptimizerKind.Lbfgs)
+        // Levenberg–Marquardt's n × n system costs n³: beyond MaxRows training rows, lm trains with L-BFGS (its settings).
+        bool lm = optimizer.Settings.Kind == OptimizerKind.Lm && _n <= StackedLevenbergMarquardt.MaxRows;
+        if (optimizer.Settings.Kind == OptimizerKind.Lbfgs || (optimizer.Settings.Kind == OptimizerKind.Lm && !lm))
         {
             var o = optimizer.Settings;
             _lbfgs = new StackedLbfgs(stack, o.LearningRate, o.HistorySize, o.MaxIterations, o.ToleranceGrad, o.ToleranceChange);
         }
-        if (optimizer.Settings.Kind == OptimizerKind.Lm)
+        if (lm)
         {
             if (loss != LossKind.Mse) throw new ArgumentException($"lm (Levenberg–Marquardt) fits the mse loss (got {loss.Name()})");
             _lm = new StackedLevenbergMarquardt(stack);
