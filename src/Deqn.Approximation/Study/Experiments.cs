@@ -113,7 +113,14 @@ public static class Experiments
     {
         var spec = config.Spec;
         // Levenberg–Marquardt trains stacked networks only (a unit may have one member).
-        if (spec.Optimization.Optimizer.Kind == OptimizerKind.Lm) return true;
+        if (spec.Optimization.Optimizer.Kind == OptimizerKind.Lm)
+        {
+            if (spec.Network.Hidden.Any(l => l.BatchNorm is not null || l.Dropout > 0))
+                throw new ArgumentException("optimizer lm (Levenberg–Marquardt, approx's default) needs dense layers without dropout or batch normalization; use --optimizer lbfgs or adam with them");
+            if (!string.Equals(spec.Device, "cpu", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException("optimizer lm (Levenberg–Marquardt, approx's default) trains on the cpu; use --optimizer lbfgs or adam on another device");
+            return true;
+        }
         if (!study.BatchSameShape || members < 2) return false;
         if (spec.Network.Hidden.Any(l => l.BatchNorm is not null)) return false;
         if (spec.ReduceOnPlateau is not null) return false;
