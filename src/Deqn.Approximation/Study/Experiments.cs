@@ -69,7 +69,13 @@ public static class Experiments
     public static SupervisedSpec SpecFor(StudySpec study, StudyConfiguration config, int n, long seed)
     {
         bool holdOut = Math.Round(n * study.ValidationFraction, MidpointRounding.AwayFromZero) >= study.MinValidationPoints;
-        return config.Spec with
+        var spec = config.Spec;
+        int train = holdOut ? n - (int)Math.Round(n * study.ValidationFraction, MidpointRounding.AwayFromZero) : n;
+        // Levenberg–Marquardt's n × n system costs n³: beyond its row limit the experiment trains with L-BFGS (the
+        // configuration's L-BFGS settings), planned like any L-BFGS experiment.
+        if (spec.Optimization.Optimizer.Kind == OptimizerKind.Lm && train > StackedLevenbergMarquardt.MaxRows)
+            spec = spec with { Optimization = spec.Optimization with { Optimizer = spec.Optimization.Optimizer with { Kind = OptimizerKind.Lbfgs } } };
+        return spec with
         {
             Seed = seed,
             Split = holdOut ? new SplitFractions(1 - study.ValidationFraction, study.ValidationFraction, 0) : new SplitFractions(1, 0, 0),
@@ -111,7 +117,7 @@ public static class Experiments
     /// <summary>Whether experiments of this configuration and N can, and should, be trained as one stacked model.</summary>
     public static bool CanStack(StudySpec study, StudyConfiguration config, int n, int members, int dimension)
     {
-        var spec = config.Spec;
+        var spec = SpecFor(study, config, n, 0);
         // Levenberg–Marquardt trains stacked networks only (a unit may have one member).
         if (spec.Optimization.Optimizer.Kind == OptimizerKind.Lm)
         {
