@@ -5,6 +5,7 @@ Started by bench/approx/run (which installs the Python packages first); see benc
 at a time, and writes results/<date>.md, <date>-experiments.csv and <date>-summary.csv. Standard library only here.
 """
 import argparse
+import math
 import csv
 import datetime
 import json
@@ -321,6 +322,7 @@ def report(args, rows, order, functions, sizes, summary, timings, infos, config,
            "|---|---:|" + "---:|" * len(order) + "---|"]
     wins = {t: 0 for t in order}
     deqn_le_best_peer, cells = {t: 0 for t in order if t.startswith("deqn")}, 0
+    log_ratios = {}
     for f in functions:
         for n in sizes:
             present = [t for t in order if (f, n, t) in cell]
@@ -331,9 +333,13 @@ def report(args, rows, order, functions, sizes, summary, timings, infos, config,
             peer_best = min((cell[(f, n, t)]["mean_abs_error"] for t in peers if (f, n, t) in cell), default=None)
             if peer_best is not None:
                 cells += 1
+                peer_best_max = min(cell[(f, n, t)]["max_abs_error"] for t in peers if (f, n, t) in cell)
                 for t in deqn_le_best_peer:
                     if (f, n, t) in cell and cell[(f, n, t)]["mean_abs_error"] <= peer_best:
                         deqn_le_best_peer[t] += 1
+                    if (f, n, t) in cell and peer_best > 0 and peer_best_max > 0:
+                        log_ratios.setdefault(t, []).append((math.log(cell[(f, n, t)]["mean_abs_error"] / peer_best),
+                                                             math.log(cell[(f, n, t)]["max_abs_error"] / peer_best_max)))
             cols = []
             for t in order:
                 s = cell.get((f, n, t))
@@ -347,6 +353,10 @@ def report(args, rows, order, functions, sizes, summary, timings, infos, config,
            + ", ".join(f"{label(t)} {wins[t]}" for t in order) + f" (of {sum(wins.values())}).", ""]
     for t, k in deqn_le_best_peer.items():
         md.append(f"**{label(t)}: mean error ≤ the best peer's in {k} of {cells} (function, N) cells.**")
+        if log_ratios.get(t):
+            lr = log_ratios[t]
+            md.append(f"Geometric mean over cells of {label(t)} ÷ best peer: mean error "
+                      f"{math.exp(sum(a for a, _ in lr) / len(lr)):.3f}, max error {math.exp(sum(b for _, b in lr) / len(lr)):.3f}.")
     md.append("")
 
     md += ["Mean over functions of the mean abs error, per N (a rough summary; functions differ in scale):", "",

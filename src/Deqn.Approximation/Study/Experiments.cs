@@ -69,7 +69,13 @@ public static class Experiments
     public static SupervisedSpec SpecFor(StudySpec study, StudyConfiguration config, int n, long seed)
     {
         bool holdOut = Math.Round(n * study.ValidationFraction, MidpointRounding.AwayFromZero) >= study.MinValidationPoints;
-        return config.Spec with
+        var spec = config.Spec;
+        int train = holdOut ? n - (int)Math.Round(n * study.ValidationFraction, MidpointRounding.AwayFromZero) : n;
+        // Levenberg–Marquardt's n × n system costs n³: beyond its row limit the experiment trains with L-BFGS (the
+        // configuration's L-BFGS settings), planned like any L-BFGS experiment.
+        if (spec.Optimization.Optimizer.Kind == OptimizerKind.Lm && train > StackedLevenbergMarquardt.MaxRows)
+            spec = spec with { Optimization = spec.Optimization with { Optimizer = spec.Optimization.Optimizer with { Kind = OptimizerKind.Lbfgs } } };
+        return spec with
         {
             Seed = seed,
             Split = holdOut ? new SplitFractions(1 - study.ValidationFraction, study.ValidationFraction, 0) : new SplitFractions(1, 0, 0),
@@ -111,7 +117,16 @@ public static class Experiments
     /// <summary>Whether experiments of this configuration and N can, and should, be trained as one stacked model.</summary>
     public static bool CanStack(StudySpec study, StudyConfiguration config, int n, int members, int dimension)
     {
-        var spec = config.Spec;
+        var spec = SpecFor(study, config, n, 0);
+        // Levenberg–Marquardt trains stacked networks only (a unit may have one member).
+        if (spec.Optimization.Optimizer.Kind == OptimizerKind.Lm)
+        {
+            if (spec.Network.Hidden.Any(l => l.BatchNorm is not null || l.Dropout > 0))
+                throw new ArgumentException("optimizer lm (Levenberg–Marquardt, approx's default) needs dense layers without dropout or batch normalization; use --optimizer lbfgs or adam with them");
+            if (!string.Equals(spec.Device, "cpu", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException("optimizer lm (Levenberg–Marquardt, approx's default) trains on the cpu; use --optimizer lbfgs or adam on another device");
+            return true;
+        }
         if (!study.BatchSameShape || members < 2) return false;
         if (spec.Network.Hidden.Any(l => l.BatchNorm is not null)) return false;
         if (spec.ReduceOnPlateau is not null) return false;

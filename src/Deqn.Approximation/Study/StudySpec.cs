@@ -46,15 +46,17 @@ public sealed record StudySpec
 
     /// <summary>
     /// How the lecture's study trains by default (<c>deqn approx</c>'s defaults), chosen by measurement
-    /// (docs/approx-defaults.md): 64, 64 tanh in float32, full-batch L-BFGS (history 10, up to 20 iterations per step,
-    /// its own learning rate 1), 20 epochs (an epoch is one L-BFGS step), early stopping after 10 epochs without
-    /// improvement, no histograms. Full-batch L-BFGS gave 3–5× lower errors than Adam for N ≥ 50.
+    /// (docs/approx-defaults.md): 64, 64 tanh in float64, full-batch Levenberg–Marquardt on the stacked experiments
+    /// (<see cref="Deqn.Training.Ensembles.StackedLevenbergMarquardt"/>), at most 25 epochs (an epoch is one LM iteration;
+    /// a member stops earlier when its loss stalls or reaches its floor), early stopping after 10 epochs without
+    /// improvement, no histograms. The L-BFGS settings (history 10, up to 20 iterations per epoch) apply to
+    /// <c>--optimizer lbfgs</c>, the previous default.
     /// </summary>
     public static SupervisedSpec DefaultTraining { get; } = new()
     {
-        Network = new NetworkBodySpec { Hidden = [new LayerSpec(64, Activation.Tanh), new LayerSpec(64, Activation.Tanh)], Precision = Precision.Float32 },
-        Optimization = new OptimizationSpec { Optimizer = new OptimizerSpec(OptimizerKind.Lbfgs) { HistorySize = 10, MaxIterations = 20 } },
-        Training = new TrainingSpec { Epochs = 20, BatchSize = 0, HistogramEvery = 0 },
+        Network = new NetworkBodySpec { Hidden = [new LayerSpec(64, Activation.Tanh), new LayerSpec(64, Activation.Tanh)], Precision = Precision.Float64 },
+        Optimization = new OptimizationSpec { Optimizer = new OptimizerSpec(OptimizerKind.Lm) { HistorySize = 10, MaxIterations = 20 } },
+        Training = new TrainingSpec { Epochs = 25, BatchSize = 0, HistogramEvery = 0 },
         EarlyStopping = new EarlyStoppingSpec(Patience: 10),
     };
 

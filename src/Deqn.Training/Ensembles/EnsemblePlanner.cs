@@ -93,7 +93,10 @@ public static class EnsemblePlanner
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentOutOfRangeException.ThrowIfNegative(rows);
         ArgumentOutOfRangeException.ThrowIfNegative(batchSize);
-        if (members < 2 || rows == 0) return false;
+        if (rows == 0) return false;
+        // Levenberg–Marquardt exists only stacked (a stack of one is fine).
+        if (optimizer == OptimizerKind.Lm) return spec.Hidden.All(l => l.BatchNorm is null);
+        if (members < 2) return false;
         if (spec.Hidden.Any(l => l.BatchNorm is not null)) return false;
         if (optimizer == OptimizerKind.Lbfgs)
             return members >= LbfgsMinMembers && (long)rows * Parameters(spec) <= LbfgsMaxRowParameters;

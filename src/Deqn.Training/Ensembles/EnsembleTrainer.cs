@@ -125,7 +125,7 @@ public sealed class EnsembleTrainer
         if (EarlyStopping is not null) callbacks.Add(EarlyStopping);
         foreach (var c in Callbacks) callbacks.Add(c);
         // L-BFGS trains full batch, one step per epoch, and evaluates after each epoch.
-        var spec = _optimizer.Settings.Kind == OptimizerKind.Lbfgs ? Spec with { ValidateEverySteps = 0 } : Spec;
+        var spec = _optimizer.Settings.Kind is OptimizerKind.Lbfgs or OptimizerKind.Lm ? Spec with { ValidateEverySteps = 0 } : Spec;
         var engine = new Trainer(_stack, _optimizer, spec with { LogGradientNorms = false, HistogramEvery = 0 })
         {
             Schedule = Schedule,

@@ -174,6 +174,33 @@ public sealed class NetworkStack : nn.Module<Tensor, Tensor>
         return x;
     }
 
+    /// <summary>Whether the stack is dense layers and activations only (no dropout), as <see cref="ForwardTraced"/> needs.</summary>
+    public bool IsRowwiseDense => _stages.All(s => s is DenseStage or ActivationStage);
+
+    /// <summary>
+    /// The forward pass that appends each dense layer's input [K, B, in] and output [K, B, out] to <paramref name="trace"/>,
+    /// input to output: the adjoint at a layer's output times its input is that layer's weight gradient row by row
+    /// (as <see cref="Network.ForwardTraced"/> for one network).
+    /// </summary>
+    public Tensor ForwardTraced(Tensor input, IList<(Tensor Input, Tensor Output)> trace)
+    {
+        if (!IsRowwiseDense) throw new InvalidOperationException("per-row traces need a stack of dense layers and activations only");
+        if (input.dim() != 3 || input.shape[0] != Members || input.shape[2] != Spec.Inputs)
+            throw new ArgumentException($"network stack: input must be [{Members}, B, {Spec.Inputs}] (got [{string.Join(", ", input.shape)}])");
+        var x = input;
+        foreach (var stage in _stages)
+        {
+            if (stage is DenseStage d)
+            {
+                var output = Affine(d.Layer.Bias, x, d.Layer.Weight);
+                trace.Add((x, output));
+                x = output;
+            }
+            else x = ((ActivationStage)stage).Activation.Apply(x);
+        }
+        return x;
+    }
+
     /// <summary>bias + x @ weight in one batched call.</summary>
     /// <remarks>
     /// TorchSharp 0.107's Tensor.baddbmm hands its arguments to libtorch in the wrong order (it computes

@@ -34,6 +34,7 @@ internal sealed class StackWorkload : IWorkload<(long Start, long Length)>, ISta
     private readonly Tensor _factorTensor, _stoppedMask, _offsets, _flatFeatures, _flatTargets;
     private readonly Tensor[] _frozen;
     private readonly StackedLbfgs? _lbfgs;
+    private readonly StackedLevenbergMarquardt? _lm;
     private bool _anyStopped;
     private Tensor _epochFeatures, _epochTargets;
 
@@ -62,10 +63,17 @@ internal sealed class StackWorkload : IWorkload<(long Start, long Length)>, ISta
         using (no_grad()) _frozen = optimizer.Parameters.Select(p => p.detach().clone().DetachFromDisposeScope()).ToArray();
         _epochFeatures = features;
         _epochTargets = targets;
-        if (optimizer.Settings.Kind == OptimizerKind.Lbfgs)
+        // Levenberg–Marquardt's n × n system costs n³: beyond MaxRows training rows, lm trains with L-BFGS (its settings).
+        bool lm = optimizer.Settings.Kind == OptimizerKind.Lm && _n <= StackedLevenbergMarquardt.MaxRows;
+        if (optimizer.Settings.Kind == OptimizerKind.Lbfgs || (optimizer.Settings.Kind == OptimizerKind.Lm && !lm))
         {
             var o = optimizer.Settings;
             _lbfgs = new StackedLbfgs(stack, o.LearningRate, o.HistorySize, o.MaxIterations, o.ToleranceGrad, o.ToleranceChange);
+        }
+        if (lm)
+        {
+            if (loss != LossKind.Mse) throw new ArgumentException($"lm (Levenberg–Marquardt) fits the mse loss (got {loss.Name()})");
+            _lm = new StackedLevenbergMarquardt(stack);
         }
     }
 
@@ -80,7 +88,7 @@ internal sealed class StackWorkload : IWorkload<(long Start, long Length)>, ISta
     public IReadOnlyList<((long Start, long Length) Batch, double Weight)> Batches(TrainingContext context)
     {
         _stack.train();
-        if (_lbfgs is not null) return [((0, _n), _n)];
+        if (_lbfgs is not null || _lm is not null) return [((0, _n), _n)];
         var plans = _generators.Select(g => MiniBatches.Plan(_n, _spec.BatchSize, g, _spec.Shuffle)).ToArray();
         long[] lengths = plans[0].Select(b => b.shape[0]).ToArray();
         _epochFeatures = _features;
@@ -116,7 +124,11 @@ internal sealed class StackWorkload : IWorkload<(long Start, long Length)>, ISta
     {
         var ps = _optimizer.Parameters;
         double[] losses;
-        if (_lbfgs is not null)
+        if (_lm is not null)
+        {
+            losses = _lm.Step(_features, _targets);
+        }
+        else if (_lbfgs is not null)
         {
             for (int k = 0; k < _factors.Length; k++) _lbfgs.SetLearningRate(k, _optimizer.LearningRate * _factors[k]);
             var first = _lbfgs.Step(() =>
@@ -152,6 +164,14 @@ internal sealed class StackWorkload : IWorkload<(long Start, long Length)>, ISta
 
     public void EndEpoch(TrainingContext context)
     {
+        if (_lm is not null)
+        {
+            bool[] done = _lm.Converged;
+            foreach (var m in context.Members)
+                if (m.Active && done[m.Index])
+                    context.StopMember(m.Index, StopReason.Converged, $"Levenberg–Marquardt converged at epoch {context.CompletedEpoch} (loss stalled, at its floor, or no damping lowers it)");
+            return;
+        }
         if (_lbfgs is null) return;
         bool[] converged = _lbfgs.Converged;
         foreach (var m in context.Members)
@@ -182,6 +202,7 @@ internal sealed class StackWorkload : IWorkload<(long Start, long Length)>, ISta
         _stoppedMask[member].fill_(true);
         _anyStopped = true;
         _lbfgs?.Exclude(member);
+        _lm?.Exclude(member);
     }
 
     public void End(TrainingContext context)
@@ -196,6 +217,7 @@ internal sealed class StackWorkload : IWorkload<(long Start, long Length)>, ISta
         foreach (var t in _frozen) t.Dispose();
         foreach (var t in new[] { _factorTensor, _stoppedMask, _offsets, _flatFeatures, _flatTargets }) t.Dispose();
         _lbfgs?.Dispose();
+        _lm?.Dispose();
     }
 
     private Tensor[] Copy()

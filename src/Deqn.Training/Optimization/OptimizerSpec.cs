@@ -2,7 +2,9 @@ using System.Globalization;
 
 namespace Deqn.Training.Optimization;
 
-public enum OptimizerKind { Sgd, Momentum, Nesterov, AdaGrad, RmsProp, Adam, AdamW, Lbfgs }
+public enum OptimizerKind { Sgd, Momentum, Nesterov, AdaGrad, RmsProp, Adam, AdamW, Lbfgs,
+    /// <summary>Levenberg–Marquardt: full-batch least squares for stacked regression networks (deqn approx); see StackedLevenbergMarquardt.</summary>
+    Lm }
 
 /// <summary>Whose default hyper-parameters fill the options a user leaves out (see README.md in this folder).</summary>
 public enum Convention { Keras, PyTorch }
@@ -77,7 +79,7 @@ public sealed record OptimizerSpec(OptimizerKind Kind = OptimizerKind.Adam)
             OptimizerKind.Sgd or OptimizerKind.Momentum or OptimizerKind.Nesterov => 0.01,
             OptimizerKind.AdaGrad or OptimizerKind.RmsProp => keras ? 0.001 : 0.01,
             OptimizerKind.Adam or OptimizerKind.AdamW => 0.001,
-            OptimizerKind.Lbfgs => 1.0,
+            OptimizerKind.Lbfgs or OptimizerKind.Lm => 1.0,
             _ => throw new InvalidOperationException(),
         };
         double momentum = Kind is OptimizerKind.Momentum or OptimizerKind.Nesterov ? Momentum ?? 0.9 : 0.0;

@@ -9,9 +9,10 @@ public static class Optimizers
         ["sgd"] = OptimizerKind.Sgd, ["momentum"] = OptimizerKind.Momentum, ["nesterov"] = OptimizerKind.Nesterov,
         ["adagrad"] = OptimizerKind.AdaGrad, ["rmsprop"] = OptimizerKind.RmsProp, ["adam"] = OptimizerKind.Adam,
         ["adamw"] = OptimizerKind.AdamW, ["lbfgs"] = OptimizerKind.Lbfgs, ["l-bfgs"] = OptimizerKind.Lbfgs,
+        ["lm"] = OptimizerKind.Lm, ["levenberg-marquardt"] = OptimizerKind.Lm,
     };
 
-    public static IEnumerable<string> Names => new[] { "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs" };
+    public static IEnumerable<string> Names => new[] { "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "lbfgs", "lm" };
 
     public static OptimizerKind Parse(string name) =>
         ByName.TryGetValue(name.Trim(), out var kind)
@@ -38,6 +39,7 @@ public static class Optimizers
             OptimizerKind.RmsProp => new RmsPropOptimizer(ps, r),
             OptimizerKind.Adam or OptimizerKind.AdamW => new AdamOptimizer(ps, r),
             OptimizerKind.Lbfgs => new LbfgsOptimizer(ps, r),
+            OptimizerKind.Lm => new LmSettings(ps, r),
             _ => throw new ArgumentOutOfRangeException(nameof(spec), r.Kind, null),
         };
     }

@@ -54,6 +54,8 @@ public static class SupervisedFit
         if (data.Task != spec.Task)
             throw new ArgumentException($"the data are prepared for {data.Task.ToString().ToLowerInvariant()} but the spec asks for {spec.Task.ToString().ToLowerInvariant()}");
 
+        if (spec.Optimization.Optimizer.Kind == Optimization.OptimizerKind.Lm)
+            throw new ArgumentException("optimizer lm (Levenberg–Marquardt) trains the stacked regressions of deqn approx only; use lbfgs or adam here");
         if (spec.Task == TaskKind.Classification && spec.Training.Loss is { } l && l != LossKind.CrossEntropy)
             throw new ArgumentException($"classification trains with cross_entropy, not {l.Name()}");
         if (spec.Task == TaskKind.Classification && spec.Stratify)

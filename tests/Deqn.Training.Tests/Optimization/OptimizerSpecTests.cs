@@ -123,7 +123,7 @@ public sealed class OptimizerSpecTests
     public void An_unknown_optimizer_name_lists_the_valid_ones()
     {
         var e = Assert.Throws<ArgumentException>(() => Optimizers.Parse("adamax"));
-        Assert.Equal("unknown optimizer 'adamax' (valid: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, lbfgs)", e.Message);
+        Assert.Equal("unknown optimizer 'adamax' (valid: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, lbfgs, lm)", e.Message);
     }
 
     [Fact]
