@@ -71,10 +71,10 @@ public static class Experiments
         bool holdOut = Math.Round(n * study.ValidationFraction, MidpointRounding.AwayFromZero) >= study.MinValidationPoints;
         var spec = config.Spec;
         int train = holdOut ? n - (int)Math.Round(n * study.ValidationFraction, MidpointRounding.AwayFromZero) : n;
-        // Levenberg–Marquardt's n × n system costs n³: beyond its row limit the experiment trains with L-BFGS (the
-        // configuration's L-BFGS settings), planned like any L-BFGS experiment.
+        // Beyond Levenberg–Marquardt's row limit, lm fits a subsample for up to twice the configured epochs, then L-BFGS
+        // continues on all rows for the configured epochs (StackWorkload).
         if (spec.Optimization.Optimizer.Kind == OptimizerKind.Lm && train > StackedLevenbergMarquardt.MaxRows)
-            spec = spec with { Optimization = spec.Optimization with { Optimizer = spec.Optimization.Optimizer with { Kind = OptimizerKind.Lbfgs } } };
+            spec = spec with { Training = spec.Training with { Epochs = 3 * spec.Training.Epochs } };
         return spec with
         {
             Seed = seed,

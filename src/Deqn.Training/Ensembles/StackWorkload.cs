@@ -35,6 +35,9 @@ internal sealed class StackWorkload : IWorkload<(long Start, long Length)>, ISta
     private readonly Tensor[] _frozen;
     private readonly StackedLbfgs? _lbfgs;
     private readonly StackedLevenbergMarquardt? _lm;
+    // Beyond StackedLevenbergMarquardt.MaxRows training rows, lm fits the first Rows(n) rows (a random subsample: the
+    // points are drawn at random) with Levenberg–Marquardt, then L-BFGS continues on all rows.
+    private bool _lmPhase;
     private bool _anyStopped;
     private Tensor _epochFeatures, _epochTargets;
 
@@ -63,15 +66,17 @@ internal sealed class StackWorkload : IWorkload<(long Start, long Length)>, ISta
         using (no_grad()) _frozen = optimizer.Parameters.Select(p => p.detach().clone().DetachFromDisposeScope()).ToArray();
         _epochFeatures = features;
         _epochTargets = targets;
-        // Levenberg–Marquardt's n × n system costs n³: beyond MaxRows training rows, lm trains with L-BFGS (its settings).
-        bool lm = optimizer.Settings.Kind == OptimizerKind.Lm && _n <= StackedLevenbergMarquardt.MaxRows;
-        if (optimizer.Settings.Kind == OptimizerKind.Lbfgs || (optimizer.Settings.Kind == OptimizerKind.Lm && !lm))
+        // Levenberg–Marquardt's n × n system costs n³: beyond MaxRows training rows, lm starts on a subsample of MaxRows
+        // rows and L-BFGS (its settings) finishes on all of them.
+        bool lm = optimizer.Settings.Kind == OptimizerKind.Lm;
+        if (optimizer.Settings.Kind == OptimizerKind.Lbfgs || (lm && _n > StackedLevenbergMarquardt.MaxRows))
         {
             var o = optimizer.Settings;
             _lbfgs = new StackedLbfgs(stack, o.LearningRate, o.HistorySize, o.MaxIterations, o.ToleranceGrad, o.ToleranceChange);
         }
         if (lm)
         {
+            _lmPhase = true;
             if (loss != LossKind.Mse) throw new ArgumentException($"lm (Levenberg–Marquardt) fits the mse loss (got {loss.Name()})");
             _lm = new StackedLevenbergMarquardt(stack);
         }
@@ -124,7 +129,14 @@ internal sealed class StackWorkload : IWorkload<(long Start, long Length)>, ISta
     {
         var ps = _optimizer.Parameters;
         double[] losses;
-        if (_lm is not null)
+        if (_lm is not null && _lmPhase && _lbfgs is not null)
+        {
+            // The epoch's loss is on all rows, as the L-BFGS epochs that follow report it.
+            using (no_grad()) losses = ToDoubles(MemberLosses(_forward(_features), _targets));
+            int m = StackedLevenbergMarquardt.Rows(_n);
+            _lm.Step(_features.narrow(1, 0, m), _targets.narrow(1, 0, m));
+        }
+        else if (_lm is not null && _lmPhase)
         {
             losses = _lm.Step(_features, _targets);
         }
@@ -164,12 +176,19 @@ internal sealed class StackWorkload : IWorkload<(long Start, long Length)>, ISta
 
     public void EndEpoch(TrainingContext context)
     {
-        if (_lm is not null)
+        if (_lm is not null && _lmPhase)
         {
             bool[] done = _lm.Converged;
-            foreach (var m in context.Members)
-                if (m.Active && done[m.Index])
-                    context.StopMember(m.Index, StopReason.Converged, $"Levenberg–Marquardt converged at epoch {context.CompletedEpoch} (loss stalled, at its floor, or no damping lowers it)");
+            if (_lbfgs is null)
+            {
+                foreach (var m in context.Members)
+                    if (m.Active && done[m.Index])
+                        context.StopMember(m.Index, StopReason.Converged, $"Levenberg–Marquardt converged at epoch {context.CompletedEpoch} (loss stalled, at its floor, or no damping lowers it)");
+                return;
+            }
+            // On a subsample: L-BFGS on all rows takes over once every member's fit has converged, or after two thirds
+            // of the epochs (a study gives such experiments three times its epochs: Experiments.SpecFor).
+            if (context.Members.Where(m => m.Active).All(m => done[m.Index]) || 3 * context.CompletedEpoch >= 2 * context.TotalEpochs) _lmPhase = false;
             return;
         }
         if (_lbfgs is null) return;

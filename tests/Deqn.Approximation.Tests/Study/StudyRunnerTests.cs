@@ -34,6 +34,33 @@ public sealed class StudyRunnerTests : IDisposable
 
     private static double[] Errors(StudyResults r) => r.Results.SelectMany(x => new[] { x.MeanAbsError, x.MaxAbsError }).ToArray();
 
+    [Theory]
+    [InlineData(10, 10)]
+    [InlineData(500, 500)]
+    [InlineData(600, 500)]
+    [InlineData(1500, 750)]
+    [InlineData(5000, 1000)]
+    public void Levenberg_Marquardt_fits_all_rows_up_to_its_limit_and_beyond_half_of_them_within_limits(int n, int rows) =>
+        Assert.Equal(rows, Deqn.Training.Ensembles.StackedLevenbergMarquardt.Rows(n));
+
+    [Fact]
+    public void Beyond_its_row_limit_lm_fits_a_subsample_then_lbfgs_continues_on_all_rows()
+    {
+        // Given a study with lm, 4 epochs, at N = 600 (above the 500-row limit) and N = 100
+        var study = Small(2, stack: true) with { Functions = [BuiltinFunctions.Get("trig1")], SampleSizes = [100, 600], Seeds = [0], ValidationFraction = 0 };
+        var config = study.Configurations[0];
+        config = config with { Spec = config.Spec with { Optimization = new OptimizationSpec { Optimizer = new OptimizerSpec(OptimizerKind.Lm) }, Training = config.Spec.Training with { Epochs = 4 } } };
+        study = study with { Configurations = [config] };
+        // Then the large experiment is given three times the epochs (up to 8 of LM on 500 rows, then L-BFGS on all 600)
+        Assert.Equal(4, Experiments.SpecFor(study, config, 100, 0).Training.Epochs);
+        Assert.Equal(12, Experiments.SpecFor(study, config, 600, 0).Training.Epochs);
+        var results = new StudyRunner(study, null).Run().Results;
+        var large = results.Single(r => r.Key.N == 600);
+        // And it trains past the LM phase on all rows, to a fit no worse than the small experiment's
+        Assert.True(large.Epochs > 8, $"{large.Epochs} epochs, stopped: {large.StopReason}");
+        Assert.True(large.MeanAbsError < results.Single(r => r.Key.N == 100).MeanAbsError, $"N = 600: {large.MeanAbsError:G3}");
+    }
+
     [Fact]
     public void Parallel_and_sequential_runs_give_identical_results()
     {
