@@ -137,8 +137,9 @@ public sealed class StudyRunner
     }
 
     /// <summary>
-    /// Groups the experiments into units of work: a stacked unit per configuration and N where stacking pays (split so
-    /// that every thread has work), single experiments otherwise; the most expensive first, so threads finish together.
+    /// Groups the experiments into units of work: a stacked unit per configuration and N where stacking pays (split into
+    /// up to two units per thread, at least four experiments each, so that threads finish together and a stack stops
+    /// when its few members have converged), single experiments otherwise; the most expensive first.
     /// </summary>
     private List<IReadOnlyList<ExperimentKey>> Plan(List<ExperimentKey> missing, HashSet<IReadOnlyList<ExperimentKey>> stacked)
     {
@@ -152,7 +153,7 @@ public sealed class StudyRunner
             var config = _spec.Configurations[group.Key.Configuration];
             if (Experiments.CanStack(_spec, config, group.Key.N, groupSizes[group.Key], group.Key.Dim))
             {
-                int chunks = Math.Max(1, Math.Min(_spec.Parallelism, keys.Count / 4));
+                int chunks = Math.Max(1, Math.Min(2 * _spec.Parallelism, keys.Count / 4));
                 int size = (keys.Count + chunks - 1) / chunks;
                 for (int i = 0; i < keys.Count; i += size)
                 {
