@@ -81,9 +81,11 @@ public sealed class AnalyticOlgTests
     [Fact]
     public void A_short_solve_learns_the_savings_rates()
     {
-        // Given 150 episodes of the recommended algorithm, its cosine schedule compressed to them (the default trains 2,000)
+        // Given 150 episodes of the recommended algorithm, its cosine schedule compressed to them (the default trains
+        // 1,000), and one of its five polish rounds
         var model = new AnalyticOlg(new OlgCalibration());
-        var spec = ((IRecommendsSolver)model).Recommended.WithEpisodes(150) with { LogEvery = 150, HistogramEvery = 0, CheckpointEvery = 0 };
+        var recommended = ((IRecommendsSolver)model).Recommended;
+        var spec = recommended.WithEpisodes(150) with { LogEvery = 150, HistogramEvery = 0, CheckpointEvery = 0, Polish = recommended.Polish with { Rounds = 1 } };
         // When it trains
         var result = Solver.Run(model, spec);
         using var policy = result.Policy;
