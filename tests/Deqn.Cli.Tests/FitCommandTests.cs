@@ -29,6 +29,42 @@ public sealed class FitCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_classification_fit_writes_its_confusion_matrix_as_a_plot_and_its_accuracy_per_class()
+    {
+        // Given three classes by the sign pattern of two inputs (120 rows)
+        var rng = new Random(5);
+        var lines = new List<string> { "a,b,kind" };
+        for (int i = 0; i < 120; i++)
+        {
+            double a = rng.NextDouble() * 2 - 1, b = rng.NextDouble() * 2 - 1;
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"{a},{b},{(a > 0 ? "up" : b > 0 ? "left" : "down")}"));
+        }
+        var csv = _dir.Write("kinds.csv", string.Join("\n", lines) + "\n");
+        // When it is fitted as a classification
+        var r = Run("fit", csv, "--target", "kind", "--task", "classification", "--epochs", "30", "--out", Out("kinds"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        // Then the confusion matrix is a PNG and an SVG, and per-class.csv holds each class's examples, correct and share,
+        // consistent with the confusion matrix in metrics.json
+        Assert.True(new FileInfo(Path.Combine(Out("kinds"), "plots", "confusion-matrix.png")).Length > 1000);
+        Assert.True(File.Exists(Path.Combine(Out("kinds"), "plots", "confusion-matrix.svg")));
+        using var metrics = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Out("kinds"), "metrics.json")));
+        var matrix = metrics.RootElement.GetProperty("test_confusion_matrix").EnumerateArray().Select(row => row.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
+        var classes = metrics.RootElement.GetProperty("classes").EnumerateArray().Select(c => c.GetString()!).ToArray();
+        var perClass = File.ReadAllLines(Path.Combine(Out("kinds"), "per-class.csv"));
+        Assert.Equal("class,support,correct,accuracy", perClass[0]);
+        Assert.Equal(classes.Length + 1, perClass.Length);
+        for (int i = 0; i < classes.Length; i++)
+        {
+            var cells = perClass[i + 1].Split(',');
+            Assert.Equal(classes[i], cells[0]);
+            Assert.Equal(matrix[i].Sum(), int.Parse(cells[1], CultureInfo.InvariantCulture));
+            Assert.Equal(matrix[i][i], int.Parse(cells[2], CultureInfo.InvariantCulture));
+            Assert.Equal((double)matrix[i][i] / matrix[i].Sum(), double.Parse(cells[3], CultureInfo.InvariantCulture), 12);
+        }
+        Assert.Contains("Test accuracy per class", r.Stdout);
+    }
+
+    [Fact]
     public void A_fit_writes_a_complete_run_folder_and_its_config_reproduces_it()
     {
         // Given

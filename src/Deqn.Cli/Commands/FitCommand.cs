@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Deqn.Cli.Options;
 using Deqn.Cli.Runs;
+using Deqn.Reports;
 using Deqn.Training.Data;
 using Deqn.Training.Initialization;
 using Deqn.Training.Logging;
@@ -126,6 +127,14 @@ public sealed class FitCommand : CliCommand
             int k = c.ConfusionMatrix.GetLength(0);
             doc["classes"] = data.ClassNames;
             doc["test_confusion_matrix"] = Enumerable.Range(0, k).Select(i => Enumerable.Range(0, k).Select(j => c.ConfusionMatrix[i, j]).ToArray()).ToArray();
+            var perClass = c.PerClass();
+            doc["test_per_class_accuracy"] = perClass.Select(p => double.IsNaN(p.Accuracy) ? (double?)null : p.Accuracy).ToArray();
+            var csv = new System.Text.StringBuilder("class,support,correct,accuracy\n");
+            for (int i = 0; i < k; i++)
+                csv.Append(CultureInfo.InvariantCulture, $"{Csv(data.ClassNames![i])},{perClass[i].Support},{perClass[i].Correct},{(double.IsNaN(perClass[i].Accuracy) ? "" : perClass[i].Accuracy.ToString("R", CultureInfo.InvariantCulture))}\n");
+            AtomicFile.WriteAllText(run.File("per-class.csv"), csv.ToString());
+            Directory.CreateDirectory(run.File("plots"));
+            ChartRenderer.Save(new ConfusionMatrixChart($"Test confusion matrix (accuracy {c.Accuracy:0.0%})", data.ClassNames!, c.ConfusionMatrix), run.File(Path.Combine("plots", "confusion-matrix")));
         }
         AtomicFile.WriteAllText(run.File("metrics.json"), JsonSerializer.Serialize(doc, TrainedModel.Json));
     }
@@ -154,8 +163,15 @@ public sealed class FitCommand : CliCommand
         console.Write(table);
         if (r.TestClassification is { } c)
         {
-            console.WriteLine("Test confusion matrix (rows: actual, columns: predicted):");
+            console.WriteLine("Test confusion matrix (rows: actual, columns: predicted; plots/confusion-matrix.png):");
             console.WriteLine(c.FormatConfusionMatrix(data.ClassNames!));
+            var perClass = new Table().Border(TableBorder.Rounded).Title("Test accuracy per class (per-class.csv)").AddColumn("class")
+                .AddColumn(new TableColumn("examples").RightAligned()).AddColumn(new TableColumn("correct").RightAligned()).AddColumn(new TableColumn("accuracy").RightAligned());
+            var rows = c.PerClass();
+            for (int i = 0; i < rows.Count; i++)
+                perClass.AddRow(Markup.Escape(data.ClassNames![i]), rows[i].Support.ToString(CultureInfo.InvariantCulture), rows[i].Correct.ToString(CultureInfo.InvariantCulture),
+                    double.IsNaN(rows[i].Accuracy) ? "–" : rows[i].Accuracy.ToString("0.0%", CultureInfo.InvariantCulture));
+            console.Write(perClass);
         }
         console.MarkupLine($"Run folder: [bold]{Markup.Escape(run.Path)}[/]");
         console.MarkupLine($"  predict:     ./deqn predict {Markup.Escape(run.File("model.deqn"))} <csv>");
@@ -164,4 +180,8 @@ public sealed class FitCommand : CliCommand
 
     private static string Format(IReadOnlyDictionary<string, double> m, string key) =>
         m.TryGetValue(key, out var v) ? v.ToString(Math.Abs(v) >= 1e-3 && Math.Abs(v) < 1e5 || v == 0 ? "0.0000" : "0.000e+0", CultureInfo.InvariantCulture) : "–";
+
+    /// <summary>A CSV field: quoted when it holds a comma, a quote or a line break.</summary>
+    private static string Csv(string value) =>
+        value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
 }

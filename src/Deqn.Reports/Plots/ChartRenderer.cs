@@ -27,6 +27,13 @@ public static class ChartRenderer
         return Write(pathWithoutExtension, plot.GetImageBytes(width, height, ImageFormat.Png), plot.GetSvgXml(width, height));
     }
 
+    public static (string Png, string Svg) Save(ConfusionMatrixChart chart, string pathWithoutExtension, int size = 700)
+    {
+        CheckSize(size, size);
+        using var plot = PlotBuilder.Confusion(chart, FontSizes.Full);
+        return Write(pathWithoutExtension, plot.GetImageBytes(size, size, ImageFormat.Png), plot.GetSvgXml(size, size));
+    }
+
     public static (string Png, string Svg) Save(GridOfCharts grid, string pathWithoutExtension, int panelWidth = 450, int panelHeight = 350)
     {
         ArgumentNullException.ThrowIfNull(grid);

@@ -38,3 +38,9 @@ public sealed record BarChart(
 
 /// <summary>Small multiples laid out row by row; a series label keeps its colour and marker in every panel.</summary>
 public sealed record GridOfCharts(string Title, IReadOnlyList<LineChart> Panels, int Columns);
+
+/// <summary>
+/// A confusion matrix as a heatmap: rows the actual class (top to bottom), columns the predicted class, each cell's
+/// count written in it and shaded by the share of its row (so a class's recall reads as the diagonal's darkness).
+/// </summary>
+public sealed record ConfusionMatrixChart(string Title, IReadOnlyList<string> Classes, int[,] Counts);

@@ -223,6 +223,47 @@ internal static class PlotBuilder
         plot.Axes.Left.MinimumSize = (float)Math.Clamp(firstOverhang + 10, 0, width / 3.0);
     }
 
+    public static Plot Confusion(ConfusionMatrixChart chart, FontSizes fonts)
+    {
+        ArgumentNullException.ThrowIfNull(chart);
+        int k = chart.Classes.Count;
+        if (chart.Counts.GetLength(0) != k || chart.Counts.GetLength(1) != k)
+            throw new ArgumentException($"a confusion matrix of {k} classes needs {k} × {k} counts");
+        var plot = NewPlot(chart.Title, "predicted class", "actual class", fonts);
+        plot.Grid.IsVisible = false;
+        // Row shares, so that every class's row is on the same scale whatever its size; row 0 drawn at the top.
+        var shares = new double[k, k];
+        for (int i = 0; i < k; i++)
+        {
+            double total = 0;
+            for (int j = 0; j < k; j++) total += chart.Counts[i, j];
+            for (int j = 0; j < k; j++) shares[i, j] = total > 0 ? chart.Counts[i, j] / total : 0;
+        }
+        // Blues runs from dark to light: 1 − share shades a full row share darkest. Cell (i, j) spans [j, j + 1] ×
+        // [k − 1 − i, k − i], row 0 at the top.
+        var shade = new double[k, k];
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) shade[i, j] = 1 - shares[i, j];
+        var heatmap = plot.Add.Heatmap(shade);
+        heatmap.Colormap = new ScottPlot.Colormaps.Blues();
+        heatmap.Extent = new CoordinateRect(0.5, k - 0.5, 0.5, k - 0.5);  // the centres of the corner cells
+        heatmap.ManualRange = new ScottPlot.Range(0, 1);
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++)
+            {
+                var text = plot.Add.Text(chart.Counts[i, j].ToString(CultureInfo.InvariantCulture), j + 0.5, k - 0.5 - i);
+                text.LabelAlignment = Alignment.MiddleCenter;
+                text.LabelFontSize = fonts.TickLabel;
+                text.LabelFontName = ChartStyle.FontFamily;
+                text.LabelFontColor = shares[i, j] > 0.55 ? Colors.White : Colors.Black;
+            }
+        var positions = Enumerable.Range(0, k).Select(i => i + 0.5).ToArray();
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, chart.Classes.ToArray());
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(positions, chart.Classes.Reverse().ToArray());
+        plot.Axes.SetLimits(0, k, 0, k);
+        return plot;
+    }
+
     private static Plot NewPlot(string title, string xLabel, string yLabel, FontSizes fonts)
     {
         var plot = new Plot();

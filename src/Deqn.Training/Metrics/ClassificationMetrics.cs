@@ -28,6 +28,23 @@ public sealed record ClassificationMetrics(double Accuracy, int[,] ConfusionMatr
         return new ClassificationMetrics((double)correct / actual.Length, matrix);
     }
 
+    /// <summary>
+    /// Per actual class: its examples (support), how many were predicted as it, and their share (the class's accuracy,
+    /// or recall); NaN for a class without examples.
+    /// </summary>
+    public IReadOnlyList<(int Support, int Correct, double Accuracy)> PerClass()
+    {
+        int classes = ConfusionMatrix.GetLength(0);
+        var rows = new (int, int, double)[classes];
+        for (int c = 0; c < classes; c++)
+        {
+            int support = 0;
+            for (int p = 0; p < classes; p++) support += ConfusionMatrix[c, p];
+            rows[c] = (support, ConfusionMatrix[c, c], support > 0 ? (double)ConfusionMatrix[c, c] / support : double.NaN);
+        }
+        return rows;
+    }
+
     public IReadOnlyDictionary<string, double> ToDictionary() => new Dictionary<string, double> { ["accuracy"] = Accuracy };
 
     /// <summary>A right-aligned table: one row per actual class, one column per predicted class.</summary>

@@ -108,6 +108,20 @@ public sealed class MetricClassificationTests
     }
 
     [Fact]
+    public void Per_class_accuracy_is_each_rows_diagonal_share_and_nan_without_examples()
+    {
+        // Given 4 classes: actual 0,0,1,1,1,2 predicted 0,1,1,1,2,2 (class 3 never occurs)
+        var m = ClassificationMetrics.Compute([0, 1, 1, 1, 2, 2], [0, 0, 1, 1, 1, 2], 4);
+        var rows = m.PerClass();
+        // Then class 0: 1 of 2, class 1: 2 of 3, class 2: 1 of 1, class 3: no examples
+        Assert.Equal((2, 1, 0.5), rows[0]);
+        Assert.Equal((3, 2, 2.0 / 3), rows[1]);
+        Assert.Equal((1, 1, 1.0), rows[2]);
+        Assert.Equal(0, rows[3].Support);
+        Assert.True(double.IsNaN(rows[3].Accuracy));
+    }
+
+    [Fact]
     public void The_confusion_matrix_prints_as_an_aligned_table()
     {
         // Given
