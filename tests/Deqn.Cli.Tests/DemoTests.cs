@@ -38,4 +38,16 @@ public sealed class DemoTests : IDisposable
         Assert.True(e["momentum"] <= 0.5 * e["sgd"] && e["nesterov"] <= 0.5 * e["sgd"], all);
         Assert.True(e.All(kv => kv.Value >= e["adam"]), all);
     }
+
+    [Fact]
+    public void The_input_normalization_demo_is_far_worse_without_normalization()
+    {
+        // When the demo runs as its config says (x in [0, 1000], y in [0, 0.001], inputs standardized or not)
+        var run = _dir.File("normalization");
+        var r = Run("approx", "--config", Config("approx-input-normalization.yaml"), "--out", run, "--quiet");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var e = MeanErrors(run, "normalize");
+        // Then without normalization the mean error is at least 10× higher (measured: 0.0135 standardized, 0.411 not)
+        Assert.True(e["none"] >= 10 * e["standard"], $"standard {e["standard"]:G3}, none {e["none"]:G3}");
+    }
 }

@@ -121,7 +121,7 @@ public sealed class ApproxCommand : CliCommand
         double vf = s.Double("validation-fraction");
         if (!(vf >= 0 && vf < 1)) throw s.Error("validation-fraction", $"must be in [0, 1) (got {vf})");
 
-        var axes = Sweeps.Parse(s.String("sweep"), s, TrainingOptions.Names.Where(n => n is not ("normalize" or "normalize-targets")));
+        var axes = Sweeps.Parse(s.String("sweep"), s, TrainingOptions.Names.Where(n => n is not "normalize-targets"));
         var configurations = new List<StudyConfiguration>();
         foreach (var combo in Sweeps.Combinations(axes))
         {
