@@ -50,4 +50,50 @@ public sealed class DemoTests : IDisposable
         // Then without normalization the mean error is at least 10× higher (measured: 0.0135 standardized, 0.411 not)
         Assert.True(e["none"] >= 10 * e["standard"], $"standard {e["standard"]:G3}, none {e["none"]:G3}");
     }
+
+    /// <summary>Each experiment's configuration label and its history.csv rows (column → value).</summary>
+    private static IEnumerable<(string Configuration, List<Dictionary<string, double>> History)> Histories(string run)
+    {
+        foreach (var folder in Directory.GetDirectories(Path.Combine(run, "experiments")).Order())
+        {
+            using var result = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "result.json")));
+            var lines = File.ReadAllLines(Path.Combine(folder, "history.csv"));
+            var header = lines[0].Split(',');
+            var rows = lines.Skip(1).Select(l => l.Split(',')).Select(c => header.Zip(c).Where(p => p.Second.Length > 0)
+                .ToDictionary(p => p.First, p => double.Parse(p.Second, CultureInfo.InvariantCulture))).ToList();
+            yield return (result.RootElement.GetProperty("configuration").GetString()!, rows);
+        }
+    }
+
+    [Fact]
+    public void The_vanishing_gradients_demo_shows_the_sigmoid_networks_first_layer_starved()
+    {
+        var run = _dir.File("vanishing");
+        var r = Run("approx", "--config", Config("approx-vanishing-gradients.yaml"), "--out", run, "--quiet");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        foreach (var (configuration, history) in Histories(run))
+        {
+            var ratios = history.Select(h => h["grad_norm/output.weight"] / h["grad_norm/dense_1.weight"]).Order().ToArray();
+            double median = ratios[ratios.Length / 2];
+            // Then with sigmoid the first layer's gradient norm is at least 100× below the output layer's in a typical
+            // epoch (measured: 5e5×), and with tanh, relu and swish within 10× (measured: 0.8–1.0)
+            if (configuration == "activation=sigmoid") Assert.True(median >= 100, $"{configuration}: output/first {median:G3}");
+            else Assert.True(median is > 0.1 and < 10, $"{configuration}: output/first {median:G3}");
+        }
+    }
+
+    [Fact]
+    public void The_initialization_demo_shows_a_badly_scaled_normal_far_behind_glorot()
+    {
+        var run = _dir.File("initialization");
+        var r = Run("approx", "--config", Config("approx-initialization.yaml"), "--out", run, "--quiet");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var lines = File.ReadAllLines(Path.Combine(run, "summary.csv"));
+        var header = lines[0].Split(',');
+        int init = Array.IndexOf(header, "init"), n = Array.IndexOf(header, "n"), error = Array.IndexOf(header, "mean_abs_error_mean");
+        var e = lines.Skip(1).Select(l => l.Split(',')).ToDictionary(c => (c[init], c[n]), c => double.Parse(c[error], CultureInfo.InvariantCulture));
+        // Then at both N a normal with σ = 1 is at least 20× worse than Glorot (measured: 207× at N = 100, 273× at 500)
+        foreach (var size in new[] { "100", "500" })
+            Assert.True(e[("random_normal", size)] >= 20 * e[("glorot_uniform", size)], $"N = {size}: normal {e[("random_normal", size)]:G3}, Glorot {e[("glorot_uniform", size)]:G3}");
+    }
 }
