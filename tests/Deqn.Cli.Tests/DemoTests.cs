@@ -13,23 +13,30 @@ public sealed class DemoTests : IDisposable
 
     private static string Config(string name) => Path.Combine(RepositoryFiles.Root, "configs", name);
 
-    /// <summary>summary.csv's mean absolute error by the value of the swept setting.</summary>
-    private Dictionary<string, double> MeanErrors(string run, string swept)
+    /// <summary>Runs configs/<paramref name="config"/> as a user would (quietly) and returns its run folder.</summary>
+    private string RunDemo(string config)
+    {
+        var run = _dir.File(Path.GetFileNameWithoutExtension(config));
+        var r = Run("approx", "--config", Config(config), "--out", run, "--quiet");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        return run;
+    }
+
+    /// <summary>summary.csv's mean absolute error by the values of <paramref name="keys"/> (joined with '/').</summary>
+    private static Dictionary<string, double> MeanErrors(string run, params string[] keys)
     {
         var lines = File.ReadAllLines(Path.Combine(run, "summary.csv"));
         var header = lines[0].Split(',');
-        int key = Array.IndexOf(header, swept), error = Array.IndexOf(header, "mean_abs_error_mean");
-        return lines.Skip(1).Select(l => l.Split(',')).ToDictionary(c => c[key], c => double.Parse(c[error], CultureInfo.InvariantCulture));
+        int[] at = keys.Select(k => Array.IndexOf(header, k)).ToArray();
+        int error = Array.IndexOf(header, "mean_abs_error_mean");
+        return lines.Skip(1).Select(l => l.Split(',')).ToDictionary(c => string.Join('/', at.Select(i => c[i])), c => double.Parse(c[error], CultureInfo.InvariantCulture));
     }
 
     [Fact]
     public void The_optimizers_demo_shows_sgd_crawling_momentum_helping_and_adam_lowest()
     {
         // When the demo runs as its config says
-        var run = _dir.File("optimizers");
-        var r = Run("approx", "--config", Config("approx-optimizers.yaml"), "--out", run, "--quiet");
-        Assert.True(r.ExitCode == 0, r.Stderr);
-        var e = MeanErrors(run, "optimizer");
+        var e = MeanErrors(RunDemo("approx-optimizers.yaml"), "optimizer");
         string all = string.Join(", ", e.Select(kv => $"{kv.Key} {kv.Value:G3}"));
         // Then (measured: SGD 0.117, momentum and Nesterov 0.026, AdaGrad 0.098, RMSProp 0.045, Adam 0.019) plain SGD is at
         // least 3× Adam's error, momentum and Nesterov at most half of SGD's, and Adam is the lowest of all six
@@ -43,10 +50,7 @@ public sealed class DemoTests : IDisposable
     public void The_input_normalization_demo_is_far_worse_without_normalization()
     {
         // When the demo runs as its config says (x in [0, 1000], y in [0, 0.001], inputs standardized or not)
-        var run = _dir.File("normalization");
-        var r = Run("approx", "--config", Config("approx-input-normalization.yaml"), "--out", run, "--quiet");
-        Assert.True(r.ExitCode == 0, r.Stderr);
-        var e = MeanErrors(run, "normalize");
+        var e = MeanErrors(RunDemo("approx-input-normalization.yaml"), "normalize");
         // Then without normalization the mean error is at least 10× higher (measured: 0.0135 standardized, 0.411 not)
         Assert.True(e["none"] >= 10 * e["standard"], $"standard {e["standard"]:G3}, none {e["none"]:G3}");
     }
@@ -68,10 +72,7 @@ public sealed class DemoTests : IDisposable
     [Fact]
     public void The_vanishing_gradients_demo_shows_the_sigmoid_networks_first_layer_starved()
     {
-        var run = _dir.File("vanishing");
-        var r = Run("approx", "--config", Config("approx-vanishing-gradients.yaml"), "--out", run, "--quiet");
-        Assert.True(r.ExitCode == 0, r.Stderr);
-        foreach (var (configuration, history) in Histories(run))
+        foreach (var (configuration, history) in Histories(RunDemo("approx-vanishing-gradients.yaml")))
         {
             var ratios = history.Select(h => h["grad_norm/output.weight"] / h["grad_norm/dense_1.weight"]).Order().ToArray();
             double median = ratios[ratios.Length / 2];
@@ -85,15 +86,9 @@ public sealed class DemoTests : IDisposable
     [Fact]
     public void The_initialization_demo_shows_a_badly_scaled_normal_far_behind_glorot()
     {
-        var run = _dir.File("initialization");
-        var r = Run("approx", "--config", Config("approx-initialization.yaml"), "--out", run, "--quiet");
-        Assert.True(r.ExitCode == 0, r.Stderr);
-        var lines = File.ReadAllLines(Path.Combine(run, "summary.csv"));
-        var header = lines[0].Split(',');
-        int init = Array.IndexOf(header, "init"), n = Array.IndexOf(header, "n"), error = Array.IndexOf(header, "mean_abs_error_mean");
-        var e = lines.Skip(1).Select(l => l.Split(',')).ToDictionary(c => (c[init], c[n]), c => double.Parse(c[error], CultureInfo.InvariantCulture));
+        var e = MeanErrors(RunDemo("approx-initialization.yaml"), "init", "n");
         // Then at both N a normal with σ = 1 is at least 20× worse than Glorot (measured: 207× at N = 100, 273× at 500)
         foreach (var size in new[] { "100", "500" })
-            Assert.True(e[("random_normal", size)] >= 20 * e[("glorot_uniform", size)], $"N = {size}: normal {e[("random_normal", size)]:G3}, Glorot {e[("glorot_uniform", size)]:G3}");
+            Assert.True(e[$"random_normal/{size}"] >= 20 * e[$"glorot_uniform/{size}"], $"N = {size}: normal {e[$"random_normal/{size}"]:G3}, Glorot {e[$"glorot_uniform/{size}"]:G3}");
     }
 }
