@@ -118,6 +118,27 @@ public sealed class ChartRendererTests
     }
 
     [Fact]
+    public void A_groups_training_and_validation_curves_share_one_colour_solid_and_dashed()
+    {
+        // Given two configurations, each with a training curve and a dashed validation curve in its group
+        double[] x = [1, 2, 3];
+        var chart = new LineChart("curves", "epoch", "loss", [
+            new Series("a · validation", x, [3, 2, 1]) { Group = "a", Dashed = true },
+            new Series("a · training", x, [2, 1, 0.5]) { Group = "a" },
+            new Series("b · validation", x, [4, 3, 2]) { Group = "b", Dashed = true },
+            new Series("b · training", x, [3, 2, 1]) { Group = "b" }]);
+        // When the plot is built
+        using var plot = PlotBuilder.Line(chart, new SeriesIndex(), FontSizes.Full, 900, 600, showLegend: true, out _);
+        var lines = plot.GetPlottables<ScottPlot.Plottables.Scatter>().ToArray();
+        // Then each group has one colour, its validation dashed and its training solid, and the groups' colours differ
+        Assert.Equal(4, lines.Length);
+        Assert.Equal(lines[0].Color, lines[1].Color);
+        Assert.Equal(lines[2].Color, lines[3].Color);
+        Assert.NotEqual(lines[0].Color, lines[2].Color);
+        Assert.Equal([ScottPlot.LinePattern.Dashed, ScottPlot.LinePattern.Solid, ScottPlot.LinePattern.Dashed, ScottPlot.LinePattern.Solid], lines.Select(l => l.LinePattern));
+    }
+
+    [Fact]
     public void A_grid_of_five_panels_in_three_columns_is_two_rows_of_panels_under_a_title_band()
     {
         // Given

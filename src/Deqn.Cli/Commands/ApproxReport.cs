@@ -133,11 +133,12 @@ public static class ApproxReport
             if (!File.Exists(history)) continue;
             string label = sweep ? (functions.Length == 1 ? r.Configuration : $"{r.Function} · {r.Configuration}") : r.Function;
             var (e, v) = ReadColumn(history, "val_loss");
-            if (e.Length > 0) curves.Add(new Series(both ? $"{label} · validation" : label, e, v));
+            // A configuration's training (solid) and validation (dashed) loss in one colour.
+            if (e.Length > 0) curves.Add(new Series(both ? $"{label} · validation" : label, e, v) { Group = both ? label : null, Dashed = both });
             if (both || e.Length == 0)
             {
                 var (te, tv) = ReadColumn(history, "loss");
-                if (te.Length > 0) curves.Add(new Series($"{label} · training", te, tv));
+                if (te.Length > 0) curves.Add(new Series($"{label} · training", te, tv) { Group = label });
             }
             if (curves.Count >= 12) break;
         }
@@ -147,7 +148,7 @@ public static class ApproxReport
             ChartRenderer.Save(new LineChart($"Learning curves (N = {bigN}, seed {seed0})", "epoch", "loss (MSE on normalized targets)", curves)
             { YScale = AxisScale.Log10, Markers = false }, file);
             plots.Add(new PlotFiles("Learning curves", Path.GetRelativePath(run.Path, file + ".png"),
-                $"Loss per epoch for N = {bigN}: on the validation points, and on the training points where shown or where there was no hold-out."));
+                $"Loss per epoch for N = {bigN}: on the validation points (dashed where both are shown), and on the training points (solid) where shown or where there was no hold-out; one colour per configuration."));
         }
 
         // Per-layer gradient norms over training (the vanishing/exploding-gradient diagnostic), one panel per configuration.

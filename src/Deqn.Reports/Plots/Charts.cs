@@ -8,6 +8,12 @@ public sealed record Series(string Label, double[] X, double[] Y)
 {
     public double[]? Lower { get; init; }
     public double[]? Upper { get; init; }
+
+    /// <summary>Series of one group share a colour and marker (a configuration's training and validation loss); null: the label is the group.</summary>
+    public string? Group { get; init; }
+
+    /// <summary>Drawn dashed (validation next to a solid training curve); otherwise solid within a group.</summary>
+    public bool Dashed { get; init; }
 }
 
 public enum AxisScale

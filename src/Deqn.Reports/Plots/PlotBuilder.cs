@@ -21,9 +21,11 @@ internal static class PlotBuilder
         ConfigureScale(plot.Axes.Left, plot.Grid.YAxisStyle, chart.YScale, fonts);
 
         // Bands first so that every line is drawn on top of every band.
-        foreach (var series in prepared)
+        int IndexOf(int k) => index[chart.Series[k].Group ?? chart.Series[k].Label];
+        for (int k = 0; k < prepared.Count; k++)
         {
-            var color = ChartStyle.ColorFor(index[series.Label]);
+            var series = prepared[k];
+            var color = ChartStyle.ColorFor(IndexOf(k));
             if (series.BandXs.Length >= 2)
             {
                 var band = plot.Add.FillY(series.BandXs, series.BandLows, series.BandHighs);
@@ -41,14 +43,16 @@ internal static class PlotBuilder
             }
         }
 
-        foreach (var series in prepared)
+        for (int k = 0; k < prepared.Count; k++)
         {
+            var series = prepared[k];
             if (series.Xs.Length == 0)
                 continue;
-            var i = index[series.Label];
+            var i = IndexOf(k);
+            var source = chart.Series[k];
             var line = plot.Add.Scatter(series.Xs, series.Ys, ChartStyle.ColorFor(i));
             line.LineWidth = 2.5f;
-            line.LinePattern = ChartStyle.PatternFor(i);
+            line.LinePattern = source.Dashed ? LinePattern.Dashed : source.Group is not null ? LinePattern.Solid : ChartStyle.PatternFor(i);
             line.MarkerShape = ChartStyle.MarkerFor(i);
             // A lone point without a marker would be invisible.
             line.MarkerSize = chart.Markers || series.Xs.Length == 1 ? 9 : 0;
