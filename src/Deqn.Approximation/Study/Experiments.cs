@@ -71,10 +71,9 @@ public static class Experiments
         bool holdOut = Math.Round(n * study.ValidationFraction, MidpointRounding.AwayFromZero) >= study.MinValidationPoints;
         var spec = config.Spec;
         int train = holdOut ? n - (int)Math.Round(n * study.ValidationFraction, MidpointRounding.AwayFromZero) : n;
-        // Beyond Levenberg–Marquardt's row limit, lm fits a subsample for up to twice the configured epochs, then L-BFGS
-        // continues on all rows for the configured epochs (StackWorkload).
+        // Beyond Levenberg–Marquardt's row limit, lm fits a subsample and then L-BFGS continues on all rows (StackWorkload).
         if (spec.Optimization.Optimizer.Kind == OptimizerKind.Lm && train > StackedLevenbergMarquardt.MaxRows)
-            spec = spec with { Training = spec.Training with { Epochs = 3 * spec.Training.Epochs } };
+            spec = spec with { Training = spec.Training with { Epochs = StackedLevenbergMarquardt.SubsampleEpochFactor * spec.Training.Epochs } };
         return spec with
         {
             Seed = seed,

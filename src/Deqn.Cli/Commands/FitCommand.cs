@@ -129,10 +129,8 @@ public sealed class FitCommand : CliCommand
             doc["test_confusion_matrix"] = Enumerable.Range(0, k).Select(i => Enumerable.Range(0, k).Select(j => c.ConfusionMatrix[i, j]).ToArray()).ToArray();
             var perClass = c.PerClass();
             doc["test_per_class_accuracy"] = perClass.Select(p => double.IsNaN(p.Accuracy) ? (double?)null : p.Accuracy).ToArray();
-            var csv = new System.Text.StringBuilder("class,support,correct,accuracy\n");
-            for (int i = 0; i < k; i++)
-                csv.Append(CultureInfo.InvariantCulture, $"{Csv(data.ClassNames![i])},{perClass[i].Support},{perClass[i].Correct},{(double.IsNaN(perClass[i].Accuracy) ? "" : perClass[i].Accuracy.ToString("R", CultureInfo.InvariantCulture))}\n");
-            AtomicFile.WriteAllText(run.File("per-class.csv"), csv.ToString());
+            TidyCsv.Write(run.File("per-class.csv"), ["class", "support", "correct", "accuracy"],
+                perClass.Select((p, i) => (IReadOnlyList<object?>)[data.ClassNames![i], p.Support, p.Correct, double.IsNaN(p.Accuracy) ? null : p.Accuracy]));
             Directory.CreateDirectory(run.File("plots"));
             ChartRenderer.Save(new ConfusionMatrixChart($"Test confusion matrix (accuracy {c.Accuracy:0.0%})", data.ClassNames!, c.ConfusionMatrix), run.File(Path.Combine("plots", "confusion-matrix")));
         }
@@ -180,8 +178,4 @@ public sealed class FitCommand : CliCommand
 
     private static string Format(IReadOnlyDictionary<string, double> m, string key) =>
         m.TryGetValue(key, out var v) ? v.ToString(Math.Abs(v) >= 1e-3 && Math.Abs(v) < 1e5 || v == 0 ? "0.0000" : "0.000e+0", CultureInfo.InvariantCulture) : "–";
-
-    /// <summary>A CSV field: quoted when it holds a comma, a quote or a line break.</summary>
-    private static string Csv(string value) =>
-        value.IndexOfAny([',', '"', '\n', '\r']) < 0 ? value : "\"" + value.Replace("\"", "\"\"") + "\"";
 }

@@ -186,9 +186,10 @@ internal sealed class StackWorkload : IWorkload<(long Start, long Length)>, ISta
                         context.StopMember(m.Index, StopReason.Converged, $"Levenberg–Marquardt converged at epoch {context.CompletedEpoch} (loss stalled, at its floor, or no damping lowers it)");
                 return;
             }
-            // On a subsample: L-BFGS on all rows takes over once every member's fit has converged, or after two thirds
-            // of the epochs (a study gives such experiments three times its epochs: Experiments.SpecFor).
-            if (context.Members.Where(m => m.Active).All(m => done[m.Index]) || 3 * context.CompletedEpoch >= 2 * context.TotalEpochs) _lmPhase = false;
+            // On a subsample: L-BFGS on all rows takes over once every member's fit has converged, or when the subsample's
+            // share of the epochs is used (StackedLevenbergMarquardt.SubsampleEpochFactor).
+            if (context.Members.Where(m => m.Active).All(m => done[m.Index]) || StackedLevenbergMarquardt.SubsampleEpochsUsed(context.CompletedEpoch, context.TotalEpochs))
+                _lmPhase = false;
             return;
         }
         if (_lbfgs is null) return;

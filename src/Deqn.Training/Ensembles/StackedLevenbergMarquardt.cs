@@ -40,6 +40,15 @@ public sealed class StackedLevenbergMarquardt : IDisposable
     /// half of them, between MaxRows and twice that (L-BFGS then continues on all rows).
     /// </summary>
     public static int Rows(int n) => n <= MaxRows ? n : Math.Clamp(n / 2, MaxRows, 2 * MaxRows);
+
+    /// <summary>
+    /// Beyond <see cref="MaxRows"/> an experiment trains this many times its configured epochs: up to two of those
+    /// shares fitting the subsample with Levenberg–Marquardt, then L-BFGS on all rows for the rest.
+    /// </summary>
+    public const int SubsampleEpochFactor = 3;
+
+    /// <summary>Whether the subsample phase is over after <paramref name="completed"/> of <paramref name="total"/> epochs (two thirds).</summary>
+    public static bool SubsampleEpochsUsed(int completed, int total) => SubsampleEpochFactor * completed >= (SubsampleEpochFactor - 1) * total;
     private const double MaxDamping = 1e15, MinDamping = 1e-15;
     private const int MaxTries = 20;
 
