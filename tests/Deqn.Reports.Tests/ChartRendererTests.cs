@@ -128,7 +128,7 @@ public sealed class ChartRendererTests
             new Series("b · validation", x, [4, 3, 2]) { Group = "b", Dashed = true },
             new Series("b · training", x, [3, 2, 1]) { Group = "b" }]);
         // When the plot is built
-        using var plot = PlotBuilder.Line(chart, new SeriesIndex(), FontSizes.Full, 900, 600, showLegend: true, out _);
+        using var plot = PlotBuilder.Line(chart, new SeriesIndex(), FontSizes.Full, 900, 600, showLegend: true, out _, out _);
         var lines = plot.GetPlottables<ScottPlot.Plottables.Scatter>().ToArray();
         // Then each group has one colour, its validation dashed and its training solid, and the groups' colours differ
         Assert.Equal(4, lines.Length);
@@ -136,6 +136,62 @@ public sealed class ChartRendererTests
         Assert.Equal(lines[2].Color, lines[3].Color);
         Assert.NotEqual(lines[0].Color, lines[2].Color);
         Assert.Equal([ScottPlot.LinePattern.Dashed, ScottPlot.LinePattern.Solid, ScottPlot.LinePattern.Dashed, ScottPlot.LinePattern.Solid], lines.Select(l => l.LinePattern));
+    }
+
+    [Fact]
+    public void Values_above_the_ceiling_and_non_finite_ones_are_drawn_at_it_with_a_dotted_line_and_its_note()
+    {
+        // Given a diverging run next to a converging one, a ceiling of 10 on a log axis, and a mark where it diverged
+        double[] x = [1, 2, 3, 4];
+        var chart = new LineChart("curves", "epoch", "loss", [
+            new Series("good", x, [1, 0.1, 0.01, 0.001]),
+            new Series("diverged", x, [2, 1e30, double.PositiveInfinity, double.NaN])])
+        {
+            YScale = AxisScale.Log10,
+            Ceiling = 10,
+            Marks = [new Mark("diverged", 2, 1e30, "diverged at epoch 2", MarkShape.Cross)],
+        };
+        // When the plot is built
+        using var plot = PlotBuilder.Line(chart, new SeriesIndex(), FontSizes.Full, 900, 600, showLegend: true, out var omitted, out _);
+        // Then nothing is left out: every value past the ceiling is drawn at log10(10) = 1, and so is the mark
+        Assert.Equal(0, omitted);
+        var diverged = plot.GetPlottables<ScottPlot.Plottables.Scatter>().Single(s => s.LegendText == "diverged");
+        Assert.Equal([Math.Log10(2), 1, 1, 1], diverged.Data.GetScatterPoints().Select(p => p.Y));
+        var mark = plot.GetPlottables<ScottPlot.Plottables.Marker>().Single();
+        Assert.Equal((2.0, 1.0), (mark.X, mark.Y));
+        Assert.Equal(diverged.Color, mark.Color);
+        // And a dotted line at the ceiling says what was clipped, the y-axis stopping just above it
+        var ceiling = plot.GetPlottables<ScottPlot.Plottables.HorizontalLine>().Single();
+        Assert.Equal(1, ceiling.Y);
+        var texts = plot.GetPlottables<ScottPlot.Plottables.Text>().Select(t => t.LabelText).ToArray();
+        Assert.Contains("values above 10 drawn at 10", texts);
+        Assert.Contains("diverged at epoch 2", texts);
+        Assert.True(plot.Axes.GetLimits().Top < 1.5);
+    }
+
+    [Fact]
+    public void Without_values_above_it_the_ceiling_draws_nothing()
+    {
+        var chart = new LineChart("curves", "epoch", "loss", [new Series("good", [1, 2], [1, 0.5])]) { YScale = AxisScale.Log10, Ceiling = 10 };
+        using var plot = PlotBuilder.Line(chart, new SeriesIndex(), FontSizes.Full, 900, 600, showLegend: true, out _, out _);
+        Assert.Empty(plot.GetPlottables<ScottPlot.Plottables.HorizontalLine>());
+    }
+
+    [Fact]
+    public void A_legend_that_cannot_sit_inside_the_axes_widens_the_figure_instead_of_narrowing_them()
+    {
+        // Given lines crossing every corner, so the legend has to go beside the axes
+        using var folder = new TempFolder();
+        double[] x = [0, 1];
+        var chart = new LineChart("crossing", "x", "y", [
+            new Series("rising with a long label to make the legend wide", x, [0, 1]),
+            new Series("falling with a long label to make the legend wide", x, [1, 0])]);
+        // When it is saved at 900 × 600
+        var (png, _) = ChartRenderer.Save(chart, folder.File("crossing"), 900, 600);
+        // Then the height is as asked and the width grows by the legend's, leaving the axes their 900 pixels' worth
+        var (width, height) = ImageFiles.PngSize(png);
+        Assert.Equal(600, height);
+        Assert.InRange(width, 1200, 1600);
     }
 
     [Fact]

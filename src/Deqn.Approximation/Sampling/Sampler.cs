@@ -34,6 +34,20 @@ public static class Sampler
     }
 
     /// <summary>
+    /// n independent standard normal draws from the same generator as <see cref="Uniform"/> (Box–Muller, cosine
+    /// branch): they depend on the seed and n only.
+    /// </summary>
+    public static double[] Normal(int n, long seed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        var rng = new SplitMix64(seed);
+        var draws = new double[n];
+        for (int i = 0; i < n; i++)
+            draws[i] = Math.Sqrt(-2.0 * Math.Log(1.0 - rng.NextUnit())) * Math.Cos(2.0 * Math.PI * rng.NextUnit());
+        return draws;
+    }
+
+    /// <summary>
     /// The perDimension^d points of an evenly spaced grid that includes both ends of every interval
     /// (a single point per dimension is the centre), as an [perDimension^d, d] array. The last coordinate
     /// varies fastest, like numpy's meshgrid(..., indexing="ij") flattened in C order.

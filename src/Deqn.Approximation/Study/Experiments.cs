@@ -40,12 +40,24 @@ public static class Experiments
         return new TestSet(points, Values(f, points));
     }
 
-    /// <summary>The N training points of an experiment: the same for every function and configuration with that seed and domain.</summary>
+    /// <summary>
+    /// The N training points of an experiment: the same for every function and configuration with that seed and domain;
+    /// their values carry the study's noise, if any.
+    /// </summary>
     public static TabularData Sample(StudySpec study, ITargetFunction f, int n, long seed)
     {
         var box = study.DomainOf(f);
         var x = Sampler.Uniform(box, n, Seeds.Derive(seed, $"points/{n}"));
         var values = Values(f, x);
+        if (study.Noise > 0)
+        {
+            // Scaled by f's spread on the shared test points, so the noise level is the same for every N and seed.
+            var spread = TestSetFor(study, f).Values;
+            double mean = spread.Average();
+            double sd = study.Noise * Math.Sqrt(spread.Sum(v => (v - mean) * (v - mean)) / spread.Length);
+            var e = Sampler.Normal(n, Seeds.Derive(seed, $"noise/{n}"));
+            for (int i = 0; i < n; i++) values[i] += sd * e[i];
+        }
         var y = new double[n, 1];
         for (int i = 0; i < n; i++) y[i, 0] = values[i];
         return TabularData.Regression(VariableNames(box.Dimension), x, new[] { "f" }, y);

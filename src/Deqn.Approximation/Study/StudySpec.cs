@@ -36,6 +36,12 @@ public sealed record StudySpec
     /// </summary>
     public int MinValidationPoints { get; init; } = 5;
 
+    /// <summary>
+    /// Standard deviation of Gaussian noise added to the N sampled values (training and validation), as a fraction of
+    /// the function's standard deviation on the test points; 0 samples f exactly. Errors are always measured against f.
+    /// </summary>
+    public double Noise { get; init; }
+
     public required IReadOnlyList<StudyConfiguration> Configurations { get; init; }
 
     /// <summary>Experiments run on this many threads at once (one libtorch thread each).</summary>
@@ -75,6 +81,7 @@ public sealed record StudySpec
         if (Seeds.Count == 0) throw new ArgumentException("no seed given");
         if (TestPoints < 1 || TestPoints > 10_000_000) throw new ArgumentException($"test points must be between 1 and 10,000,000 (got {TestPoints})");
         if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new ArgumentException($"validation fraction must be in [0, 1) (got {ValidationFraction})");
+        if (!(Noise >= 0 && double.IsFinite(Noise))) throw new ArgumentException($"noise must be 0 or positive (got {Noise})");
         if (Parallelism < 1) throw new ArgumentException($"parallelism must be at least 1 (got {Parallelism})");
         foreach (var f in Functions)
         {

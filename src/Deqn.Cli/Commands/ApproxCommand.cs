@@ -43,6 +43,8 @@ public sealed class ApproxCommand : CliCommand
         new("test-points", "1000", "uniform random test points, shared by every experiment", "Study", ValueName: "m"),
         new("validation-fraction", "0", "share of the N points held out for early stopping (0: all N points train and early stopping watches the training loss)", "Study", ValueName: "x"),
         new("min-validation", "5", "fewer validation points than this: no hold-out, early stopping watches the training loss", "Study", ValueName: "k"),
+        new("noise", "0", "standard deviation of Gaussian noise added to the sampled values (training and validation), as a fraction of f's standard deviation on the test points; errors are measured against f itself", "Study", ValueName: "x"),
+        new("description", null, "a paragraph that report.md shows under its title (the demos say there what to look for)", "Study", ValueName: "text"),
         new("sweep", null, "vary a training setting: key=v1|v2|v3 (repeat --sweep for a grid)", "Study", ValueName: "key=values", Repeatable: true),
         new("parallel", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), "experiments trained at once (one thread each)", "Study", ValueName: "k"),
         new("stack", "true", "train same-shape experiments together as one batched model where that is faster", "Study", Flag: true),
@@ -121,6 +123,9 @@ public sealed class ApproxCommand : CliCommand
         double vf = s.Double("validation-fraction");
         if (!(vf >= 0 && vf < 1)) throw s.Error("validation-fraction", $"must be in [0, 1) (got {vf})");
 
+        double noise = s.Double("noise");
+        if (!(noise >= 0 && double.IsFinite(noise))) throw s.Error("noise", $"must be 0 or positive (got {noise})");
+
         var axes = Sweeps.Parse(s.String("sweep"), s, TrainingOptions.Names.Where(n => n is not "normalize-targets"));
         var configurations = new List<StudyConfiguration>();
         foreach (var combo in Sweeps.Combinations(axes))
@@ -140,6 +145,7 @@ public sealed class ApproxCommand : CliCommand
             TestPoints = testPoints,
             ValidationFraction = vf,
             MinValidationPoints = s.Int("min-validation", min: 0),
+            Noise = noise,
             Configurations = configurations,
             Parallelism = s.Int("parallel", min: 1),
             BatchSameShape = s.Bool("stack"),

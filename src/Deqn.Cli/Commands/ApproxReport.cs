@@ -41,7 +41,7 @@ public static class ApproxReport
         WriteSummary(run, cells, sweepKeys);
         if (cells.Count == 0) return;
         var plots = Plots(run, study, cells, results.Results);
-        WriteMarkdown(run, study, results, cells, plots);
+        WriteMarkdown(run, study, results, cells, plots, settings);
     }
 
     private static void WriteResults(RunFolder run, IReadOnlyList<ExperimentResult> results, string[] sweepKeys)
@@ -125,30 +125,11 @@ public static class ApproxReport
         int bigN = study.SampleSizes.Max();
         long seed0 = study.Seeds[0];
         var firstRuns = results.Where(r => r.Key.N == bigN && r.Key.Seed == seed0).ToArray();
-        bool both = functions.Length == 1 && study.Configurations.Count <= 6;
-        var curves = new List<Series>();
-        foreach (var r in firstRuns)
-        {
-            var history = HistoryPath(run, r);
-            if (!File.Exists(history)) continue;
-            string label = sweep ? (functions.Length == 1 ? r.Configuration : $"{r.Function} · {r.Configuration}") : r.Function;
-            var (e, v) = ReadColumn(history, "val_loss");
-            // A configuration's training (solid) and validation (dashed) loss in one colour.
-            if (e.Length > 0) curves.Add(new Series(both ? $"{label} · validation" : label, e, v) { Group = both ? label : null, Dashed = both });
-            if (both || e.Length == 0)
-            {
-                var (te, tv) = ReadColumn(history, "loss");
-                if (te.Length > 0) curves.Add(new Series($"{label} · training", te, tv) { Group = label });
-            }
-            if (curves.Count >= 12) break;
-        }
-        if (curves.Count > 0)
+        if (LearningCurves(run, study, firstRuns, sweep, functions.Length == 1) is { } curves)
         {
             string file = Path.Combine(dir, "learning_curves");
-            ChartRenderer.Save(new LineChart($"Learning curves (N = {bigN}, seed {seed0})", "epoch", "loss (MSE on normalized targets)", curves)
-            { YScale = AxisScale.Log10, Markers = false }, file);
-            plots.Add(new PlotFiles("Learning curves", Path.GetRelativePath(run.Path, file + ".png"),
-                $"Loss per epoch for N = {bigN}: on the validation points (dashed where both are shown), and on the training points (solid) where shown or where there was no hold-out; one colour per configuration."));
+            ChartRenderer.Save(curves.Chart with { Title = $"Learning curves (N = {bigN}, seed {seed0})" }, file);
+            plots.Add(new PlotFiles("Learning curves", Path.GetRelativePath(run.Path, file + ".png"), curves.Caption));
         }
 
         // Per-layer gradient norms over training (the vanishing/exploding-gradient diagnostic), one panel per configuration.
@@ -190,13 +171,99 @@ public static class ApproxReport
         return plots;
     }
 
+    private sealed record CurvePlot(LineChart Chart, string Caption);
+
+    /// <summary>
+    /// The loss curves of one seed's runs, one colour per configuration (training solid, validation dashed when both
+    /// fit on one chart), with what a reader should notice marked on them: the best validation epoch, where early
+    /// stopping stopped, and where a run diverged. Runs that blow up are drawn at a ceiling of 10× the typical first-epoch
+    /// loss so that the others keep their scale. The caption states those events in words.
+    /// </summary>
+    private static CurvePlot? LearningCurves(RunFolder run, StudySpec study, IReadOnlyList<ExperimentResult> runs, bool sweep, bool oneFunction)
+    {
+        bool both = oneFunction && study.Configurations.Count <= 6;
+        var drawn = new List<(string Label, ExperimentResult Result, (double[] E, double[] V) Training, (double[] E, double[] V) Validation)>();
+        foreach (var r in runs)
+        {
+            var history = HistoryPath(run, r);
+            if (!File.Exists(history)) continue;
+            string label = sweep ? (oneFunction ? r.Configuration : $"{r.Function} · {r.Configuration}") : r.Function;
+            drawn.Add((label, r, ReadColumn(history, "loss"), ReadColumn(history, "val_loss")));
+            if (drawn.Count >= (both ? 6 : 12)) break;
+        }
+        // "· training" says nothing when no run has a validation curve.
+        both &= drawn.Any(d => d.Validation.E.Length > 0);
+        // Longest first, so that a run that stopped early is drawn on top of the one that went on from the same start.
+        drawn = drawn.OrderByDescending(d => d.Training.E.Length).ToList();
+        var series = new List<Series>();
+        foreach (var (label, _, training, validation) in drawn)
+        {
+            bool hasValidation = validation.E.Length > 0;
+            if (hasValidation) series.Add(new Series(both ? $"{label} · validation" : label, validation.E, validation.V) { Group = both ? label : null, Dashed = both });
+            if ((both || !hasValidation) && training.E.Length > 0) series.Add(new Series(both ? $"{label} · training" : label, training.E, training.V) { Group = both ? label : null });
+        }
+        if (series.Count == 0) return null;
+
+        var starts = drawn.Where(d => d.Training.V.Length > 0 && double.IsFinite(d.Training.V[0])).Select(d => d.Training.V[0]).Order().ToArray();
+        double? ceiling = starts.Length > 0 ? 10 * starts[starts.Length / 2] : null;
+        var marks = new List<Mark>();
+        var events = new List<string>();
+        foreach (var (label, result, training, validation) in drawn)
+        {
+            if (ceiling is { } c && DivergedFrom(training.V, c) is { } k)
+            {
+                marks.Add(new Mark(label, training.E[k], c, $"diverged at epoch {training.E[k]:0}", MarkShape.Cross));
+                events.Add($"`{label}` diverged at epoch {training.E[k]:0} (its training loss went above {c:G3} and stayed there{(result.StopReason == nameof(Deqn.Training.Loop.StopReason.NonFiniteLoss) ? " until it was no longer finite" : "")})");
+            }
+            if (validation.E.Length == 0) continue;
+            int best = ArgMin(validation.V);
+            if (best < 0) continue;
+            marks.Add(new Mark(label, validation.E[best], validation.V[best], $"best {validation.E[best]:0}"));
+            double last = validation.V[^1];
+            string ending = result.StopReason == nameof(Deqn.Training.Loop.StopReason.EarlyStopping)
+                ? $"early stopping stopped it at epoch {validation.E[^1]:0}" + (study.Configurations[result.Key.Configuration].Spec.EarlyStopping?.RestoreBestWeights == true ? $" and restored epoch {validation.E[best]:0}'s weights" : "")
+                : $"it ended at epoch {validation.E[^1]:0}";
+            if (result.StopReason == nameof(Deqn.Training.Loop.StopReason.EarlyStopping))
+                marks.Add(new Mark(label, validation.E[^1], last, $"stopped {validation.E[^1]:0}", MarkShape.Cross));
+            events.Add($"`{label}`: validation loss lowest at epoch {validation.E[best]:0} ({validation.V[best]:G3}); {ending} with {last:G3}" +
+                       (last > 1.05 * validation.V[best] ? $", {last / validation.V[best]:0.0}× its minimum" : ""));
+        }
+
+        var caption = $"Loss per epoch for N = {study.SampleSizes.Max()} and the first seed: " +
+                      (both ? "training loss solid, validation loss dashed, one colour per configuration." : "the validation loss where there was a hold-out, else the training loss.") +
+                      (ceiling is { } cc && marks.Any(m => m.Shape == MarkShape.Cross && m.Text.StartsWith("diverged", StringComparison.Ordinal))
+                          ? $" Losses above {cc:G3} (10× the median first-epoch training loss) are drawn at that ceiling."
+                          : "") +
+                      (marks.Any(m => m.Shape == MarkShape.Ring) ? " A ring marks each run's lowest validation loss, a cross where a run stopped early or diverged." : "") +
+                      (events.Count > 0 ? " What the runs did: " + string.Join("; ", events) + "." : "");
+        var chart = new LineChart("Learning curves", "epoch", "loss (MSE on normalized targets)", series)
+        { YScale = AxisScale.Log10, Markers = false, Ceiling = ceiling, Marks = marks };
+        return new CurvePlot(chart, caption);
+    }
+
+    /// <summary>The first index from which every value is above the ceiling or not finite; null when the run ends below it.</summary>
+    private static int? DivergedFrom(double[] values, double ceiling)
+    {
+        int k = values.Length;
+        while (k > 0 && !(values[k - 1] <= ceiling)) k--;
+        return k < values.Length ? k : null;
+    }
+
+    private static int ArgMin(double[] values)
+    {
+        int best = -1;
+        for (int i = 0; i < values.Length; i++)
+            if (double.IsFinite(values[i]) && (best < 0 || values[i] < values[best])) best = i;
+        return best;
+    }
+
     private static double Mean(IEnumerable<double> v) { var a = v.ToArray(); return a.Length == 0 ? double.NaN : a.Average(); }
     private static double MinOr(IEnumerable<double> v) { var a = v.ToArray(); return a.Length == 0 ? double.NaN : a.Min(); }
     private static double MaxOr(IEnumerable<double> v) { var a = v.ToArray(); return a.Length == 0 ? double.NaN : a.Max(); }
 
     private static string HistoryPath(RunFolder run, ExperimentResult r) => Path.Combine(run.Path, "experiments", r.Key.Id, "history.csv");
 
-    /// <summary>One column of a history.csv against its epoch column; empty when the column is absent.</summary>
+    /// <summary>One column of a history.csv against its epoch column (NaN and ∞ kept: a diverged run ends in them); empty when the column is absent.</summary>
     private static (double[] Epochs, double[] Values) ReadColumn(string historyCsv, string column)
     {
         var lines = File.ReadAllLines(historyCsv);
@@ -210,21 +277,24 @@ public static class ApproxReport
             var cells = line.Split(',');
             if (col >= cells.Length) continue;
             if (double.TryParse(cells[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var e) &&
-                double.TryParse(cells[col], NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v))
+                double.TryParse(cells[col], NumberStyles.Float, CultureInfo.InvariantCulture, out var v))
             {
                 epochs.Add(e);
                 values.Add(v);
             }
         }
-        return (epochs.ToArray(), values.ToArray());
+        return values.Any(double.IsFinite) ? (epochs.ToArray(), values.ToArray()) : (Array.Empty<double>(), Array.Empty<double>());
     }
 
-    private static void WriteMarkdown(RunFolder run, StudySpec study, StudyResults results, IReadOnlyList<Cell> cells, List<PlotFiles> plots)
+    private static void WriteMarkdown(RunFolder run, StudySpec study, StudyResults results, IReadOnlyList<Cell> cells, List<PlotFiles> plots, Settings settings)
     {
         var md = new MarkdownReport();
         md.Heading(1, "Function approximation study");
+        if (settings.String("description") is { Length: > 0 } description) md.Paragraph(description.Trim());
         md.Paragraph($"{study.Functions.Count} function(s) × N ∈ {{{string.Join(", ", study.SampleSizes)}}} × {study.Seeds.Count} seed(s) × {study.Configurations.Count} configuration(s); " +
-                     $"errors on {study.TestPoints} uniformly random test points shared by every experiment. {results.Results.Count} of {results.Planned} experiments done" +
+                     $"errors on {study.TestPoints} uniformly random test points shared by every experiment" +
+                     (study.Noise > 0 ? $", against f itself; the sampled values carry Gaussian noise of {study.Noise:G3}× f's standard deviation" : "") +
+                     $". {results.Results.Count} of {results.Planned} experiments done" +
                      (results.Completed ? "." : " (interrupted: finish with `--resume`)."));
         md.Code($"./deqn {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}", "bash");
         md.Paragraph("Every setting of this run is in `config.yaml`; `./deqn approx --config config.yaml --out <new folder>` reproduces it. " +

@@ -16,7 +16,9 @@ public static class ChartRenderer
     public static (string Png, string Svg) Save(LineChart chart, string pathWithoutExtension, int width = 900, int height = 600)
     {
         CheckSize(width, height);
-        using var plot = PlotBuilder.Line(chart, new SeriesIndex(), FontSizes.Full, width, height, showLegend: true, out _);
+        using var plot = PlotBuilder.Line(chart, new SeriesIndex(), FontSizes.Full, width, height, showLegend: true, out _, out var legendOutside);
+        // A legend beside the axes widens the figure instead of narrowing the axes.
+        width = Math.Min(MaxPixels, width + legendOutside);
         return Write(pathWithoutExtension, plot.GetImageBytes(width, height, ImageFormat.Png), plot.GetSvgXml(width, height));
     }
 
@@ -50,7 +52,7 @@ public static class ChartRenderer
         // When every panel shows the same series, one legend (in the first panel) is enough.
         var sameSeries = grid.Panels.Select(p => string.Join("\n", p.Series.Select(s => s.Label).Order(StringComparer.Ordinal))).Distinct().Count() == 1;
         var plots = grid.Panels
-            .Select((panel, i) => PlotBuilder.Line(panel, index, FontSizes.Panel, panelWidth, panelHeight, showLegend: !sameSeries || i == 0, out _))
+            .Select((panel, i) => PlotBuilder.Line(panel, index, FontSizes.Panel, panelWidth, panelHeight, showLegend: !sameSeries || i == 0, out _, out _))
             .ToList();
         try
         {

@@ -27,7 +27,28 @@ public sealed record LineChart(string Title, string XLabel, string YLabel, IRead
     public AxisScale XScale { get; init; } = AxisScale.Linear;
     public AxisScale YScale { get; init; } = AxisScale.Linear;
     public bool Markers { get; init; } = true;
+
+    /// <summary>
+    /// Y values above this (and NaN or +∞, the end of a diverged run) are drawn at it, so one runaway series does not
+    /// flatten the others; a dotted line marks it. Null: no clipping.
+    /// </summary>
+    public double? Ceiling { get; init; }
+
+    /// <summary>Labelled points on the lines (best epoch, early stop, divergence), drawn in their series' colour.</summary>
+    public IReadOnlyList<Mark> Marks { get; init; } = [];
 }
+
+public enum MarkShape
+{
+    /// <summary>An open ring around a point of the line (a best epoch).</summary>
+    Ring,
+
+    /// <summary>A cross (where a run stopped or diverged).</summary>
+    Cross,
+}
+
+/// <summary>A labelled point; <see cref="Series"/> is the label (or group) of the series whose colour it takes.</summary>
+public sealed record Mark(string Series, double X, double Y, string Text, MarkShape Shape = MarkShape.Ring);
 
 /// <summary>
 /// Grouped bars: one bar per (category, group). Each group's <c>Values</c> has one entry per category.

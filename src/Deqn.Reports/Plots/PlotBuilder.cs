@@ -9,11 +9,15 @@ internal static class PlotBuilder
     private const double XPadding = 0.04;
     private const double YPadding = 0.06;
 
-    public static Plot Line(LineChart chart, SeriesIndex index, FontSizes fonts, int width, int height, bool showLegend, out int omitted)
+    /// <summary>
+    /// A line chart; <paramref name="legendOutside"/> is the width in pixels of a legend placed right of the axes (0 when
+    /// it sits inside): a caller that widens the figure by it keeps the axes at their size.
+    /// </summary>
+    public static Plot Line(LineChart chart, SeriesIndex index, FontSizes fonts, int width, int height, bool showLegend, out int omitted, out int legendOutside)
     {
         ArgumentNullException.ThrowIfNull(chart);
         ArgumentNullException.ThrowIfNull(chart.Series, nameof(chart.Series));
-        var prepared = chart.Series.Select(s => PreparedSeries.From(s, chart.XScale, chart.YScale)).ToList();
+        var prepared = chart.Series.Select(s => PreparedSeries.From(s, chart.XScale, chart.YScale, chart.Ceiling)).ToList();
         omitted = prepared.Sum(p => p.OmittedValues);
 
         var plot = NewPlot(chart.Title, chart.XLabel, chart.YLabel, fonts);
@@ -59,13 +63,49 @@ internal static class PlotBuilder
             line.LegendText = series.Label;
         }
 
-        var xRange = PaddedRange(prepared.SelectMany(p => p.Points()).Select(p => p.X), chart.XScale, XPadding);
-        var yRange = PaddedRange(prepared.SelectMany(p => p.Points()).Select(p => p.Y), chart.YScale, YPadding);
+        var marks = chart.Marks
+            .Select(m => (Mark: m, Ok: AxisTransform.TryMap(m.X, chart.XScale, out var x) & AxisTransform.TryMap(PreparedSeries.Clip(m.Y, chart.Ceiling), chart.YScale, out var y), X: x, Y: y))
+            .Where(m => m.Ok)
+            .DistinctBy(m => (m.X, m.Y, m.Mark.Text, m.Mark.Shape)).ToList();
+        var xRange = PaddedRange(prepared.SelectMany(p => p.Points()).Select(p => p.X).Concat(marks.Select(m => m.X)), chart.XScale, XPadding);
+        var yRange = PaddedRange(prepared.SelectMany(p => p.Points()).Select(p => p.Y).Concat(marks.Select(m => m.Y)), chart.YScale, YPadding);
         plot.Axes.SetLimits(xRange.Min, xRange.Max, yRange.Min, yRange.Max);
 
-        var occupied = Normalize(prepared.SelectMany(p => p.SampledOutline(perSegment: 24)), xRange, yRange).ToList();
+        foreach (var (mark, _, x, y) in marks)
+        {
+            var color = ChartStyle.ColorFor(index[mark.Series]);
+            var point = plot.Add.Marker(x, y, mark.Shape == MarkShape.Ring ? MarkerShape.OpenCircle : MarkerShape.Eks, 16, color);
+            point.MarkerLineWidth = 2.5f;
+            point.LegendText = "";
+            var text = plot.Add.Text(mark.Text, x, y);
+            // A ring's label below and a cross's above, so that a best epoch and the stop shortly after it stay readable.
+            text.LabelAlignment = mark.Shape == MarkShape.Ring ? Alignment.UpperLeft : Alignment.LowerLeft;
+            text.LabelOffsetX = 8;
+            text.LabelOffsetY = mark.Shape == MarkShape.Ring ? 6 : -6;
+            text.LabelFontSize = fonts.Note;
+            text.LabelFontName = ChartStyle.FontFamily;
+            text.LabelFontColor = color;
+            text.LabelBackgroundColor = Colors.White.WithAlpha(0.7);
+        }
+
+        var occupied = Normalize(prepared.SelectMany(p => p.SampledOutline(perSegment: 24)).Concat(marks.Select(m => (m.X, m.Y))), xRange, yRange).ToList();
+        if (chart.Ceiling is { } ceiling && AxisTransform.TryMap(ceiling, chart.YScale, out var ceilingY) &&
+            chart.Series.Any(s => s.Y.Any(v => PreparedSeries.Clip(v, ceiling) != v)))
+        {
+            // The legend must not cover the ceiling line or its note.
+            occupied.AddRange(Enumerable.Range(0, 41).Select(i => (i / 40.0, (ceilingY - yRange.Min) / (yRange.Max - yRange.Min))));
+            var line = plot.Add.HorizontalLine(ceilingY, 1.5f, ChartStyle.NoteColor, LinePattern.Dotted);
+            line.LegendText = "";
+            var note = plot.Add.Text(string.Create(CultureInfo.InvariantCulture, $"values above {ceiling:G3} drawn at {ceiling:G3}"), xRange.Max, ceilingY);
+            note.LabelAlignment = Alignment.UpperRight;
+            note.LabelOffsetY = 4;
+            note.LabelFontSize = fonts.Note;
+            note.LabelFontName = ChartStyle.FontFamily;
+            note.LabelFontColor = ChartStyle.NoteColor;
+        }
+
         var labels = prepared.Where(p => p.Xs.Length > 0 && p.Label.Length > 0).Select(p => p.Label).Distinct().ToList();
-        PlaceLegendAndNote(plot, occupied, showLegend ? labels : [], omitted, chart.XScale, chart.YScale, fonts, width, height);
+        legendOutside = PlaceLegendAndNote(plot, occupied, showLegend ? labels : [], omitted, chart.XScale, chart.YScale, fonts, width, height);
         return plot;
     }
 
@@ -341,9 +381,10 @@ internal static class PlotBuilder
 
     /// <summary>
     /// Puts the legend in the data corner that covers no line or band; if every corner does, outside on the right.
-    /// The note about omitted values goes in the emptiest remaining corner.
+    /// The note about omitted values goes in the emptiest remaining corner. Returns the estimated width in pixels of
+    /// a legend outside the axes, 0 when it sits inside or there is none.
     /// </summary>
-    private static void PlaceLegendAndNote(
+    private static int PlaceLegendAndNote(
         Plot plot,
         IReadOnlyList<(double X, double Y)> occupied,
         IReadOnlyList<string> legendLabels,
@@ -359,10 +400,12 @@ internal static class PlotBuilder
         var dataHeight = Math.Max(80, height - 2 * fonts.Title - 2 * fonts.AxisLabel - 3 * fonts.TickLabel);
         var corners = new[] { Alignment.UpperRight, Alignment.UpperLeft, Alignment.LowerRight, Alignment.LowerLeft };
         var usedCorner = (Alignment?)null;
+        var outside = 0;
 
         if (legendLabels.Count > 0)
         {
-            var legendWidth = (legendLabels.Max(l => l.Length) * fonts.Legend * 0.62 + 55) / dataWidth;
+            var legendPixels = legendLabels.Max(l => l.Length) * fonts.Legend * 0.62 + 55;
+            var legendWidth = legendPixels / dataWidth;
             var legendHeight = (legendLabels.Count * fonts.Legend * 1.6 + 16) / dataHeight;
             var best = corners.Select(c => (Corner: c, Hits: Hits(occupied, c, legendWidth + 0.02, legendHeight + 0.03)))
                 .OrderBy(c => c.Hits)
@@ -376,6 +419,7 @@ internal static class PlotBuilder
             {
                 var panel = plot.ShowLegend(Edge.Right);
                 panel.Alignment = Alignment.UpperCenter;
+                outside = (int)Math.Ceiling(legendPixels);
             }
         }
         else
@@ -384,7 +428,7 @@ internal static class PlotBuilder
         }
 
         if (omitted <= 0)
-            return;
+            return outside;
         var logAxes = xScale == AxisScale.Log10 || yScale == AxisScale.Log10;
         var text = string.Create(
             CultureInfo.InvariantCulture,
@@ -402,6 +446,7 @@ internal static class PlotBuilder
         note.LabelStyle.BackgroundColor = Colors.White.WithAlpha(0.85);
         note.LabelStyle.BorderColor = Colors.Transparent;
         note.LabelStyle.ShadowColor = Colors.Transparent;
+        return outside;
     }
 
     private static int Hits(IReadOnlyList<(double X, double Y)> points, Alignment corner, double width, double height)

@@ -20,7 +20,7 @@ internal sealed record PreparedSeries(
     double[] BandHighs,
     int OmittedValues)
 {
-    public static PreparedSeries From(Series series, AxisScale xScale, AxisScale yScale)
+    public static PreparedSeries From(Series series, AxisScale xScale, AxisScale yScale, double? ceiling = null)
     {
         ArgumentNullException.ThrowIfNull(series);
         ArgumentNullException.ThrowIfNull(series.X, nameof(series.X));
@@ -50,7 +50,7 @@ internal sealed record PreparedSeries(
                 continue;
             }
 
-            if (AxisTransform.TryMap(series.Y[i], yScale, out var y))
+            if (AxisTransform.TryMap(Clip(series.Y[i], ceiling), yScale, out var y))
             {
                 xs.Add(x);
                 ys.Add(y);
@@ -79,6 +79,10 @@ internal sealed record PreparedSeries(
 
         return new PreparedSeries(series.Label ?? "", [.. xs], [.. ys], [.. bandXs], [.. bandLows], [.. bandHighs], omitted);
     }
+
+    /// <summary>A value above the ceiling, or NaN or +∞ (where a diverged run ends), is drawn at the ceiling.</summary>
+    public static double Clip(double y, double? ceiling) =>
+        ceiling is { } c && (y > c || double.IsNaN(y) || double.IsPositiveInfinity(y)) ? c : y;
 
     public IEnumerable<(double X, double Y)> Points()
     {
