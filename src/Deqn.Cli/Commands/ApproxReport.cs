@@ -206,6 +206,8 @@ public static class ApproxReport
 
         var starts = drawn.Where(d => d.Training.V.Length > 0 && double.IsFinite(d.Training.V[0])).Select(d => d.Training.V[0]).Order().ToArray();
         double? ceiling = starts.Length > 0 ? 10 * starts[starts.Length / 2] : null;
+        // Only a run that ends above the ceiling needs it; clipping a high start that came down would misstate it.
+        if (ceiling is { } limit && !drawn.Any(d => DivergedFrom(d.Training.V, limit) is not null)) ceiling = null;
         var marks = new List<Mark>();
         var events = new List<string>();
         foreach (var (label, result, training, validation) in drawn)
@@ -218,15 +220,18 @@ public static class ApproxReport
             if (validation.E.Length == 0) continue;
             int best = ArgMin(validation.V);
             if (best < 0) continue;
-            marks.Add(new Mark(label, validation.E[best], validation.V[best], $"best {validation.E[best]:0}"));
             double last = validation.V[^1];
-            string ending = result.StopReason == nameof(Deqn.Training.Loop.StopReason.EarlyStopping)
+            bool stoppedEarly = result.StopReason == nameof(Deqn.Training.Loop.StopReason.EarlyStopping);
+            // The best epoch is news only where the run stopped early or its validation loss turned up afterwards.
+            if (!stoppedEarly && last < 1.1 * validation.V[best]) continue;
+            marks.Add(new Mark(label, validation.E[best], validation.V[best], $"best {validation.E[best]:0}"));
+            string ending = stoppedEarly
                 ? $"early stopping stopped it at epoch {validation.E[^1]:0}" + (study.Configurations[result.Key.Configuration].Spec.EarlyStopping?.RestoreBestWeights == true ? $" and restored epoch {validation.E[best]:0}'s weights" : "")
                 : $"it ended at epoch {validation.E[^1]:0}";
-            if (result.StopReason == nameof(Deqn.Training.Loop.StopReason.EarlyStopping))
+            if (stoppedEarly)
                 marks.Add(new Mark(label, validation.E[^1], last, $"stopped {validation.E[^1]:0}", MarkShape.Cross));
             events.Add($"`{label}`: validation loss lowest at epoch {validation.E[best]:0} ({validation.V[best]:G3}); {ending} with {last:G3}" +
-                       (last > 1.05 * validation.V[best] ? $", {last / validation.V[best]:0.0}× its minimum" : ""));
+                       (last >= 1.1 * validation.V[best] ? $", {last / validation.V[best]:0.0}× its minimum" : ""));
         }
 
         var caption = $"Loss per epoch for N = {study.SampleSizes.Max()} and the first seed: " +

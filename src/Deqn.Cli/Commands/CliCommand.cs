@@ -35,6 +35,19 @@ public abstract class CliCommand
     /// <summary>Runs the command; returns the exit code. Throws <see cref="UsageException"/> (and data/model errors) for bad input.</summary>
     public abstract int Execute(Settings settings, Terminal terminal, CancellationToken cancel);
 
+    /// <summary>This command's settings at their defaults, overridden by a config file's when one is given.</summary>
+    public Settings SettingsFrom(string? configPath)
+    {
+        var settings = new Settings(AllOptions);
+        if (configPath is null) return settings;
+        foreach (var (key, value) in ConfigFile.Load(configPath))
+        {
+            if (Settings.Canonical(key) == "config") throw new UsageException($"{configPath}: a config file cannot name another config file");
+            settings.Set(key, value, configPath);
+        }
+        return settings;
+    }
+
     public Command Build(Func<CliCommand, Func<Settings>, int> run)
     {
         var description = Description;
@@ -70,16 +83,8 @@ public abstract class CliCommand
         }
         command.SetAction(parse => run(this, () =>
         {
-            var settings = new Settings(AllOptions);
             var config = options.First(o => o.Def.Name == "config");
-            if (parse.GetResult(config.Opt) is { Implicit: false } && parse.GetValue(config.Opt) is { } configPath)
-            {
-                foreach (var (key, value) in ConfigFile.Load(configPath))
-                {
-                    if (Settings.Canonical(key) == "config") throw new UsageException($"{configPath}: a config file cannot name another config file");
-                    settings.Set(key, value, configPath);
-                }
-            }
+            var settings = SettingsFrom(parse.GetResult(config.Opt) is { Implicit: false } ? parse.GetValue(config.Opt) : null);
             foreach (var (def, arg) in arguments)
                 if (parse.GetValue(arg) is { } v) settings.Set(def.Name, v, "command line");
             foreach (var (def, opt) in options)

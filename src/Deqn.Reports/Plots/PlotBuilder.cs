@@ -78,9 +78,17 @@ internal static class PlotBuilder
             point.MarkerLineWidth = 2.5f;
             point.LegendText = "";
             var text = plot.Add.Text(mark.Text, x, y);
-            // A ring's label below and a cross's above, so that a best epoch and the stop shortly after it stay readable.
-            text.LabelAlignment = mark.Shape == MarkShape.Ring ? Alignment.UpperLeft : Alignment.LowerLeft;
-            text.LabelOffsetX = 8;
+            // A ring's label below and a cross's above, so that a best epoch and the stop shortly after it stay readable;
+            // to the left of marks near the right edge, so that they stay inside the axes.
+            bool nearRight = (x - xRange.Min) / (xRange.Max - xRange.Min) > 0.8;
+            text.LabelAlignment = (mark.Shape == MarkShape.Ring, nearRight) switch
+            {
+                (true, false) => Alignment.UpperLeft,
+                (true, true) => Alignment.UpperRight,
+                (false, false) => Alignment.LowerLeft,
+                (false, true) => Alignment.LowerRight,
+            };
+            text.LabelOffsetX = nearRight ? -8 : 8;
             text.LabelOffsetY = mark.Shape == MarkShape.Ring ? 6 : -6;
             text.LabelFontSize = fonts.Note;
             text.LabelFontName = ChartStyle.FontFamily;

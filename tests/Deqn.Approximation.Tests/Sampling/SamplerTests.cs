@@ -146,4 +146,22 @@ public sealed class SamplerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Sampler.Uniform(box, -1, 0));
         Assert.Throws<ArgumentException>(() => Sampler.Grid(Box.Unit(10), 100));
     }
+
+    [Fact]
+    public void Normal_draws_are_standard_normal_finite_and_fixed_by_the_seed()
+    {
+        // Given any seed, when 20,000 draws are taken
+        Gen.Long.Sample(seed =>
+        {
+            var z = Sampler.Normal(20_000, seed);
+            double mean = z.Average(), sd = Math.Sqrt(z.Select(v => (v - mean) * (v - mean)).Average());
+            // Then they are finite, with mean 0 ± 0.03 and sd 1 ± 0.03 (about 4 standard errors), a share of
+            // 0.6827 ± 0.015 within one sd, and the same draws again for the same seed
+            Assert.All(z, v => Assert.True(double.IsFinite(v)));
+            Assert.InRange(mean, -0.03, 0.03);
+            Assert.InRange(sd, 0.97, 1.03);
+            Assert.InRange(z.Count(v => Math.Abs(v) < 1) / 20_000.0, 0.6677, 0.6977);
+            Assert.Equal(z, Sampler.Normal(20_000, seed));
+        }, iter: 20);
+    }
 }

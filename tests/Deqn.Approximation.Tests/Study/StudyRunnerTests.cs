@@ -141,6 +141,27 @@ public sealed class StudyRunnerTests : IDisposable
     }
 
     [Fact]
+    public void Noise_is_added_to_the_sampled_values_at_the_stated_share_of_fs_spread_and_the_same_on_every_call()
+    {
+        // Given a study whose samples carry noise of 0.25× f's standard deviation on the test points
+        var spec = Small(1, stack: false) with { Noise = 0.25 };
+        var f = spec.Functions[0];
+        var test = Experiments.TestSetFor(spec, f).Values;
+        double fSd = Math.Sqrt(test.Select(v => (v - test.Average()) * (v - test.Average())).Average());
+        // When 4,000 points are sampled twice, and once without noise
+        var noisy = Experiments.Sample(spec, f, 4000, 3);
+        var again = Experiments.Sample(spec, f, 4000, 3);
+        var clean = Experiments.Sample(spec with { Noise = 0 }, f, 4000, 3);
+        var e = Enumerable.Range(0, 4000).Select(i => noisy.Targets![i, 0] - clean.Targets![i, 0]).ToArray();
+        // Then the points are the same, the differences have mean ≈ 0 and sd ≈ 0.25 · sd(f) (4,000 draws: within 5 %),
+        // and the noise is reproducible
+        Assert.Equal(clean.Features, noisy.Features);
+        Assert.InRange(e.Average(), -0.1 * 0.25 * fSd, 0.1 * 0.25 * fSd);
+        Assert.InRange(Math.Sqrt(e.Select(v => v * v).Average()), 0.95 * 0.25 * fSd, 1.05 * 0.25 * fSd);
+        Assert.Equal(noisy.Targets, again.Targets);
+    }
+
+    [Fact]
     public void Ten_points_train_without_a_hold_out_and_larger_samples_keep_a_fifth_for_validation()
     {
         var spec = Small(1, stack: false);
