@@ -236,10 +236,10 @@ public static class ApproxReport
 
         var caption = $"Loss per epoch for N = {study.SampleSizes.Max()} and the first seed: " +
                       (both ? "training loss solid, validation loss dashed, one colour per configuration." : "the validation loss where there was a hold-out, else the training loss.") +
-                      (ceiling is { } cc && marks.Any(m => m.Shape == MarkShape.Cross && m.Text.StartsWith("diverged", StringComparison.Ordinal))
-                          ? $" Losses above {cc:G3} (10× the median first-epoch training loss) are drawn at that ceiling."
+                      (ceiling is { } cc ? $" Losses above {cc:G3} (10× the median first-epoch training loss) are drawn at that ceiling, a cross where a run diverged." : "") +
+                      (marks.Any(m => m.Shape == MarkShape.Ring)
+                          ? " A ring marks the lowest validation loss of a run that stopped early (a cross where it stopped) or whose validation loss rose afterwards."
                           : "") +
-                      (marks.Any(m => m.Shape == MarkShape.Ring) ? " A ring marks each run's lowest validation loss, a cross where a run stopped early or diverged." : "") +
                       (events.Count > 0 ? " What the runs did: " + string.Join("; ", events) + "." : "");
         var chart = new LineChart("Learning curves", "epoch", "loss (MSE on normalized targets)", series)
         { YScale = AxisScale.Log10, Markers = false, Ceiling = ceiling, Marks = marks };
