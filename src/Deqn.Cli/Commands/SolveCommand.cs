@@ -1,5 +1,6 @@
 using System.Globalization;
 using Deqn.Cli.Options;
+using Deqn.Training.Distributed;
 using Deqn.Cli.Runs;
 using Deqn.Equilibrium.Diagnostics;
 using Deqn.Equilibrium.Modeling;
@@ -72,7 +73,8 @@ public sealed class SolveCommand : CliCommand
         new("set", null, "override one model parameter or setting: key=value (repeatable), e.g. --set delta=0.1", "Model", ValueName: "key=value", Repeatable: true),
 
         new("episodes", "1000", "maximum number of episodes", "Episodes", ValueName: "n"),
-        new("trajectories", "64", "economies simulated side by side", "Episodes", ValueName: "n"),
+        new("trajectories", "64", "economies simulated side by side (by each rank)", "Episodes", ValueName: "n"),
+        new("ranks", "1", "data-parallel ranks, each simulating --trajectories economies from its own random stream, a step averaging their gradients: under mpirun the processes (leave it out, or give their number); on one process simulated in turn, which computes the same steps", "Episodes", ValueName: "n"),
         new("episode-length", "10", "periods simulated per episode; the visited states are the episode's training set", "Episodes", ValueName: "n"),
         new("epochs-per-episode", "1", "passes over an episode's states", "Episodes", ValueName: "n"),
         new("batch-size", "64", "minibatch size (0: all of an episode's states in one step)", "Episodes", ValueName: "n"),
@@ -105,6 +107,28 @@ public sealed class SolveCommand : CliCommand
 
     public override int Execute(Settings s, Terminal terminal, CancellationToken cancel)
     {
+        // Under mpirun every process runs this command; process 0 writes the run folder and talks, the others only train.
+        if (OpenMpi.Launched is null) return Solve(s, terminal, cancel, SingleProcess.Instance);
+        var group = OpenMpi.World;
+        if (s.Source("ranks") == "default") s.Set("ranks", group.Size.ToString(CultureInfo.InvariantCulture), "mpirun");
+        else if (s.Int("ranks", min: 1) != group.Size) throw s.Error("ranks", $"is {s.Int("ranks", min: 1)} but mpirun started {group.Size} processes; leave it out or make them equal");
+        try
+        {
+            return Solve(s, group.Rank == 0 ? terminal : new Terminal(TextWriter.Null, terminal.Error, interactive: false), cancel, group);
+        }
+        catch (Exception e)
+        {
+            // A process that leaves alone would leave the others waiting in a collective: end the job, with the reason.
+            terminal.Error.WriteLine($"deqn solve (process {group.Rank} of {group.Size}): {e.Message.Split('\n')[0].Trim()}");
+            terminal.Error.Flush();
+            group.Abort(e is UsageException or ArgumentException ? Entry.BadInput : Entry.Failure);
+            throw;
+        }
+    }
+
+    private int Solve(Settings s, Terminal terminal, CancellationToken cancel, IProcessGroup group)
+    {
+        bool lead = group.Rank == 0;
         RunFolder run;
         SolverCheckpoint? checkpoint = null;
         ModelEntry entry;
@@ -118,13 +142,14 @@ public sealed class SolveCommand : CliCommand
         else
         {
             (entry, model) = Configure(s);
-            run = RunFolder.Create(s.String("out"), "solve", entry.Name, s);
+            // Only process 0 of a data-parallel solve has a run folder; the others know none (null).
+            run = lead ? RunFolder.Create(s.String("out"), "solve", entry.Name, s) : null!;
         }
         var spec = BuildSolver(s);
         var diagnostics = BuildDiagnostics(s);
         // The merged config names every parameter of the model, so the run reproduces even if defaults change.
         s.Set("calibration", string.Join(';', model.Parameters.Select(p => $"{p.Name}={Format(p.Value)}")), s.Source("calibration") == "default" ? "resolved" : s.Source("calibration"));
-        if (checkpoint is null) run.WriteConfig("solve", s);
+        if (checkpoint is null && lead) run.WriteConfig("solve", s);
 
         var console = terminal.Console;
         bool quiet = s.Bool("quiet");
@@ -135,7 +160,9 @@ public sealed class SolveCommand : CliCommand
         if (spec.Polish.Rounds > 0)
             console.MarkupLine($"  then {spec.Polish.Rounds} polish rounds (episodes {spec.Episodes + 1}–{spec.Episodes + spec.Polish.Rounds}): {spec.Polish.Steps} Levenberg–Marquardt steps each on {spec.Polish.States} simulated states");
         if (checkpoint is not null) console.MarkupLine($"  resuming after episode {checkpoint.Episode} from {Markup.Escape(run.File(CheckpointFile))}");
-        console.MarkupLine($"  run folder: {Markup.Escape(run.Path)}");
+        if (group.Size > 1) console.MarkupLine($"  data-parallel over {group.Size} MPI processes: {group.Size} × {spec.Trajectories} trajectories, gradients averaged every step");
+        else if (spec.Ranks > 1) console.MarkupLine($"  {spec.Ranks} ranks simulated in this process: {spec.Ranks} × {spec.Trajectories} trajectories, gradients averaged every step");
+        if (lead) console.MarkupLine($"  run folder: {Markup.Escape(run.Path)}");
 
         var dtype = spec.Network.Precision == Precision.Float64 ? TorchSharp.torch.ScalarType.Float64 : TorchSharp.torch.ScalarType.Float32;
         double? targetPolicyError = s.PositiveOrNull("target-policy-error");
@@ -153,6 +180,12 @@ public sealed class SolveCommand : CliCommand
         }
 
         SolveResult result;
+        if (!lead)
+        {
+            using var trained = Solver.Run(model, spec, new SolveOptions { Resume = checkpoint, ModelName = entry.Name, Cancel = cancel, Probe = probe, Group = group,
+                Target = targetPolicyError is double target ? ("policy_max_rel_error", target) : null }).Policy;
+            return 0;
+        }
         var csv = new CsvHistoryLogger(run.File(CsvHistoryLogger.FileName), "episode");
         using (var logger = new CompositeLogger(
             csv,
@@ -171,6 +204,7 @@ public sealed class SolveCommand : CliCommand
                 Cancel = cancel,
                 Probe = probe,
                 Target = targetPolicyError is double t ? ("policy_max_rel_error", t) : null,
+                Group = group,
             });
         }
         using var policy = result.Policy;
@@ -263,6 +297,7 @@ public sealed class SolveCommand : CliCommand
             Optimization = TrainingOptions.Optimization(s, episodes),
             Episodes = episodes,
             Trajectories = s.Int("trajectories", min: 1),
+            Ranks = s.Int("ranks", min: 1),
             EpisodeLength = s.Int("episode-length", min: 1),
             EpochsPerEpisode = s.Int("epochs-per-episode", min: 1),
             BatchSize = s.Int("batch-size", min: 0),

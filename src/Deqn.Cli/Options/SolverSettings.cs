@@ -20,6 +20,7 @@ public static class SolverSettings
         var s = new Dictionary<string, string>(StringComparer.Ordinal);
         s["episodes"] = Format(spec.Episodes);
         s["trajectories"] = Format(spec.Trajectories);
+        s["ranks"] = Format(spec.Ranks);
         s["episode-length"] = Format(spec.EpisodeLength);
         s["epochs-per-episode"] = Format(spec.EpochsPerEpisode);
         s["batch-size"] = Format(spec.BatchSize);

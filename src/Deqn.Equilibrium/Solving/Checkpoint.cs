@@ -23,7 +23,16 @@ public sealed record SolverCheckpoint
     public required long Steps { get; init; }
     public required double Seconds { get; init; }
     public required ulong RandomState { get; init; }
+    /// <summary>Trajectories per rank.</summary>
     public required int StateRows { get; init; }
+
+    /// <summary>
+    /// Every rank's random-stream state in a data-parallel solve (rank 0's is <see cref="RandomState"/>); null for one
+    /// rank. The states hold <see cref="StateRows"/> rows per rank, rank after rank.
+    /// </summary>
+    public IReadOnlyList<ulong>? RandomStates { get; init; }
+
+    public int Ranks => RandomStates?.Count ?? 1;
     public required IReadOnlyList<EpochRecord> History { get; init; }
 
     /// <summary>The running input statistics of a policy scaled by the simulated states (null otherwise).</summary>
@@ -34,14 +43,14 @@ public sealed record SolverCheckpoint
     internal double[] States { get; init; } = [];
 
     private sealed record Header(string Format, string Model, IReadOnlyList<double> Parameters, int Episode, long Steps, double Seconds,
-        ulong RandomState, int StateRows, IReadOnlyList<EpochRecord> History, InputStatistics? InputStatistics = null);
+        ulong RandomState, int StateRows, IReadOnlyList<EpochRecord> History, InputStatistics? InputStatistics = null, IReadOnlyList<ulong>? RandomStates = null);
 
     public void Save(string path) => AtomicFile.Write(path, temp =>
     {
         using var file = File.Create(temp);
         using var zip = new ZipArchive(file, ZipArchiveMode.Create);
         using (var header = zip.CreateEntry("checkpoint.json").Open())
-            JsonSerializer.Serialize(header, new Header(Format, Model, Parameters, Episode, Steps, Seconds, RandomState, StateRows, History, InputStatistics));
+            JsonSerializer.Serialize(header, new Header(Format, Model, Parameters, Episode, Steps, Seconds, RandomState, StateRows, History, InputStatistics, RandomStates));
         Write(zip, "network.bin", Network);
         Write(zip, "optimizer.bin", Optimizer);
         var states = new byte[States.Length * sizeof(double)];
@@ -75,6 +84,7 @@ public sealed record SolverCheckpoint
                 StateRows = header.StateRows,
                 History = header.History,
                 InputStatistics = header.InputStatistics,
+                RandomStates = header.RandomStates,
                 Network = Read(zip, path, "network.bin"),
                 Optimizer = Read(zip, path, "optimizer.bin"),
                 States = values,

@@ -2,6 +2,8 @@ using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Shocks;
 using Deqn.Equilibrium.Simulation;
 using Deqn.Training.Data;
+using Deqn.Training.Distributed;
+using Deqn.Training.Engine;
 using Deqn.Training.Loop;
 using Deqn.Training.Optimization;
 using TorchSharp;
@@ -10,28 +12,63 @@ using static TorchSharp.torch;
 namespace Deqn.Equilibrium.Solving;
 
 /// <summary>
+/// One rank's share of the simulation: its own random stream, where its trajectories stand, the states its current
+/// episode visited, and its own Monte Carlo nodes (redrawn from its stream). A solve on one process has one rank.
+/// </summary>
+internal sealed class RankTrajectories(int rank, StandardNormalStream random, Tensor states, QuadratureTensors? redrawn) : IDisposable
+{
+    public int Rank => rank;
+    public StandardNormalStream Random => random;
+    public QuadratureTensors? Redrawn => redrawn;
+
+    /// <summary>Where the trajectories stand: the start of the next episode (outside every dispose scope).</summary>
+    public Tensor States { get; set; } = states;
+
+    public Tensor? Visited { get; set; }
+    public Tensor? Next { get; set; }
+    public List<Tensor> Retired { get; } = new();
+
+    /// <summary>The seed of rank k's stream; rank 0's is a one-process solve's, so that solve is unchanged.</summary>
+    public static long SimulationSeed(long seed, int rank) => Seeds.Derive(seed, rank == 0 ? "simulation" : $"simulation/rank{rank}");
+
+    public void Dispose()
+    {
+        foreach (var t in Retired) t.Dispose();
+        Retired.Clear();
+        States.Dispose();
+        redrawn?.Dispose();
+    }
+}
+
+/// <summary>
 /// A DEQN episode as the engine's workload: simulate trajectories under the current policy without gradients, then
 /// yield the visited states in shuffled minibatches (one pass per epoch of the episode); the loss is the mean squared
 /// residual of the model's equations plus bound penalties. The next episode continues from where the trajectories
 /// ended (or from fresh draws).
 /// </summary>
 /// <remarks>
-/// All randomness — initial draws, shocks, shuffling — comes from one <see cref="StandardNormalStream"/>, consumed in
-/// the same order on every run, so a checkpoint of its state with the simulated states resumes exactly. Epochs run
-/// whole (an interruption waits for the episode's end) for the same reason.
+/// <para>
+/// All randomness — initial draws, shocks, shuffling — comes from one <see cref="StandardNormalStream"/> per rank,
+/// consumed in the same order on every run, so a checkpoint of its state with the simulated states resumes exactly.
+/// Epochs run whole (an interruption waits for the episode's end) for the same reason.
+/// </para>
+/// <para>
+/// Data parallel: each rank simulates its own trajectories and a step's loss is the mean of the ranks' losses. The
+/// ranks of this process are <paramref name="ranks"/> (all of them in a one-process run of several ranks; its own one
+/// under MPI, where the engine averages the gradients over <paramref name="group"/>). Statistics and input scaling see
+/// every rank's states, and a polish step solves one least-squares problem over every rank's sample, so each process
+/// takes the same steps as one process with all the ranks.
+/// </para>
 /// </remarks>
-internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwork policy, QuadratureTensors quadrature, QuadratureTensors? redrawn,
-    StandardNormalStream random, Tensor states)
-    : IWorkload<Tensor>, IDisposable
+internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwork policy, QuadratureTensors quadrature,
+    IReadOnlyList<RankTrajectories> ranks, IProcessGroup group)
+    : IWorkload<Tensor[]>, IDisposable
 {
-    private readonly List<Tensor> _retired = new();
-    private Tensor? _next;
+    /// <summary>The ranks this process simulates, in rank order.</summary>
+    public IReadOnlyList<RankTrajectories> Ranks => ranks;
 
-    /// <summary>Where the trajectories stand: the start of the next episode (outside every dispose scope).</summary>
-    public Tensor States { get; private set; } = states;
-
-    /// <summary>The current episode's visited states while it runs (for evaluation and histograms); null between episodes.</summary>
-    public Tensor? Visited { get; private set; }
+    /// <summary>The current episode's visited states of this process's first rank while it runs (for histograms); else where it stands.</summary>
+    public Tensor States => ranks[0].Visited ?? ranks[0].States;
 
     /// <summary>Where a non-finite loss was found: the episode and the equations or penalties that were not finite.</summary>
     public (int Episode, string Where)? NonFinite { get; private set; }
@@ -47,96 +84,173 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     private LevenbergMarquardt? _polisher;
     private int? _rowsPerEconomy;
 
-    public IReadOnlyList<(Tensor Batch, double Weight)> Batches(TrainingContext context)
+    /// <summary>Ranks over all processes.</summary>
+    private int TotalRanks => ranks.Count * group.Size;
+
+    public IReadOnlyList<(Tensor[] Batch, double Weight)> Batches(TrainingContext context)
     {
-        foreach (var t in _retired) t.Dispose();
-        _retired.Clear();
+        foreach (var rank in ranks)
+        {
+            foreach (var t in rank.Retired) t.Dispose();
+            rank.Retired.Clear();
+        }
         int episode = context.Epoch;
         if (Polishing) return PolishRound(episode);
         using (no_grad())
         {
-            var start = spec.RedrawEachEpisode && episode > 1 ? Simulator.DrawInitial(model, spec.Trajectories, random, States.dtype, States.device) : States;
+            var starts = ranks.Select(rank => spec.RedrawEachEpisode && episode > 1
+                ? Simulator.DrawInitial(model, spec.Trajectories, rank.Random, rank.States.dtype, rank.States.device)
+                : rank.States).ToArray();
             // Scaling by statistics starts from the initial draws, so the first simulation does not see unscaled inputs.
-            if (policy is { ObservesStates: true, Statistics: null }) policy.Observe(start);
-            (Visited, _next) = Simulate(start, episode);
+            if (policy is { ObservesStates: true, Statistics: null }) policy.Observe(Everyone(starts));
+            for (int k = 0; k < ranks.Count; k++) (ranks[k].Visited, ranks[k].Next) = Simulate(ranks[k], starts[k], episode, spec.EpisodeLength);
             // Inputs scaled by the simulated states learn this episode's before its steps (checkpoints keep the statistics).
-            if (policy.ObservesStates) policy.Observe(Visited);
+            if (policy.ObservesStates) policy.Observe(Everyone(ranks.Select(r => r.Visited!).ToArray()));
         }
-        int rows = (int)Visited.shape[0];
+        int rows = (int)ranks[0].Visited!.shape[0];
         int batch = spec.BatchSize == 0 ? rows : Math.Min(spec.BatchSize, rows);
-        var batches = new List<(Tensor, double)>();
+        var batches = new List<(Tensor[], double)>();
         for (int epoch = 0; epoch < spec.EpochsPerEpisode; epoch++)
         {
-            var order = torch.tensor(MiniBatches.Permutation(rows, random.Uniform), dtype: ScalarType.Int64, device: Visited.device);
+            var orders = ranks.Select(rank => torch.tensor(MiniBatches.Permutation(rows, rank.Random.Uniform), dtype: ScalarType.Int64, device: rank.Visited!.device)).ToArray();
             for (int at = 0; at < rows; at += batch)
-                batches.Add((order.narrow(0, at, Math.Min(batch, rows - at)), 1.0));
+            {
+                int size = Math.Min(batch, rows - at);
+                batches.Add((orders.Select(o => o.narrow(0, at, size)).ToArray(), 1.0));
+            }
         }
         return batches;
     }
 
     /// <summary>
-    /// A polish round's sample of about <see cref="PolishSpec.States"/> states: fresh draws simulated for the episode
-    /// length when episodes redraw, else the trajectories continued for as many periods as it takes. One batch of all
-    /// of them per Levenberg–Marquardt step; the damping starts afresh each round (so a resumed round is the same).
+    /// Every rank's trajectory states (rank after rank, as float64) and random-stream states, gathered from all
+    /// processes for a checkpoint; every process must call it at the same point.
     /// </summary>
-    private IReadOnlyList<(Tensor Batch, double Weight)> PolishRound(int episode)
+    public (double[] States, ulong[] RandomStates) Snapshot()
+    {
+        using var scope = NewDisposeScope();
+        var states = Everyone(ranks.Select(r => r.States).ToArray()).to(ScalarType.Float64).cpu().contiguous().data<double>().ToArray();
+        // The streams' 64-bit states travel as the bits of doubles, which a gather copies unchanged.
+        var mine = ranks.Select(r => BitConverter.UInt64BitsToDouble(r.Random.State)).ToArray();
+        var all = new double[mine.Length * group.Size];
+        group.AllGather(mine, all);
+        return (states, all.Select(BitConverter.DoubleToUInt64Bits).ToArray());
+    }
+
+    /// <summary>Every rank's tensors of one shape stacked in rank order: this process's, then gathered from the others.</summary>
+    private Tensor Everyone(IReadOnlyList<Tensor> mine)
+    {
+        var local = mine.Count == 1 ? mine[0] : torch.cat(mine.ToArray(), 0);
+        if (group.Size == 1) return local;
+        var values = local.detach().to(ScalarType.Float64).cpu().contiguous().data<double>().ToArray();
+        var all = new double[values.Length * group.Size];
+        group.AllGather(values, all);
+        var shape = local.shape.ToArray();
+        shape[0] *= group.Size;
+        return torch.tensor(all, shape, dtype: ScalarType.Float64).to(local.dtype, local.device);
+    }
+
+    /// <summary>
+    /// A polish round's sample of about <see cref="PolishSpec.States"/> states over all ranks: fresh draws simulated for
+    /// the episode length when episodes redraw, else the trajectories continued for as many periods as it takes. One
+    /// batch of all of them per Levenberg–Marquardt step; the damping starts afresh each round (so a resumed round is the same).
+    /// </summary>
+    private IReadOnlyList<(Tensor[] Batch, double Weight)> PolishRound(int episode)
     {
         var polish = spec.Polish;
         using (no_grad())
         {
-            _rowsPerEconomy ??= Evaluation.Evaluate(model, States.narrow(0, 0, 1), policy, quadrature, spec.EquationWeights).LeastSquaresRows().Count;
-            int economies = Math.Max(1, Math.Min(polish.States, polish.MaxRows / _rowsPerEconomy.Value));
-            Tensor start;
-            int length;
-            if (spec.RedrawEachEpisode)
+            _rowsPerEconomy ??= Evaluation.Evaluate(model, ranks[0].States.narrow(0, 0, 1), policy, quadrature, spec.EquationWeights).LeastSquaresRows().Count;
+            // The ranks share the round's rows, so a data-parallel polish solves a problem of the same size.
+            int economies = Math.Max(1, Math.Min(polish.States, polish.MaxRows / _rowsPerEconomy.Value) / TotalRanks);
+            foreach (var rank in ranks)
             {
-                length = Math.Min(spec.EpisodeLength, economies);
-                start = Simulator.DrawInitial(model, (economies + length - 1) / length, random, States.dtype, States.device);
+                Tensor start;
+                int length;
+                if (spec.RedrawEachEpisode)
+                {
+                    length = Math.Min(spec.EpisodeLength, economies);
+                    start = Simulator.DrawInitial(model, (economies + length - 1) / length, rank.Random, rank.States.dtype, rank.States.device);
+                }
+                else
+                {
+                    length = (economies + spec.Trajectories - 1) / spec.Trajectories;
+                    start = rank.States;
+                }
+                (rank.Visited, rank.Next) = Simulate(rank, start, episode, length);
+                if (rank.Visited.shape[0] * _rowsPerEconomy.Value > polish.MaxRows / TotalRanks) rank.Visited = rank.Visited.narrow(0, 0, economies);
             }
-            else
-            {
-                length = (economies + spec.Trajectories - 1) / spec.Trajectories;
-                start = States;
-            }
-            (Visited, _next) = Simulate(start, episode, length);
-            if (Visited.shape[0] * _rowsPerEconomy.Value > polish.MaxRows) Visited = Visited.narrow(0, 0, economies);
         }
         _polisher = new LevenbergMarquardt(ResidualJacobian.Parameters(policy));
-        var all = torch.arange(Visited.shape[0], dtype: ScalarType.Int64, device: Visited.device);
+        var all = ranks.Select(r => torch.arange(r.Visited!.shape[0], dtype: ScalarType.Int64, device: r.Visited.device)).ToArray();
         return Enumerable.Repeat((all, 1.0), polish.Steps).ToArray();
     }
 
-    /// <summary>A Levenberg–Marquardt step on the whole polish sample; null outside the polish (the optimizer steps).</summary>
-    public double[]? TakeStep(Tensor rows, TrainingContext context)
+    /// <summary>
+    /// A Levenberg–Marquardt step on the whole polish sample of every rank; null outside the polish (the optimizer
+    /// steps). The ranks' residual rows and Jacobians are stacked and scaled by 1/√ranks, so the sum of squares is the
+    /// mean of the ranks' losses and every process solves the same system.
+    /// </summary>
+    public double[]? TakeStep(Tensor[] rows, TrainingContext context)
     {
         if (!Polishing) return null;
-        var (r, jacobian, residuals) = ResidualJacobian.At(model, Visited!, policy, quadrature, spec.EquationWeights);
-        double loss = residuals.Loss().ToDouble();
+        var parts = ranks.Select(rank => ResidualJacobian.At(model, rank.Visited!, policy, quadrature, spec.EquationWeights)).ToArray();
+        double loss = MeanOverRanks(parts.Select(p => p.Residuals.Loss().ToDouble()));
         if (!double.IsFinite(loss)) return [loss];
+        Tensor r = Everyone(parts.Select(p => p.Rows).ToArray()), jacobian = Everyone(parts.Select(p => p.Jacobian).ToArray());
+        if (TotalRanks > 1)
+        {
+            double scale = 1 / Math.Sqrt(TotalRanks);
+            r = r.mul(scale);
+            jacobian = jacobian.mul(scale);
+        }
         _polisher!.Step(r, jacobian, loss, () =>
         {
             using var scope = NewDisposeScope();
-            return Evaluation.Evaluate(model, Visited!, policy, quadrature, spec.EquationWeights).Loss().ToDouble();
+            return MeanOverRanks(ranks.Select(rank => Evaluation.Evaluate(model, rank.Visited!, policy, quadrature, spec.EquationWeights).Loss().ToDouble()));
         });
         return [loss];
     }
 
-    public Tensor Loss(Tensor rows)
+    /// <summary>The mean over every rank of values this process's ranks computed.</summary>
+    private double MeanOverRanks(IEnumerable<double> mine)
     {
-        if (redrawn is null) return Evaluation.Evaluate(model, Visited!.index_select(0, rows), policy, quadrature, spec.EquationWeights).Loss();
-        redrawn.Redraw(random, model.ShockCholesky, spec.Quadrature.AntitheticPairs);
-        return Evaluation.Evaluate(model, Visited!.index_select(0, rows), policy, redrawn, spec.EquationWeights).Loss();
+        Span<double> sum = [mine.Sum()];
+        group.AllreduceSum(sum);
+        return sum[0] / TotalRanks;
+    }
+
+    /// <summary>The mean of this process's ranks' losses on their batches (the engine averages it over processes).</summary>
+    public Tensor Loss(Tensor[] rows)
+    {
+        Tensor? total = null;
+        for (int k = 0; k < ranks.Count; k++)
+        {
+            var rank = ranks[k];
+            var nodes = quadrature;
+            if (rank.Redrawn is { } redrawn)
+            {
+                redrawn.Redraw(rank.Random, model.ShockCholesky, spec.Quadrature.AntitheticPairs);
+                nodes = redrawn;
+            }
+            var loss = Evaluation.Evaluate(model, rank.Visited!.index_select(0, rows[k]), policy, nodes, spec.EquationWeights).Loss();
+            total = total is null ? loss : total + loss;
+        }
+        return ranks.Count == 1 ? total! : total! / ranks.Count;
     }
 
     public void EndEpoch(TrainingContext context)
     {
         // The old start states may be part of the visited states, which this epoch's scope still reads: retire them
         // until the next episode begins.
-        var carried = _next!.detach().MoveToOuterDisposeScope();
-        _retired.Add(States);
-        States = carried;
-        Visited = null;
-        _next = null;
+        foreach (var rank in ranks)
+        {
+            var carried = rank.Next!.detach().MoveToOuterDisposeScope();
+            rank.Retired.Add(rank.States);
+            rank.States = carried;
+            rank.Visited = null;
+            rank.Next = null;
+        }
     }
 
     /// <summary>Residual statistics per equation and penalty on the episode's states (after its steps), then lr, steps and seconds.</summary>
@@ -144,11 +258,13 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     {
         if (metrics[0] is not { } m) return;
         var stats = new Dictionary<string, double>(StringComparer.Ordinal);
+        var penalties = new Dictionary<string, double>(StringComparer.Ordinal);
         double loss = m["loss"], lr = m["lr"];
         using (no_grad())
         using (NewDisposeScope())
         {
-            var residuals = Evaluation.Evaluate(model, Visited ?? States, policy, quadrature, spec.EquationWeights);
+            var here = ranks.Select(r => r.Visited ?? r.States).ToArray();
+            var residuals = Evaluation.Evaluate(model, here.Length == 1 ? here[0] : torch.cat(here, 0), policy, quadrature, spec.EquationWeights);
             double meanSum = 0, max = 0;
             int count = 0;
             var blocks = new Dictionary<string, (double Sum, double Max, int Count)>(StringComparer.Ordinal);
@@ -175,10 +291,12 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
                 }
             stats["euler_mean"] = meanSum / count;
             stats["euler_max"] = max;
-            if (spec.TargetEulerError is not null) stats[ResidualTargetMetric] = WatchedResidual(stats, blocks.Keys);
-            foreach (var (name, penalty) in residuals.Penalties) stats[$"penalty_{name}"] = penalty.ToDouble();
+            foreach (var (name, penalty) in residuals.Penalties) penalties[$"penalty_{name}"] = penalty.ToDouble();
             // Stopped between evaluation points with no step since the last one: the loss at the states where it ended.
             if (double.IsNaN(loss)) loss = residuals.Loss().ToDouble();
+            if (group.Size > 1) loss = OverProcesses(stats, penalties, loss);
+            if (spec.TargetEulerError is not null) stats[ResidualTargetMetric] = WatchedResidual(stats, blocks.Keys);
+            foreach (var (k, v) in penalties) stats[k] = v;
         }
         // history.csv's columns: loss, the residual statistics, then lr, steps and seconds.
         m.Clear();
@@ -187,6 +305,25 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         m["lr"] = lr;
         m["steps"] = context.Step;
         m["seconds"] = context.Seconds;
+    }
+
+    /// <summary>
+    /// The statistics of every process's states from each process's own: maxima by their maximum, means (of equal
+    /// samples) by their mean. Every process then logs and stops on the same values. Returns the agreed loss.
+    /// </summary>
+    private double OverProcesses(Dictionary<string, double> stats, Dictionary<string, double> penalties, double loss)
+    {
+        static bool IsMax(string key) => key.StartsWith("max_abs_", StringComparison.Ordinal) || key == "euler_max";
+        var means = stats.Keys.Where(k => !IsMax(k)).Order(StringComparer.Ordinal).Select(k => (stats, k))
+            .Concat(penalties.Keys.Order(StringComparer.Ordinal).Select(k => (stats: penalties, k))).ToArray();
+        var maxima = stats.Keys.Where(IsMax).Order(StringComparer.Ordinal).ToArray();
+        var sums = means.Select(e => e.stats[e.k]).Append(loss).ToArray();
+        group.AllreduceSum(sums);
+        for (int i = 0; i < means.Length; i++) means[i].stats[means[i].k] = sums[i] / group.Size;
+        var tops = maxima.Select(k => stats[k]).ToArray();
+        group.AllreduceMax(tops);
+        for (int i = 0; i < maxima.Length; i++) stats[maxima[i]] = tops[i];
+        return sums[^1] / group.Size;
     }
 
     /// <summary>The metric <c>--target-euler</c> stops on: the largest mean |residual| among the equations it watches.</summary>
@@ -205,14 +342,15 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         return worst;
     }
 
-    public string DescribeNonFiniteLoss(Tensor rows, int member)
+    public string DescribeNonFiniteLoss(Tensor[] rows, int member)
     {
         using (no_grad())
         using (NewDisposeScope())
         {
-            var residuals = Evaluation.Evaluate(model, Visited!.index_select(0, rows), policy, quadrature, spec.EquationWeights);
-            var names = NonFiniteEquations(residuals)
-                .Concat(residuals.Penalties.Where(p => !p.Value.isfinite().item<bool>()).Select(p => $"penalty '{p.Key}'")).ToArray();
+            var names = ranks.Select((rank, k) => Evaluation.Evaluate(model, rank.Visited!.index_select(0, rows[k]), policy, quadrature, spec.EquationWeights))
+                .SelectMany(residuals => NonFiniteEquations(residuals)
+                    .Concat(residuals.Penalties.Where(p => !p.Value.isfinite().item<bool>()).Select(p => $"penalty '{p.Key}'")))
+                .Distinct().ToArray();
             string where = names.Length > 0 ? $"in {string.Join(", ", names)}" : "in the loss";
             NonFinite ??= (CurrentEpisode, where);
             return where;
@@ -240,16 +378,13 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
 
     public void Dispose()
     {
-        foreach (var t in _retired) t.Dispose();
-        _retired.Clear();
-        States.Dispose();
+        foreach (var rank in ranks) rank.Dispose();
     }
 
-    /// <summary>The episode's visited states (periods 0 … length−1 of every trajectory) and the states after the last period.</summary>
-    private (Tensor Visited, Tensor Next) Simulate(Tensor start, int episode) => Simulate(start, episode, spec.EpisodeLength);
-
-    private (Tensor Visited, Tensor Next) Simulate(Tensor start, int episode, int length)
+    /// <summary>One rank's episode: the visited states (periods 0 … length−1 of every trajectory) and the states after the last period.</summary>
+    private (Tensor Visited, Tensor Next) Simulate(RankTrajectories rank, Tensor start, int episode, int length)
     {
+        var random = rank.Random;
         CurrentEpisode = episode;
         var periods = new Tensor[length];
         var current = start;

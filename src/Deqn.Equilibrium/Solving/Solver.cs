@@ -3,6 +3,7 @@ using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Shocks;
 using Deqn.Equilibrium.Simulation;
 using Deqn.Training.Callbacks;
+using Deqn.Training.Distributed;
 using Deqn.Training.Engine;
 using Deqn.Training.Loop;
 using Deqn.Training.Logging;
@@ -41,6 +42,13 @@ public sealed record SolveOptions
     public string ModelName { get; init; } = "";
 
     public CancellationToken Cancel { get; init; }
+
+    /// <summary>
+    /// The processes of a data-parallel solve (<see cref="Deqn.Training.Distributed.OpenMpi.World"/> under mpirun):
+    /// process k simulates rank k's trajectories, gradients are averaged over all, and every process must be given the
+    /// same spec. Only process 0 writes checkpoints (give the others no <see cref="CheckpointPath"/>) and should log.
+    /// </summary>
+    public IProcessGroup Group { get; init; } = SingleProcess.Instance;
 
     /// <summary>
     /// Extra measurements of the current policy at every logged episode (e.g. its error against a closed form), added to
@@ -119,18 +127,24 @@ public static class Solver
         var schedule = built.Schedule;
         var rule = spec.Quadrature.Build(model.ShockCholesky, Seeds.Derive(spec.Seed, "quadrature"));
         using var quadrature = new QuadratureTensors(rule, model.ChainStates, dtype, device);
-        // Monte Carlo nodes are redrawn for every step (from the solver's stream, so resume stays exact); evaluations keep the fixed draw.
-        using var redrawn = spec.Quadrature.Kind == QuadratureKind.PseudoRandom && model.Shocks.Count > 0 ? new QuadratureTensors(rule, model.ChainStates, dtype, device) : null;
-        var random = new StandardNormalStream(Seeds.Derive(spec.Seed, "simulation"));
+        var group = options.Group;
+        if (group.Size > 1 && spec.Ranks != group.Size)
+            throw new ArgumentException($"the solve is set for {spec.Ranks} rank(s) but runs on {group.Size} MPI processes; set ranks to {group.Size} or leave it out");
+        var mine = group.Size > 1 ? [group.Rank] : Enumerable.Range(0, spec.Ranks).ToArray();
+        // Monte Carlo nodes are redrawn for every step (from each rank's stream, so resume stays exact); evaluations keep the fixed draw.
+        bool redraws = spec.Quadrature.Kind == QuadratureKind.PseudoRandom && model.Shocks.Count > 0;
+        var randoms = mine.Select(k => new StandardNormalStream(RankTrajectories.SimulationSeed(spec.Seed, k))).ToArray();
         var parameterValues = model.Parameters.Select(p => p.Value).ToArray();
 
         TrainingResume? resume = null;
-        Tensor states;
+        Tensor[] states;
         if (options.Resume is { } checkpoint)
         {
             if (checkpoint.Model != options.ModelName || !checkpoint.Parameters.SequenceEqual(parameterValues))
                 throw new SolverException($"the checkpoint belongs to model '{checkpoint.Model}' with other parameters, not to '{options.ModelName}' as configured");
-            if (checkpoint.StateRows != spec.Trajectories || checkpoint.States.Length != spec.Trajectories * model.StateWidth)
+            if (checkpoint.Ranks != spec.Ranks)
+                throw new SolverException($"the checkpoint was written by a solve of {checkpoint.Ranks} rank(s), this one has {spec.Ranks}; resume with the same number");
+            if (checkpoint.StateRows != spec.Trajectories || checkpoint.States.Length != spec.Ranks * spec.Trajectories * model.StateWidth)
                 throw new SolverException($"the checkpoint simulates {checkpoint.StateRows} trajectories, this solve {spec.Trajectories}");
             try
             {
@@ -141,19 +155,23 @@ public static class Solver
             {
                 throw new SolverException($"the checkpoint does not fit this network and optimizer ({e.Message.Split('\n')[0]})");
             }
-            random.State = checkpoint.RandomState;
+            var streams = checkpoint.RandomStates ?? [checkpoint.RandomState];
+            int block = spec.Trajectories * model.StateWidth;
+            for (int i = 0; i < mine.Length; i++) randoms[i].State = streams[mine[i]];
             if (checkpoint.InputStatistics is { } statistics) policy.Restore(statistics);
-            states = torch.tensor(checkpoint.States, [spec.Trajectories, model.StateWidth], dtype: ScalarType.Float64).to(dtype, device).DetachFromDisposeScope();
+            states = mine.Select(k => torch.tensor(checkpoint.States.AsSpan(k * block, block).ToArray(), [spec.Trajectories, model.StateWidth], dtype: ScalarType.Float64)
+                .to(dtype, device).DetachFromDisposeScope()).ToArray();
             resume = new TrainingResume(checkpoint.Episode, checkpoint.Steps, checkpoint.Seconds, checkpoint.History);
             foreach (var r in checkpoint.History) (options.HistoryReplay ?? options.Logger).LogScalars(r.Epoch, r.Metrics);
         }
         else
         {
-            states = Simulator.DrawInitial(model, spec.Trajectories, random, dtype, device).DetachFromDisposeScope();
+            states = randoms.Select(random => Simulator.DrawInitial(model, spec.Trajectories, random, dtype, device).DetachFromDisposeScope()).ToArray();
         }
 
-        CheckEquationNames(model, spec, policy, quadrature, states);
-        using var workload = new EpisodeWorkload(model, spec, policy, quadrature, redrawn, random, states);
+        CheckEquationNames(model, spec, policy, quadrature, states[0]);
+        using var workload = new EpisodeWorkload(model, spec, policy, quadrature,
+            mine.Select((k, i) => new RankTrajectories(k, randoms[i], states[i], redraws ? new QuadratureTensors(rule, model.ChainStates, dtype, device) : null)).ToArray(), group);
         List<ICallback> Callbacks(int checkpointEvery)
         {
             var callbacks = new List<ICallback>();
@@ -163,8 +181,9 @@ public static class Solver
             if (options.Target is var (metric, value)) callbacks.Add(new StopAtTarget(metric, value));
             callbacks.AddRange(options.Callbacks);
             if (spec.HistogramEvery > 0) callbacks.Add(new StateHistograms(model, policy, workload, spec.HistogramEvery));
-            if (options.CheckpointPath is not null)
-                callbacks.Add(new SolverCheckpointing(options.CheckpointPath, checkpointEvery, options.ModelName, model, policy, optimizer, random, workload));
+            // Every process gathers a checkpoint's states; process 0 writes it.
+            if (options.CheckpointPath is not null || group.Size > 1)
+                callbacks.Add(new SolverCheckpointing(group.Rank == 0 ? options.CheckpointPath : null, checkpointEvery, options.ModelName, model, policy, optimizer, workload));
             return callbacks;
         }
         TrainingSpec Phase(int epochs, int evaluateEvery) => spec.Optimization.Clipping(new TrainingSpec
@@ -183,6 +202,7 @@ public static class Solver
         var logger = spec.Polish.Rounds > 0 ? new TwoPhaseLogger(options.Logger, spec.Episodes + spec.Polish.Rounds) : options.Logger;
         var trainer = new Trainer(policy.Network, optimizer, Phase(spec.Episodes, spec.LogEvery))
         {
+            Group = group,
             Schedule = schedule,
             Callbacks = Callbacks(spec.CheckpointEvery),
             Loggers = [logger],
@@ -197,6 +217,7 @@ public static class Solver
                 workload.Polishing = true;
                 var polisher = new Trainer(policy.Network, optimizer, Phase(spec.Episodes + spec.Polish.Rounds, 1))
                 {
+                    Group = group,
                     Schedule = Schedules.Create(new ScheduleSpec(ScheduleKind.Constant), 0),
                     Callbacks = Callbacks(1),
                     Loggers = [logger],
@@ -212,7 +233,7 @@ public static class Solver
             string kept = options.CheckpointPath is not null && File.Exists(options.CheckpointPath) ? $"; the last good checkpoint is {options.CheckpointPath}" : "";
             throw new SolverException($"{where}; stopped{kept}. Try a smaller learning rate, --clip-norm, or bounds on the offending variables");
         }
-        return new SolveResult(policy, result.Epochs, result.StopReason, result.StopMessage, run.LastEpoch, run.Steps, run.Elapsed.TotalSeconds, quadrature.Description + (redrawn is not null ? ", redrawn every step" : ""));
+        return new SolveResult(policy, result.Epochs, result.StopReason, result.StopMessage, run.LastEpoch, run.Steps, run.Elapsed.TotalSeconds, quadrature.Description + (redraws ? ", redrawn every step" : ""));
     }
 }
 

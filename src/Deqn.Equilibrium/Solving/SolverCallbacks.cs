@@ -10,12 +10,14 @@ using static TorchSharp.torch;
 namespace Deqn.Equilibrium.Solving;
 
 /// <summary>
-/// Writes the solver's checkpoint (network, optimizer, random stream, simulated states, history) every k episodes and
-/// when training ends. A periodic checkpoint is taken as the next episode begins, when the last one is complete and
-/// nothing has yet been drawn for the next; a run that stopped on a non-finite loss keeps its last good checkpoint.
+/// Writes the solver's checkpoint (network, optimizer, every rank's random stream and simulated states, history) every
+/// k episodes and when training ends. A periodic checkpoint is taken as the next episode begins, when the last one is
+/// complete and nothing has yet been drawn for the next; a run that stopped on a non-finite loss keeps its last good
+/// checkpoint. In a data-parallel solve every process gathers the states and process 0 writes (<paramref name="path"/>
+/// is null on the others).
 /// </summary>
-internal sealed class SolverCheckpointing(string path, int every, string modelName, Model model, PolicyNetwork policy, Optimizer optimizer,
-    StandardNormalStream random, EpisodeWorkload workload) : ICallback
+internal sealed class SolverCheckpointing(string? path, int every, string modelName, Model model, PolicyNetwork policy, Optimizer optimizer,
+    EpisodeWorkload workload) : ICallback
 {
     private int _firstEpisode = -1;
 
@@ -38,12 +40,12 @@ internal sealed class SolverCheckpointing(string path, int every, string modelNa
 
     private void Save(TrainingContext context, int episode)
     {
+        var (states, randoms) = workload.Snapshot();
+        if (path is null) return;
         using var network = new MemoryStream();
         using (var writer = new BinaryWriter(network, System.Text.Encoding.UTF8, leaveOpen: true)) policy.Network.save(writer);
         using var optimizerState = new MemoryStream();
         optimizer.SaveState(optimizerState);
-        var states = workload.States;
-        var flat = states.detach().to_type(ScalarType.Float64).cpu().contiguous().data<double>().ToArray();
         new SolverCheckpoint
         {
             Model = modelName,
@@ -51,13 +53,14 @@ internal sealed class SolverCheckpointing(string path, int every, string modelNa
             Episode = episode,
             Steps = context.Step,
             Seconds = context.Seconds,
-            RandomState = random.State,
-            StateRows = (int)states.shape[0],
+            RandomState = randoms[0],
+            RandomStates = randoms.Length > 1 ? randoms : null,
+            StateRows = (int)workload.Ranks[0].States.shape[0],
             History = context.Members[0].History.ToArray(),
             InputStatistics = policy.Statistics,
             Network = network.ToArray(),
             Optimizer = optimizerState.ToArray(),
-            States = flat,
+            States = states,
         }.Save(path);
     }
 }
@@ -70,7 +73,7 @@ internal sealed class StateHistograms(Model model, IPolicyFunction policy, Episo
         if (context.Epoch % every != 0 && context.Epoch != context.TotalEpochs) return;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var states = workload.Visited ?? workload.States;
+        var states = workload.States;
         var values = Tensors.ToArray(states);
         var policies = Tensors.ToArray(policy.Values(states));
         var stateColumns = model.StateColumns;

@@ -67,8 +67,16 @@ public sealed record SolverSpec
     /// <summary>Maximum number of episodes.</summary>
     public int Episodes { get; init; } = 1000;
 
-    /// <summary>Economies simulated side by side.</summary>
+    /// <summary>Economies simulated side by side (by each rank).</summary>
     public int Trajectories { get; init; } = 64;
+
+    /// <summary>
+    /// Ranks of a data-parallel solve: each simulates <see cref="Trajectories"/> economies from its own random stream,
+    /// and a step's gradient is the mean of the ranks' (so the learning rate means what it means with one). Under MPI
+    /// the ranks are the processes (<see cref="SolveOptions.Group"/>); on one process they are simulated one after another,
+    /// which computes the same steps — a cluster run can be replayed on a laptop.
+    /// </summary>
+    public int Ranks { get; init; } = 1;
 
     /// <summary>Periods simulated per episode; the visited states (trajectories × length) are the episode's training set.</summary>
     public int EpisodeLength { get; init; } = 10;
@@ -131,6 +139,7 @@ public sealed record SolverSpec
         if (Network.Hidden.Count == 0) throw new ArgumentException("the network needs at least one hidden layer");
         if (Episodes < 1) throw new ArgumentException($"episodes must be at least 1 (got {Episodes})");
         if (Trajectories < 1) throw new ArgumentException($"trajectories must be at least 1 (got {Trajectories})");
+        if (Ranks < 1) throw new ArgumentException($"ranks must be at least 1 (got {Ranks})");
         if (EpisodeLength < 1) throw new ArgumentException($"episode length must be at least 1 (got {EpisodeLength})");
         if (EpochsPerEpisode < 1) throw new ArgumentException($"epochs per episode must be at least 1 (got {EpochsPerEpisode})");
         if (BatchSize < 0) throw new ArgumentException($"batch size must be ≥ 0 (got {BatchSize})");

@@ -38,6 +38,14 @@ public sealed class Trainer
 
     public TrainingSpec Spec { get; }
     public ILearningRateSchedule? Schedule { get; init; }
+
+    /// <summary>
+    /// The processes of a data-parallel run (<see cref="Distributed.OpenMpi"/>): each computes the loss on its own
+    /// batches, and after every backward pass the gradients and the loss are averaged over them, so every process takes
+    /// the same step and the learning rate means what it means on one process. Stops (Ctrl-C, time budget) are agreed on
+    /// after each epoch so that no process waits for another that left. One network only.
+    /// </summary>
+    public Distributed.IProcessGroup Group { get; init; } = Distributed.SingleProcess.Instance;
     public IList<ICallback> Callbacks { get; init; } = new List<ICallback>();
 
     /// <summary>The run's loggers (for a stack: member 0's, unless <see cref="MemberLoggers"/> are given).</summary>
@@ -97,6 +105,7 @@ internal sealed class EngineRun<TBatch>
     private readonly (string Name, Tensor Weight)[] _namedWeights;
     private readonly Dictionary<string, double> _gradientNorms = new();
     private WeightSnapshot? _lastGood;
+    private readonly Distributed.IProcessGroup _group;
     private bool _captureNorms;
     private long _step;
     private int _completedEpoch;
@@ -110,6 +119,8 @@ internal sealed class EngineRun<TBatch>
         _cancel = cancel;
         _spec = trainer.Spec;
         _members = workload.Members;
+        _group = trainer.Group;
+        if (_group.Size > 1 && _members > 1) throw new ArgumentException("a data-parallel run trains one network, not a stack");
         _schedule = trainer.Schedule ?? new ConstantRate(optimizer.LearningRate);
         var runLogger = trainer.Loggers.Count switch
         {
@@ -174,7 +185,7 @@ internal sealed class EngineRun<TBatch>
             foreach (var cb in _trainer.Callbacks) cb.OnTrainBegin(_context);
             for (int epoch = _firstEpoch; epoch <= _spec.Epochs && _context.AnyActive; epoch++)
             {
-                if (!_workload.InterruptibleWithinEpoch && _cancel.IsCancellationRequested)
+                if (!_workload.InterruptibleWithinEpoch && Agreed(_cancel.IsCancellationRequested))
                 {
                     StopAll(StopReason.Interrupted, $"interrupted after {_spec.Unit} {epoch - 1}");
                     break;
@@ -286,7 +297,7 @@ internal sealed class EngineRun<TBatch>
             StopAll(requested, _context.StopMessage!);
             return false;
         }
-        if (_spec.MaxSeconds is { } budget && Seconds >= budget)
+        if (_spec.MaxSeconds is { } budget && AgreedSeconds() >= budget)
         {
             StopAll(StopReason.TimeBudget, $"time budget of {budget:0.#} s used after {_spec.Unit} {epoch}");
             return false;
@@ -310,7 +321,7 @@ internal sealed class EngineRun<TBatch>
                 if (_members == 1)
                 {
                     loss.backward();
-                    return loss.ToDouble();
+                    return _group.Size > 1 ? AverageOverProcesses(loss.ToDouble()) : loss.ToDouble();
                 }
                 loss.sum().backward();
                 using var values = loss.detach().to(ScalarType.Float64).cpu();
@@ -320,6 +331,46 @@ internal sealed class EngineRun<TBatch>
             if (_members == 1) losses[0] = first;
         }
         return losses;
+    }
+
+    /// <summary>
+    /// Replaces each parameter's gradient by its mean over the processes and returns the mean loss: one allreduce of
+    /// all gradients and the loss packed into one float64 buffer.
+    /// </summary>
+    private double AverageOverProcesses(double loss)
+    {
+        var grads = _optimizer.Parameters.Where(p => p.grad is not null).Select(p => p.grad!).ToArray();
+        using var flat = torch.cat(grads.Select(g => g.detach().reshape(-1).to(ScalarType.Float64)).Append(torch.tensor(new[] { loss }, dtype: ScalarType.Float64, device: grads[0].device)).ToArray()).cpu().contiguous();
+        var values = flat.data<double>().ToArray();
+        _group.AllreduceSum(values);
+        double scale = 1.0 / _group.Size;
+        for (int i = 0; i < values.Length; i++) values[i] *= scale;
+        long at = 0;
+        foreach (var g in grads)
+        {
+            using var mean = torch.tensor(values.AsSpan((int)at, (int)g.numel()).ToArray(), g.shape, dtype: ScalarType.Float64).to(g.dtype, g.device);
+            g.copy_(mean);
+            at += g.numel();
+        }
+        return values[^1];
+    }
+
+    /// <summary>True when any process says so (each process's Ctrl-C reaches it at its own time).</summary>
+    private bool Agreed(bool mine)
+    {
+        if (_group.Size == 1) return mine;
+        Span<double> flag = [mine ? 1 : 0];
+        _group.AllreduceMax(flag);
+        return flag[0] > 0;
+    }
+
+    /// <summary>The run's seconds as the slowest process counts them, so that a time budget stops all processes at once.</summary>
+    private double AgreedSeconds()
+    {
+        if (_group.Size == 1) return Seconds;
+        Span<double> seconds = [Seconds];
+        _group.AllreduceMax(seconds);
+        return seconds[0];
     }
 
     /// <summary>An evaluation point: metrics, callbacks, loggers and the history row of every active member.</summary>
