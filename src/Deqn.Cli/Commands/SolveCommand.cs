@@ -208,6 +208,8 @@ public sealed class SolveCommand : CliCommand
             });
         }
         using var policy = result.Policy;
+        if (group is OpenMpi mpi)
+            console.MarkupLine($"  process 0 spent {mpi.InCollectives.TotalSeconds:0.00} s of {result.Seconds:0.00} s of training in MPI collectives ({100 * mpi.InCollectives.TotalSeconds / result.Seconds:0.#} %: averaging gradients, gathering states, waiting for the other processes)");
         SavePolicy(run, entry.Name, model, policy);
         if (result.Stop == StopReason.Interrupted)
         {

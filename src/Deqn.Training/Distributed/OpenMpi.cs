@@ -72,22 +72,31 @@ public sealed unsafe class OpenMpi : IProcessGroup
     public int Rank { get; }
     public int Size { get; }
 
+    /// <summary>Wall time this process spent in collectives: the communication, and waiting for slower processes.</summary>
+    public TimeSpan InCollectives => _inCollectives.Elapsed;
+
+    private readonly System.Diagnostics.Stopwatch _inCollectives = new();
+
     public void AllreduceSum(Span<double> values) => Reduce(values, _sum);
 
     public void AllreduceMax(Span<double> values) => Reduce(values, _max);
 
     private void Reduce(Span<double> values, IntPtr op)
     {
+        _inCollectives.Start();
         fixed (double* p = values)
             Check(MPI_Allreduce((void*)InPlace, p, values.Length, _double, op, _comm), "MPI_Allreduce");
+        _inCollectives.Stop();
     }
 
     public void AllGather(ReadOnlySpan<double> mine, Span<double> all)
     {
         if (all.Length != mine.Length * Size) throw new ArgumentException($"gathering {mine.Length} values from {Size} processes needs {mine.Length * Size}, not {all.Length}");
+        _inCollectives.Start();
         fixed (double* send = mine)
         fixed (double* receive = all)
             Check(MPI_Allgather(send, mine.Length, _double, receive, mine.Length, _double, _comm), "MPI_Allgather");
+        _inCollectives.Stop();
     }
 
     public void Abort(int exitCode) => MPI_Abort(_comm, exitCode);

@@ -340,8 +340,13 @@ internal sealed class EngineRun<TBatch>
     private double AverageOverProcesses(double loss)
     {
         var grads = _optimizer.Parameters.Where(p => p.grad is not null).Select(p => p.grad!).ToArray();
-        using var flat = torch.cat(grads.Select(g => g.detach().reshape(-1).to(ScalarType.Float64)).Append(torch.tensor(new[] { loss }, dtype: ScalarType.Float64, device: grads[0].device)).ToArray()).cpu().contiguous();
-        var values = flat.data<double>().ToArray();
+        var values = new double[grads.Sum(g => g.numel()) + 1];
+        if (grads.Length > 0)
+        {
+            using var flat = torch.cat(grads.Select(g => g.detach().reshape(-1).to(ScalarType.Float64).cpu()).ToArray()).contiguous();
+            flat.data<double>().CopyTo(values, 0);
+        }
+        values[^1] = loss;
         _group.AllreduceSum(values);
         double scale = 1.0 / _group.Size;
         for (int i = 0; i < values.Length; i++) values[i] *= scale;

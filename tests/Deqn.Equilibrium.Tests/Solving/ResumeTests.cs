@@ -98,6 +98,59 @@ public sealed class ResumeTests : IDisposable
     }
 
     [Fact]
+    public void A_solve_of_two_ranks_resumed_from_either_phase_ends_exactly_where_an_uninterrupted_one_does()
+    {
+        // Given two ranks simulated in one process, with Monte Carlo nodes redrawn from each rank's stream, inputs scaled
+        // by the statistics of both ranks' states, and 2 polish rounds over both ranks' samples
+        var model = new StochasticGrowth(new GrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
+        var spec = Spec with
+        {
+            Episodes = 20, Ranks = 2, InputScaling = InputScaling.Simulated, Quadrature = new QuadratureSpec(QuadratureKind.PseudoRandom, 4),
+            Polish = new PolishSpec { Rounds = 2, States = 40, Steps = 3 },
+        };
+        var whole = Solver.Run(model, spec, new SolveOptions { CheckpointPath = Path.Combine(_dir, "a.ckpt"), ModelName = "growth" });
+        // Then its checkpoint holds both ranks: two stream states, 2 × 16 trajectories
+        var final = SolverCheckpoint.Load(Path.Combine(_dir, "a.ckpt"));
+        Assert.Equal(2, final.Ranks);
+        Assert.NotEqual(final.RandomStates![0], final.RandomStates[1]);
+        foreach (int stopAt in new[] { 10, 21 })
+        {
+            // When another is interrupted during the episodes or the polish and resumed from its checkpoint
+            var resumedPath = Path.Combine(_dir, $"b{stopAt}.ckpt");
+            using var cancel = new CancellationTokenSource();
+            Solver.Run(model, spec, new SolveOptions { CheckpointPath = resumedPath, ModelName = "growth", Logger = new CancelAt(stopAt, cancel), Cancel = cancel.Token }).Policy.Dispose();
+            using var resumed = Solver.Run(model, spec, new SolveOptions { CheckpointPath = resumedPath, ModelName = "growth", Resume = SolverCheckpoint.Load(resumedPath) }).Policy;
+            // Then the weights are bit-identical
+            Assert.Equal(Weights(whole), resumed.Network.parameters().SelectMany(p => p.detach().data<double>().ToArray()).ToArray());
+        }
+        whole.Policy.Dispose();
+    }
+
+    [Fact]
+    public void Two_ranks_train_on_twice_the_states_and_differ_from_one_rank()
+    {
+        // Given the same solve with one rank and with two (rank 0's stream is the one-rank solve's)
+        var model = new StochasticGrowth(new GrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
+        using var one = Solver.Run(model, Spec with { Episodes = 3 }, new SolveOptions { ModelName = "growth" }).Policy;
+        using var two = Solver.Run(model, Spec with { Episodes = 3, Ranks = 2 }, new SolveOptions { ModelName = "growth" }).Policy;
+        // Then both start from the same weights but step on different gradients (the mean over ranks)
+        var a = one.Network.parameters().SelectMany(p => p.detach().data<double>().ToArray()).ToArray();
+        var b = two.Network.parameters().SelectMany(p => p.detach().data<double>().ToArray()).ToArray();
+        Assert.NotEqual(a, b);
+        Assert.True(a.Zip(b).Max(p => Math.Abs(p.First - p.Second)) < 0.05, "three episodes at the same learning rate stay close");
+    }
+
+    [Fact]
+    public void A_checkpoint_of_two_ranks_is_refused_by_a_solve_of_one()
+    {
+        var model = new StochasticGrowth(new GrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
+        var path = Path.Combine(_dir, "r.ckpt");
+        Solver.Run(model, Spec with { Episodes = 2, Ranks = 2 }, new SolveOptions { CheckpointPath = path, ModelName = "growth" }).Policy.Dispose();
+        var e = Assert.Throws<SolverException>(() => Solver.Run(model, Spec, new SolveOptions { ModelName = "growth", Resume = SolverCheckpoint.Load(path) }));
+        Assert.Contains("written by a solve of 2 rank(s), this one has 1", e.Message);
+    }
+
+    [Fact]
     public void A_checkpoint_of_another_model_is_refused_with_a_message()
     {
         // Given a checkpoint written by a solve of the model named "growth"
