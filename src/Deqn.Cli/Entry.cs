@@ -20,7 +20,7 @@ public static class Entry
     public static IReadOnlyList<CliCommand> Commands(ModelCatalog? models = null)
     {
         models ??= BuiltinModels.Catalog();
-        return [new FitCommand(), new PredictCommand(), new ApproxCommand(), new SolveCommand(models), new ModelsCommand(models), new EvaluateCommand(models), new DemosCommand()];
+        return [new FitCommand(), new PredictCommand(), new ApproxCommand(), new MergeCommand(), new SolveCommand(models), new ModelsCommand(models), new EvaluateCommand(models), new DemosCommand()];
     }
 
     /// <summary>

@@ -9,9 +9,52 @@ namespace Deqn.Approximation.Study;
 public sealed record StudyResults(IReadOnlyList<ExperimentResult> Results, int Planned, int Reused, int Ran, bool Completed, TimeSpan Elapsed);
 
 /// <summary>
-/// Runs a study: plans the experiments, reuses those a previous run of the same folder finished, trains the rest on
-/// <see cref="StudySpec.Parallelism"/> threads (stacking same-shape experiments where that pays), and writes each
-/// experiment's result, model and history as soon as it finishes, so an interrupted study can be resumed.
+/// A unit of work: experiments of one configuration and N trained together as one stacked model, or one experiment on
+/// its own. <see cref="Cost"/> (members × N) is what plans and shards are ordered and balanced by.
+/// </summary>
+public sealed record WorkUnit(IReadOnlyList<ExperimentKey> Keys, bool Stacked)
+{
+    public long Cost => (long)Keys.Count * Keys[0].N;
+}
+
+/// <summary>
+/// How a study is split into <see cref="Count"/> shards: the whole study's units of work, in plan order, and the shard
+/// each one goes to. A unit is never split, so every experiment trains in the same unit as in an unsharded run planned
+/// the same way.
+/// </summary>
+public sealed record ShardPlan(IReadOnlyList<WorkUnit> Units, IReadOnlyList<int> ShardOfUnit, int Count)
+{
+    /// <summary>The units of one shard, in plan order (the most expensive first).</summary>
+    public IReadOnlyList<WorkUnit> UnitsOf(int shard) => Units.Where((_, i) => ShardOfUnit[i] == shard).ToList();
+
+    /// <summary>The experiments of one shard.</summary>
+    public IReadOnlySet<ExperimentKey> KeysOf(int shard) => UnitsOf(shard).SelectMany(u => u.Keys).ToHashSet();
+
+    /// <summary>
+    /// Longest-processing-time assignment: units in order of decreasing cost (ties: plan order) each go to the shard
+    /// with the least cost so far (ties: the lowest shard). Deterministic, and within 4/3 of the best balance.
+    /// </summary>
+    public static int[] Assign(IReadOnlyList<long> costs, int shards)
+    {
+        if (shards < 1) throw new ArgumentException($"a study is split into at least 1 shard (got {shards})");
+        var load = new long[shards];
+        var shardOf = new int[costs.Count];
+        foreach (int u in Enumerable.Range(0, costs.Count).OrderByDescending(i => costs[i]))
+        {
+            int best = 0;
+            for (int s = 1; s < shards; s++)
+                if (load[s] < load[best]) best = s;
+            shardOf[u] = best;
+            load[best] += costs[u];
+        }
+        return shardOf;
+    }
+}
+
+/// <summary>
+/// Runs a study, or one shard of it: plans the experiments, reuses those a previous run of the same folder finished,
+/// trains the rest on <see cref="StudySpec.Parallelism"/> threads (stacking same-shape experiments where that pays), and
+/// writes each experiment's result, model and history as soon as it finishes, so an interrupted study can be resumed.
 /// </summary>
 public sealed class StudyRunner
 {
@@ -25,6 +68,13 @@ public sealed class StudyRunner
         _spec = spec;
         _folder = runFolder;
     }
+
+    /// <summary>
+    /// Run only this share of the study (null: all of it). The units of work are planned on the whole study as
+    /// <see cref="PlanShards"/> does, independently of <see cref="StudySpec.Parallelism"/>, so shards run with different
+    /// --parallel still partition the study.
+    /// </summary>
+    public StudyShard? Shard { get; init; }
 
     /// <summary>Called once with the number of experiments left to run.</summary>
     public Action<int>? OnPlanned { get; init; }
@@ -41,14 +91,34 @@ public sealed class StudyRunner
                         yield return new ExperimentKey(c, f, n, seed);
     }
 
+    /// <summary>The experiments this runner is responsible for: the whole study's, or its shard's, in <see cref="AllKeys"/> order.</summary>
+    public IReadOnlyList<ExperimentKey> Keys()
+    {
+        if (Shard is not { } shard) return AllKeys().ToList();
+        var mine = PlanShards(shard.Count).KeysOf(shard.Index);
+        return AllKeys().Where(mine.Contains).ToList();
+    }
+
+    /// <summary>
+    /// The whole study's units of work as a fresh, unsharded run with <c>--parallel</c> = <paramref name="shards"/> plans
+    /// them (the same stacks, cut into the same chunks), assigned to <paramref name="shards"/> shards by
+    /// <see cref="ShardPlan.Assign"/> on their cost. It depends only on the study and the number of shards, never on the
+    /// parallelism a shard runs with.
+    /// </summary>
+    public ShardPlan PlanShards(int shards)
+    {
+        var units = Plan(AllKeys().ToList(), shards);
+        return new ShardPlan(units, ShardPlan.Assign(units.Select(u => u.Cost).ToArray(), shards), shards);
+    }
+
     public string ExperimentFolder(ExperimentKey key) => Path.Combine(_folder!, "experiments", key.Id);
 
-    /// <summary>Results already saved in the run folder for this study's experiments.</summary>
+    /// <summary>Results already saved in the run folder for this runner's experiments (<see cref="Keys"/>).</summary>
     public Dictionary<ExperimentKey, ExperimentResult> LoadFinished()
     {
         var done = new Dictionary<ExperimentKey, ExperimentResult>();
         if (_folder is null) return done;
-        foreach (var key in AllKeys())
+        foreach (var key in Keys())
         {
             var file = Path.Combine(ExperimentFolder(key), "result.json");
             if (!File.Exists(file)) continue;
@@ -63,14 +133,26 @@ public sealed class StudyRunner
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var tests = _spec.Functions.Select(f => Experiments.TestSetFor(_spec, f)).ToArray();
         WriteTestSets(tests);
+        var keys = Keys();
         var finished = LoadFinished();
         int reused = finished.Count;
-        var missing = AllKeys().Where(k => !finished.ContainsKey(k)).ToList();
-        var stackedUnits = new HashSet<IReadOnlyList<ExperimentKey>>(ReferenceEqualityComparer.Instance);
-        var units = Plan(missing, stackedUnits);
+        var missing = keys.Where(k => !finished.ContainsKey(k)).ToList();
+        List<WorkUnit> units;
+        if (Shard is { } shard)
+        {
+            // The shard's units of the whole study's plan, less what an earlier run of this folder finished: a unit keeps
+            // its remaining members together (and stays stacked), as close as a resumed run can come to the unit it was.
+            units = PlanShards(shard.Count).UnitsOf(shard.Index)
+                .Select(u => u with { Keys = u.Keys.Where(k => !finished.ContainsKey(k)).ToList() })
+                .Where(u => u.Keys.Count > 0).ToList();
+        }
+        else
+        {
+            units = Plan(missing, _spec.Parallelism);
+        }
         OnPlanned?.Invoke(missing.Count);
 
-        var queue = new Queue<IReadOnlyList<ExperimentKey>>(units);
+        var queue = new Queue<WorkUnit>(units);
         Exception? failure = null;
         int ran = 0;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -78,7 +160,7 @@ public sealed class StudyRunner
         {
             while (true)
             {
-                IReadOnlyList<ExperimentKey> unit;
+                WorkUnit unit;
                 lock (_gate)
                 {
                     if (queue.Count == 0 || stop.IsCancellationRequested) return;
@@ -106,9 +188,10 @@ public sealed class StudyRunner
             }
         }
 
-        void RunUnit(IReadOnlyList<ExperimentKey> unit)
+        void RunUnit(WorkUnit work)
         {
-            var outcomes = unit.Count == 1 && !stackedUnits.Contains(unit)
+            var unit = work.Keys;
+            var outcomes = !work.Stacked
                 ? new[] { Experiments.RunSingle(_spec, unit[0], tests[unit[0].Function], _folder is null ? null : ExperimentFolder(unit[0]), stop.Token) }
                 : Experiments.RunStacked(_spec, unit, unit.Select(k => tests[k.Function]).ToArray(), _folder is null ? null : unit.Select(ExperimentFolder).ToArray(), stop.Token);
             foreach (var o in outcomes)
@@ -132,18 +215,19 @@ public sealed class StudyRunner
         foreach (var w in workers) w.Join();
         if (failure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
 
-        var ordered = AllKeys().Where(finished.ContainsKey).Select(k => finished[k]).ToList();
-        return new StudyResults(ordered, AllKeys().Count(), reused, ran, ordered.Count == AllKeys().Count(), clock.Elapsed);
+        var ordered = keys.Where(finished.ContainsKey).Select(k => finished[k]).ToList();
+        return new StudyResults(ordered, keys.Count, reused, ran, ordered.Count == keys.Count, clock.Elapsed);
     }
 
     /// <summary>
     /// Groups the experiments into units of work: a stacked unit per configuration and N where stacking pays (split into
-    /// up to two units per thread, at least four experiments each, so that threads finish together and a stack stops
-    /// when its few members have converged), single experiments otherwise; the most expensive first.
+    /// up to two units per thread of <paramref name="parallelism"/>, at least four experiments each, so that threads
+    /// finish together and a stack stops when its few members have converged), single experiments otherwise; the most
+    /// expensive first.
     /// </summary>
-    private List<IReadOnlyList<ExperimentKey>> Plan(List<ExperimentKey> missing, HashSet<IReadOnlyList<ExperimentKey>> stacked)
+    private List<WorkUnit> Plan(List<ExperimentKey> missing, int parallelism)
     {
-        var units = new List<IReadOnlyList<ExperimentKey>>();
+        var units = new List<WorkUnit>();
         // Whether a group is stacked is decided on the whole study, not on what is missing, so that a resumed run trains
         // each experiment the same way as an uninterrupted one.
         var groupSizes = AllKeys().GroupBy(k => (k.Configuration, k.N, Dim: _spec.DomainOf(_spec.Functions[k.Function]).Dimension)).ToDictionary(g => g.Key, g => g.Count());
@@ -153,21 +237,17 @@ public sealed class StudyRunner
             var config = _spec.Configurations[group.Key.Configuration];
             if (Experiments.CanStack(_spec, config, group.Key.N, groupSizes[group.Key], group.Key.Dim))
             {
-                int chunks = Math.Max(1, Math.Min(2 * _spec.Parallelism, keys.Count / 4));
+                int chunks = Math.Max(1, Math.Min(2 * parallelism, keys.Count / 4));
                 int size = (keys.Count + chunks - 1) / chunks;
                 for (int i = 0; i < keys.Count; i += size)
-                {
-                    var unit = keys.Skip(i).Take(size).ToList();
-                    units.Add(unit);
-                    stacked.Add(unit);
-                }
+                    units.Add(new WorkUnit(keys.Skip(i).Take(size).ToList(), Stacked: true));
             }
             else
             {
-                units.AddRange(keys.Select(k => (IReadOnlyList<ExperimentKey>)new[] { k }));
+                units.AddRange(keys.Select(k => new WorkUnit(new[] { k }, Stacked: false)));
             }
         }
-        return units.OrderByDescending(u => (double)u.Count * u[0].N).ToList();
+        return units.OrderByDescending(u => u.Cost).ToList();
     }
 
     /// <summary>data/test-f&lt;i&gt;.csv: each function's shared test points and true values, for other tools to score on the same points.</summary>

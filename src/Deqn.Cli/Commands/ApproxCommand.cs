@@ -22,7 +22,8 @@ public sealed class ApproxCommand : CliCommand
         "uniformly in the domain, train a network, and measure the mean and maximum absolute error on 1,000 shared random test " +
         "points; then plot the errors against N. --sweep compares architectures, activations, optimizers and any other " +
         "training setting. Writes a run folder with results.csv, summary.csv, plots (PNG and SVG), report.md, models and " +
-        "histories; --resume finishes an interrupted study.";
+        "histories; --resume finishes an interrupted study. --shard i/n runs one share of the study (a cluster job array), and " +
+        "'deqn merge' joins the shards' folders into the whole study's (docs/cluster.md).";
 
     public override IReadOnlyList<string> Examples => new[]
     {
@@ -32,6 +33,7 @@ public sealed class ApproxCommand : CliCommand
         "./deqn approx --function poly1,trig1 --sweep layers=32|64,64|128,128,128 --sweep activation=tanh|relu|swish",
         "./deqn approx --config configs/approx-learning-rate.yaml",
         "./deqn approx --resume runs/approx-20261127-101500",
+        "./deqn approx --config study.yaml --shard 0/8 --out runs/study-shard-0 --parallel 2",
     };
 
     protected override IReadOnlyList<OptionDef> OwnOptions { get; } = new OptionDef[]
@@ -49,18 +51,28 @@ public sealed class ApproxCommand : CliCommand
         new("parallel", Environment.ProcessorCount.ToString(CultureInfo.InvariantCulture), "experiments trained at once (one thread each)", "Study", ValueName: "k"),
         new("stack", "true", "train same-shape experiments together as one batched model where that is faster", "Study", Flag: true),
         new("resume", null, "finish the study of an earlier run folder (its config.yaml), training only the missing experiments", "Study", ValueName: "run folder"),
+        new("shard", null, "run only shard i of n (counted from 0: 0/n … (n-1)/n) of the study's experiments into its own folder; 'deqn merge' joins the n folders (docs/cluster.md)", "Study", ValueName: "i/n"),
     }.Concat(SpecSettings.WithDefaults(TrainingOptions.Definitions(), SpecSettings.Of(StudySpec.DefaultTraining))).ToArray();
+
+    /// <summary>Settings a resumed run may change: they change how fast it runs, not what it computes.</summary>
+    private static readonly string[] ResumeMayChange = ["parallel", "threads", "quiet", "stack"];
+
+    /// <summary>A shard's stacking decides its share of the study, so a resumed shard keeps it.</summary>
+    private static readonly string[] ShardResumeMayChange = ["parallel", "threads", "quiet"];
 
     public override int Execute(Settings s, Terminal terminal, CancellationToken cancel)
     {
         RunFolder run;
+        StudyShard? shard;
         if (s.String("resume") is { } resume)
         {
-            (s, run) = RunFolder.Resume(s, resume, "approx", ["parallel", "threads", "quiet", "stack"]);
+            (s, run) = RunFolder.Resume(s, resume, "approx", IsShardFolder(resume) ? ShardResumeMayChange : ResumeMayChange);
+            shard = Shard(s);
         }
         else
         {
-            run = RunFolder.Create(s.String("out"), "approx", FolderName(s), s);
+            shard = Shard(s);
+            run = RunFolder.Create(s.String("out"), "approx", FolderName(s) + (shard is null ? "" : $"-shard{shard.Index}of{shard.Count}"), s);
         }
         var study = BuildStudy(s);
         if (s.Source("resume") == "default") run.WriteConfig("approx", s);
@@ -71,25 +83,48 @@ public sealed class ApproxCommand : CliCommand
         console.MarkupLine($"[bold]deqn approx[/]: {study.Functions.Count} function(s) × N ∈ {{{string.Join(", ", study.SampleSizes)}}} × {study.Seeds.Count} seed(s) × {study.Configurations.Count} configuration(s) = {total} experiments, {study.TestPoints} test points");
 
         using var progress = new StudyProgress(terminal, quiet);
+        int mine = total;
         var runner = new StudyRunner(study, run.Path)
         {
-            OnPlanned = left => progress.Start(left, total - left),
+            Shard = shard,
+            OnPlanned = left => progress.Start(left, mine - left),
             OnExperimentDone = progress.Advance,
         };
+        if (shard is not null)
+        {
+            var plan = runner.PlanShards(shard.Count);
+            var units = plan.UnitsOf(shard.Index);
+            mine = units.Sum(u => u.Keys.Count);
+            console.MarkupLine(mine > 0
+                ? $"Shard {shard}: {mine} of the {total} experiments ({units.Count} of the study's {plan.Units.Count} units of work)"
+                : $"Shard {shard}: none of the {total} experiments (the study has {plan.Units.Count} units of work, and experiments trained together stay in one shard); this folder records that the shard is done");
+        }
         var results = runner.Run(cancel);
         progress.Finish();
 
         ApproxReport.Write(run, study, results, s);
-        ApproxReport.Print(console, study, results, run);
+        if (results.Planned > 0) ApproxReport.Print(console, study, results, run);
+        else console.MarkupLine($"Run folder: [bold]{Markup.Escape(run.Path)}[/]  (config.yaml, report.md, data/)");
         if (!results.Completed)
         {
             console.MarkupLine($"[yellow]Interrupted[/]: {results.Results.Count} of {results.Planned} experiments are done and saved. Finish with: ./deqn approx --resume {Markup.Escape(run.Path)}");
             return 130;
         }
+        if (shard is not null)
+            console.MarkupLine($"Shard {shard} is done. When all {shard.Count} are: ./deqn merge <the {shard.Count} shard folders> --out <folder>");
         return 0;
     }
 
-    private static string FolderName(Settings s)
+    private static StudyShard? Shard(Settings s) => s.String("shard") is null ? null : s.Parse("shard", StudyShard.Parse);
+
+    /// <summary>Whether a run folder's config.yaml records a shard (false when it has none, or no config.yaml: Resume says why).</summary>
+    internal static bool IsShardFolder(string folder)
+    {
+        var config = Path.Combine(folder, "config.yaml");
+        return File.Exists(config) && ConfigFile.Load(config).Any(kv => Settings.Canonical(kv.Key) == "shard" && !string.IsNullOrWhiteSpace(kv.Value));
+    }
+
+    internal static string FolderName(Settings s)
     {
         var f = s.String("function") ?? "all";
         return f.All(c => char.IsLetterOrDigit(c) || c is ',' or '-' or '_') && f.Length <= 40 ? f.Replace(',', '+') : "custom";

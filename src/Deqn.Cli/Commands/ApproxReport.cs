@@ -39,9 +39,11 @@ public static class ApproxReport
         WriteResults(run, results.Results, sweepKeys);
         var cells = Summarize(results.Results);
         WriteSummary(run, cells, sweepKeys);
-        if (cells.Count == 0) return;
-        var plots = Plots(run, study, cells, results.Results);
-        WriteMarkdown(run, study, results, cells, plots, settings);
+        var shard = settings.String("shard") is { } text ? StudyShard.Parse(text) : null;
+        // A shard's report says what it holds and how to merge, even when it holds nothing.
+        if (cells.Count == 0 && shard is null) return;
+        var plots = cells.Count == 0 ? [] : Plots(run, study, cells, results.Results);
+        WriteMarkdown(run, study, results, cells, plots, settings, shard);
     }
 
     private static void WriteResults(RunFolder run, IReadOnlyList<ExperimentResult> results, string[] sweepKeys)
@@ -291,22 +293,39 @@ public static class ApproxReport
         return values.Any(double.IsFinite) ? (epochs.ToArray(), values.ToArray()) : (Array.Empty<double>(), Array.Empty<double>());
     }
 
-    private static void WriteMarkdown(RunFolder run, StudySpec study, StudyResults results, IReadOnlyList<Cell> cells, List<PlotFiles> plots, Settings settings)
+    private static void WriteMarkdown(RunFolder run, StudySpec study, StudyResults results, IReadOnlyList<Cell> cells, List<PlotFiles> plots, Settings settings, StudyShard? shard)
     {
         var md = new MarkdownReport();
-        md.Heading(1, "Function approximation study");
+        md.Heading(1, shard is null ? "Function approximation study" : $"Function approximation study: shard {shard}");
         if (settings.String("description") is { Length: > 0 } description) md.Paragraph(description.Trim());
         md.Paragraph($"{study.Functions.Count} function(s) × N ∈ {{{string.Join(", ", study.SampleSizes)}}} × {study.Seeds.Count} seed(s) × {study.Configurations.Count} configuration(s); " +
                      $"errors on {study.TestPoints} uniformly random test points shared by every experiment" +
                      (study.Noise > 0 ? $", against f itself; the sampled values carry Gaussian noise of {study.Noise:G3}× f's standard deviation" : "") +
-                     $". {results.Results.Count} of {results.Planned} experiments done" +
+                     (shard is null ? $". {results.Results.Count} of {results.Planned} experiments done"
+                         : results.Planned == 0 ? ". This shard holds none of them"
+                         : $". {results.Results.Count} of this shard's {results.Planned} experiments done") +
                      (results.Completed ? "." : " (interrupted: finish with `--resume`)."));
+        if (shard is not null)
+        {
+            int total = study.Configurations.Count * study.Functions.Count * study.SampleSizes.Count * study.Seeds.Count;
+            md.Paragraph($"This folder is shard {shard} of the study (`--shard {shard}`; shards are counted from 0, 0/{shard.Count} … {shard.Count - 1}/{shard.Count}): " +
+                         (results.Planned == 0
+                             ? $"none of its {total} experiments, because the study has fewer units of work than shards (experiments trained together stay in one shard). "
+                             : $"{results.Planned} of its {total} experiments, so the tables and plots below cover only those. ") +
+                         $"When all {shard.Count} shards are done, `./deqn merge <the {shard.Count} shard folders> --out <folder>` writes the whole study's " +
+                         "results.csv, summary.csv, plots and report.md, as one unsharded run writes them (docs/cluster.md in the Deqn repository).");
+        }
         md.Code($"./deqn {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}", "bash");
         md.Paragraph("Every setting of this run is in `config.yaml`; `./deqn approx --config config.yaml --out <new folder>` reproduces it. " +
                      "Each experiment's model, history and TensorBoard events are under `experiments/<id>/`; `results.csv` has one row per experiment, `summary.csv` one per configuration, function and N.");
         md.Heading(2, "Functions");
         md.Table(new[] { "name", "formula", "domain" },
             study.Functions.Select(f => (IReadOnlyList<string>)new[] { f.Name, f.Formula, study.DomainOf(f).ToString() }).ToArray());
+        if (cells.Count == 0)
+        {
+            md.Save(run.File("report.md"));
+            return;
+        }
         foreach (var p in plots)
         {
             md.Heading(2, p.Title);
@@ -314,7 +333,8 @@ public static class ApproxReport
             md.Paragraph(p.Caption);
         }
         var ns = study.SampleSizes.OrderBy(n => n).ToArray();
-        foreach (var cfg in study.Configurations)
+        // A configuration without results (one another shard holds, or an interrupted run had not reached) gets no table.
+        foreach (var cfg in study.Configurations.Where(cfg => cells.Any(c => c.Configuration == cfg.Label)))
         {
             md.Heading(2, study.Configurations.Count > 1 ? $"Errors: {cfg.Label}" : "Errors");
             md.Paragraph("Mean absolute error / maximum absolute error, each the mean over seeds.");
@@ -352,9 +372,17 @@ public static class ApproxReport
 
     public static void Print(IAnsiConsole console, StudySpec study, StudyResults results, RunFolder run)
     {
+        PrintTables(console, study, results);
+        console.MarkupLine($"{results.Ran} experiments trained, {results.Reused} reused, in {results.Elapsed.TotalSeconds:0.0} s");
+        console.MarkupLine($"Run folder: [bold]{Markup.Escape(run.Path)}[/]  (report.md, results.csv, summary.csv, plots/)");
+    }
+
+    /// <summary>The console's error table per configuration: mean / max absolute error over seeds, per function and N.</summary>
+    public static void PrintTables(IAnsiConsole console, StudySpec study, StudyResults results)
+    {
         var cells = Summarize(results.Results);
         var ns = study.SampleSizes.OrderBy(n => n).ToArray();
-        foreach (var cfg in study.Configurations)
+        foreach (var cfg in study.Configurations.Where(cfg => cells.Any(c => c.Configuration == cfg.Label)))
         {
             var table = new Table().Border(TableBorder.Rounded)
                 .Title(study.Configurations.Count > 1 ? Markup.Escape(cfg.Label) : "mean / max absolute error (mean over seeds)");
@@ -365,7 +393,5 @@ public static class ApproxReport
                     ? $"{Compact(c.Mean.Mean)} / {Compact(c.Max.Mean)}" : "–")).ToArray());
             console.Write(table);
         }
-        console.MarkupLine($"{results.Ran} experiments trained, {results.Reused} reused, in {results.Elapsed.TotalSeconds:0.0} s");
-        console.MarkupLine($"Run folder: [bold]{Markup.Escape(run.Path)}[/]  (report.md, results.csv, summary.csv, plots/)");
     }
 }

@@ -14,7 +14,10 @@ public abstract class CliCommand
     public abstract string Description { get; }
     public virtual IReadOnlyList<string> Examples => Array.Empty<string>();
 
-    /// <summary>Positional arguments, each also a settings key (so a config file can give them).</summary>
+    /// <summary>
+    /// Positional arguments, each also a settings key (so a config file can give them). A repeatable one (only the last
+    /// may be) takes any number of values, joined with ';' like a repeatable option's.
+    /// </summary>
     public virtual IReadOnlyList<OptionDef> Positionals => Array.Empty<OptionDef>();
 
     /// <summary>The command's own options; <see cref="CommonOptions"/> are added to every command.</summary>
@@ -54,8 +57,16 @@ public abstract class CliCommand
         if (Examples.Count > 0) description += "\n\nExamples:\n" + string.Join("\n", Examples.Select(e => "  " + e));
         var command = new Command(Name, description);
         var arguments = new List<(OptionDef Def, Argument<string?> Arg)>();
+        var lists = new List<(OptionDef Def, Argument<string[]> Arg)>();
         foreach (var p in Positionals)
         {
+            if (p.Repeatable)
+            {
+                var list = new Argument<string[]>(p.Name) { Description = p.Help, Arity = ArgumentArity.ZeroOrMore };
+                command.Arguments.Add(list);
+                lists.Add((p, list));
+                continue;
+            }
             var arg = new Argument<string?>(p.Name) { Description = p.Help, Arity = ArgumentArity.ZeroOrOne };
             command.Arguments.Add(arg);
             arguments.Add((p, arg));
@@ -87,6 +98,8 @@ public abstract class CliCommand
             var settings = SettingsFrom(parse.GetResult(config.Opt) is { Implicit: false } ? parse.GetValue(config.Opt) : null);
             foreach (var (def, arg) in arguments)
                 if (parse.GetValue(arg) is { } v) settings.Set(def.Name, v, "command line");
+            foreach (var (def, arg) in lists)
+                if (parse.GetValue(arg) is { Length: > 0 } values) settings.Set(def.Name, string.Join(';', values), "command line");
             foreach (var (def, opt) in options)
                 if (parse.GetResult(opt) is { Implicit: false }) settings.Set(def.Name, parse.GetValue(opt) ?? "true", "command line");
             foreach (var (def, opt) in repeatable)
