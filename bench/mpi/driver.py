@@ -35,16 +35,22 @@ def main():
     p.add_argument("--episodes", type=int, default=5000)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--trajectories", type=int, default=64, help="per rank")
+    p.add_argument("--batch", type=int, default=64, help="minibatch rows per rank")
     args = p.parse_args()
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = os.path.join("/tmp", f"deqn-bench-mpi-{stamp}")
     mpirun = ["mpirun", "-np", "2"]
+    per_rank = ["--trajectories", str(args.trajectories), "--batch-size", str(args.batch)]
     cases = [
-        ("1 process, 64 trajectories", [], []),
-        ("2 MPI processes × 64 trajectories", mpirun, []),
-        ("1 process, --ranks 2 (the same steps in turn)", [], ["--ranks", "2"]),
-        ("1 process, 128 trajectories", [], ["--trajectories", "128"]),
+        (f"1 process, {args.trajectories} trajectories", [], per_rank),
+        (f"2 MPI processes × {args.trajectories} trajectories", mpirun, per_rank),
+        ("1 process, --ranks 2 (the same steps in turn)", [], per_rank + ["--ranks", "2"]),
+        (f"1 process, {2 * args.trajectories} trajectories, batch {2 * args.batch} (the same rows per step)", [], ["--trajectories", str(2 * args.trajectories), "--batch-size", str(2 * args.batch)]),
     ]
+    allreduce = subprocess.run(mpirun + ["dotnet", os.path.join(ROOT, "bench", "mpi", "Allreduce", "bin", "Release", "net10.0", "Allreduce.dll"),
+                                         "2751", "10000", "100000"], capture_output=True, text=True, check=True).stdout.strip().splitlines()
+    print("\n".join(allreduce), flush=True)
     results = []
     for r in range(args.repeats):
         for i, (label, prefix, extra) in enumerate(cases):
@@ -55,13 +61,16 @@ def main():
                   + (f", collectives {100 * res['collectives']:.1f} %" if res["collectives"] is not None else ""), flush=True)
     load = open("/proc/loadavg").read().split()[:3]
     lines = [f"# Data-parallel solve, {stamp}", "",
-             f"`bench/mpi/run --model {args.model} --target {args.target} --episodes {args.episodes} --repeats {args.repeats} --seed {args.seed}`; "
+             f"`bench/mpi/run --model {args.model} --target {args.target} --episodes {args.episodes} --repeats {args.repeats} --seed {args.seed} "
+             f"--trajectories {args.trajectories} --batch {args.batch}`; "
              f"Adam only (no polish), one libtorch thread per process, load average after the run {' '.join(load)}.", "",
              "| run | episodes/s | episodes to target | seconds to target | collectives share |", "| --- | --- | --- | --- | --- |"]
     for res in results:
         share = "" if res["collectives"] is None else "%.1f %%" % (100 * res["collectives"])
         lines.append(f"| {res['label']} | {res['episodes_per_s']:.1f} | {res['to_target_episodes'] or 'not reached'} | "
                      f"{res['to_target_s']:.2f} | {share} |")
+    lines += ["", "The gradient average alone (bench/mpi/Allreduce: the processes calling in step, mean of 2,000 calls; "
+              "2,751 doubles is the 50 × 50 network's gradient):", ""] + [f"- {a}" for a in allreduce]
     os.makedirs(os.path.join(ROOT, "bench", "mpi", "results"), exist_ok=True)
     path = os.path.join(ROOT, "bench", "mpi", "results", f"{stamp}.md")
     open(path, "w").write("\n".join(lines) + "\n")

@@ -65,6 +65,10 @@ public sealed unsafe class OpenMpi : IProcessGroup
                 throw new InvalidOperationException($"this process was started by an MPI launcher but {Library} (Open MPI 4) cannot be loaded; install Open MPI (Debian: apt-get install openmpi-bin)");
             }
             AppDomain.CurrentDomain.ProcessExit += (_, _) => Finish();
+            // Another MPI's launcher (MPICH's mpiexec) starts processes that Open MPI initializes as singletons: each
+            // would train alone and write its own run folder.
+            if (Launched is int launched && _world.Size != launched)
+                throw new InvalidOperationException($"the launcher started {launched} processes but Open MPI sees {_world.Size}; start deqn with Open MPI's mpirun (not MPICH's mpiexec)");
             return _world;
         }
     }
