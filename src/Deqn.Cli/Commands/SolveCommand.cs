@@ -109,7 +109,9 @@ public sealed class SolveCommand : CliCommand
     {
         // Under mpirun every process runs this command; process 0 writes the run folder and talks, the others only train.
         if (OpenMpi.Launched is null) return Solve(s, terminal, cancel, SingleProcess.Instance);
-        var group = OpenMpi.World;
+        OpenMpi group;
+        try { group = OpenMpi.World; }
+        catch (InvalidOperationException e) { throw new SolverException(e.Message); }
         if (s.Source("ranks") == "default") s.Set("ranks", group.Size.ToString(CultureInfo.InvariantCulture), "mpirun");
         else if (s.Int("ranks", min: 1) != group.Size) throw s.Error("ranks", $"is {s.Int("ranks", min: 1)} but mpirun started {group.Size} processes; leave it out or make them equal");
         try
