@@ -350,11 +350,11 @@ internal sealed class EngineRun<TBatch>
         _group.AllreduceSum(values);
         double scale = 1.0 / _group.Size;
         for (int i = 0; i < values.Length; i++) values[i] *= scale;
+        using var means = torch.tensor(values, dtype: ScalarType.Float64);
         long at = 0;
         foreach (var g in grads)
         {
-            using var mean = torch.tensor(values.AsSpan((int)at, (int)g.numel()).ToArray(), g.shape, dtype: ScalarType.Float64).to(g.dtype, g.device);
-            g.copy_(mean);
+            g.copy_(means.narrow(0, at, g.numel()).view(g.shape));
             at += g.numel();
         }
         return values[^1];
