@@ -47,11 +47,13 @@ public sealed class DemosCommand : CliCommand
         if (s.String("name") is not { } name)
         {
             var table = new Table().Border(TableBorder.Simple);
-            table.AddColumn("demo").AddColumn("shows").AddColumn("same as");
+            table.AddColumn("demo").AddColumn("shows").AddColumn("config");
             foreach (var d in All)
-                table.AddRow(Markup.Escape(d.Name), Markup.Escape(d.Shows), Markup.Escape($"./deqn {d.Command} --config configs/{d.Config}"));
+                table.AddRow(Markup.Escape(d.Name), Markup.Escape(d.Shows), Markup.Escape($"configs/{d.Config}"));
             console.Write(table);
             console.WriteLine("Run one with: ./deqn demos <demo> [--out <folder>] [--seed <n>]");
+            var others = All.Where(d => d.Command != "approx").Select(d => $"{d.Name}: ./deqn {d.Command} --config <config>").ToArray();
+            console.WriteLine("It is the same as ./deqn approx --config <config>" + (others.Length > 0 ? $" ({string.Join("; ", others)})" : "") + ".");
             return 0;
         }
         var demo = All.FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase))
