@@ -103,4 +103,20 @@ public sealed class ApproxCommandTests : IDisposable
         File.WriteAllText(file, "");
         AssertBad(Approx("--out", Path.Combine(file, "run")), "--out");
     }
+
+    [Fact]
+    public void A_diverging_run_beside_a_good_one_is_drawn_at_a_ceiling_set_by_the_good_run_and_named_in_the_caption()
+    {
+        // Given plain SGD at a good rate and at one 100× too large (its first epoch's loss is already ~1e9)
+        var run = Out("diverging");
+        var r = Run("approx", "--function", "trig1", "--n", "256", "--repeats", "1", "--optimizer", "sgd", "--batch-size", "64",
+            "--epochs", "20", "--early-stopping", "false", "--sweep", "lr=0.05|5", "--out", run);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        // Then the caption names the diverged run, and the ceiling is 10× the good run's start (the lower median of two),
+        // not 10× the diverged run's
+        var report = File.ReadAllText(Path.Combine(run, "report.md"));
+        Assert.Contains("`lr=5` diverged at epoch", report);
+        var ceiling = double.Parse(System.Text.RegularExpressions.Regex.Match(report, @"Losses above ([0-9.eE+]+) \(10×").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(ceiling, 1, 100);
+    }
 }

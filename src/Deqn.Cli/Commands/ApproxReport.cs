@@ -185,12 +185,19 @@ public static class ApproxReport
     {
         bool both = oneFunction && study.Configurations.Count <= 6;
         var drawn = new List<(string Label, ExperimentResult Result, (double[] E, double[] V) Training, (double[] E, double[] V) Validation)>();
+        var unplotted = new List<string>();
         foreach (var r in runs)
         {
             var history = HistoryPath(run, r);
-            if (!File.Exists(history)) continue;
             string label = sweep ? (oneFunction ? r.Configuration : $"{r.Function} · {r.Configuration}") : r.Function;
-            drawn.Add((label, r, ReadColumn(history, "loss"), ReadColumn(history, "val_loss")));
+            (double[] E, double[] V) training = File.Exists(history) ? ReadColumn(history, "loss") : ([], []);
+            if (training.E.Length == 0)
+            {
+                // A loss that was not finite within the first epoch leaves no row to draw: say so instead.
+                if (r.StopReason == nameof(Deqn.Training.Loop.StopReason.NonFiniteLoss)) unplotted.Add($"`{label}` diverged within its first epoch (no finite loss to draw)");
+                continue;
+            }
+            drawn.Add((label, r, training, ReadColumn(history, "val_loss")));
             if (drawn.Count >= (both ? 6 : 12)) break;
         }
         // "· training" says nothing when no run has a validation curve.
@@ -207,11 +214,11 @@ public static class ApproxReport
         if (series.Count == 0) return null;
 
         var starts = drawn.Where(d => d.Training.V.Length > 0 && double.IsFinite(d.Training.V[0])).Select(d => d.Training.V[0]).Order().ToArray();
-        double? ceiling = starts.Length > 0 ? 10 * starts[starts.Length / 2] : null;
+        double? ceiling = starts.Length > 0 ? 10 * starts[(starts.Length - 1) / 2] : null;  // the lower median: a diverging half does not lift it
         // Only a run that ends above the ceiling needs it; clipping a high start that came down would misstate it.
         if (ceiling is { } limit && !drawn.Any(d => DivergedFrom(d.Training.V, limit) is not null)) ceiling = null;
         var marks = new List<Mark>();
-        var events = new List<string>();
+        var events = new List<string>(unplotted);
         foreach (var (label, result, training, validation) in drawn)
         {
             if (ceiling is { } c && DivergedFrom(training.V, c) is { } k)
