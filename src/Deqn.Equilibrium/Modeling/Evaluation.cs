@@ -147,7 +147,7 @@ public sealed class QuadratureTensors : IDisposable
 /// columns [N, 1] and the nodes as rows [1, Q], the N·Q next states go through the policy in one call, and an
 /// expectation is the weighted sum over each row of the [N, Q] integrand.
 /// </summary>
-internal sealed class ExpectationOperator(Model model, IPolicyFunction policy, QuadratureTensors quadrature)
+internal sealed class ExpectationOperator(Model model, IPolicyFunction policy, QuadratureTensors quadrature, bool frozenChains = false)
 {
     private bool _inTransition;
 
@@ -162,12 +162,12 @@ internal sealed class ExpectationOperator(Model model, IPolicyFunction policy, Q
     private Period Build(Period now)
     {
         long n = now.Count;
-        var shocks = new ShockValues(model, quadrature.Nodes, quadrature.ChainNext, asRow: true);
+        var shocks = new ShockValues(model, quadrature.Nodes, quadrature.ChainNext, asRow: true, frozenChains);
         // With a single node there is nothing to broadcast against: the transition reads this period as it is.
         var states = quadrature.Nodes is null && quadrature.Chains.Count == 0
             ? model.NextStateMatrix(now, shocks, [n])
             : model.NextStateMatrix(now.Broadcast(), shocks, [n, quadrature.Count]);
-        return new Period(model, states, policy.Values(states), null, now.Penalties);
+        return new Period(model, states, policy.Values(states), null, now.Penalties, now.ChainAverages);
     }
 
     public Tensor Integrate(Tensor values, Period now) => quadrature.Integrate(values, now);

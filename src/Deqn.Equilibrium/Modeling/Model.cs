@@ -174,7 +174,7 @@ public abstract class Model
         if (chain.Chain is not { } c) throw new ArgumentException($"{name}: {chain.Name} is not a Markov-chain state");
         if (values.Count != c.Count) throw new ArgumentException($"{name}: {values.Count} values for the {c.Count} states of {chain.Name}");
         var table = values.ToArray();
-        return Define(name, t => t.Lookup(table, t[chain]), description: description);
+        return Define(name, t => t.ChainValue(chain, table), description: description);
     }
 
     /// <summary>
@@ -287,6 +287,21 @@ public abstract class Model
 
     /// <summary>A numerical reference solution to compare with (e.g. time iteration), or null; may take seconds.</summary>
     public virtual IPolicyReference? Reference() => null;
+
+    /// <summary>
+    /// Whether the economy has a deterministic steady state (shocks at zero, chains frozen). A model with trends or time
+    /// as a state has none: say so, and the checks that need one are not applicable instead of failed.
+    /// </summary>
+    public virtual bool HasSteadyState => true;
+
+    /// <summary>
+    /// A guess of the steady state for Newton's method (states and policy values by handle); without one it starts from
+    /// the initial distributions' centers and each policy output's neutral value (sigmoid ½ of its bounds, softplus ln 2,
+    /// exp 1, linear 0), then from other points of the initial box.
+    /// </summary>
+    protected virtual void GuessSteadyState(Perturbation.SteadyStateGuess guess) { }
+
+    internal void GuessSteadyStateAt(Perturbation.SteadyStateGuess guess) => GuessSteadyState(guess);
 
     /// <summary>Checks the declarations once, before a solver uses the model.</summary>
     public void Validate()

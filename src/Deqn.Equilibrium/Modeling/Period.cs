@@ -33,17 +33,25 @@ public sealed class Period
     private Tensor[]? _policyColumns;
     private readonly Dictionary<IReadOnlyList<double>, Tensor> _elementConstants = new(ReferenceEqualityComparer.Instance);
 
-    internal Period(Model model, Tensor states, Tensor? policies, ExpectationOperator? expectations, PenaltyLedger penalties)
+    internal Period(Model model, Tensor states, Tensor? policies, ExpectationOperator? expectations, PenaltyLedger penalties,
+        IReadOnlyDictionary<State, double[]>? chainAverages = null)
     {
         _model = model;
         _states = states;
         _policies = policies;
         _expectations = expectations;
         _penalties = penalties;
+        ChainAverages = chainAverages;
     }
 
     // A view whose values are columns [N, 1], so that a transition combines them with quadrature nodes [1, Q].
-    private Period(Period of) : this(of._model, of._states, of._policies, null, of._penalties) => _broadcastOf = of;
+    private Period(Period of) : this(of._model, of._states, of._policies, null, of._penalties, of.ChainAverages) => _broadcastOf = of;
+
+    /// <summary>
+    /// Markov chains whose <see cref="Model"/>.Values quantities are read as their average under these weights instead of
+    /// at the chain's state (the deterministic steady state's default treatment of a chain); null: none.
+    /// </summary>
+    internal IReadOnlyDictionary<State, double[]>? ChainAverages { get; }
 
     /// <summary>Number of economies (rows) in the batch.</summary>
     public long Count => _states.shape[0];
@@ -94,9 +102,15 @@ public sealed class Period
         return t;
     }
 
-    /// <summary>table[index] for every economy: a Markov chain's state (0 … n−1, held as a number) mapped to a value.</summary>
-    internal Tensor Lookup(double[] table, Tensor index)
+    /// <summary>
+    /// table[j] where <paramref name="chain"/> is in state j, for every economy; the weighted average of the table when
+    /// this period averages the chain (<see cref="ChainAverages"/>).
+    /// </summary>
+    internal Tensor ChainValue(State chain, double[] table)
     {
+        var index = this[chain];
+        if (ChainAverages is not null && ChainAverages.TryGetValue(chain, out var weights))
+            return torch.full_like(index, table.Zip(weights, (v, w) => v * w).Sum());
         var values = torch.tensor(table, dtype: index.dtype, device: index.device);
         return values.index_select(0, index.flatten().to_type(ScalarType.Int64)).view_as(index);
     }
@@ -184,14 +198,18 @@ public sealed class ShockValues
     private readonly Tensor? _chains;
     private readonly bool _asRow;
 
+    private readonly bool _frozenChains;
+
     // Simulating: normals [N, shocks] and one uniform draw per chain [N, chains]. Expectations: the nodes [Q, shocks]
-    // and each node's next chain states [Q, chains], read as rows [1, Q].
-    internal ShockValues(Model model, Tensor? normals, Tensor? chains, bool asRow)
+    // and each node's next chain states [Q, chains], read as rows [1, Q]. Frozen chains stay where they are (the
+    // deterministic steady state and its linearization).
+    internal ShockValues(Model model, Tensor? normals, Tensor? chains, bool asRow, bool frozenChains = false)
     {
         Model = model;
         _normals = normals;
         _chains = chains;
         _asRow = asRow;
+        _frozenChains = frozenChains;
     }
 
     internal Model Model { get; }
@@ -216,6 +234,7 @@ public sealed class ShockValues
     /// <summary>Chain <paramref name="c"/>'s next state: the node's in an expectation, drawn from today's row when simulating.</summary>
     internal Tensor NextChainState(int c, State chain, Period now)
     {
+        if (_frozenChains) return now[chain];
         if (_asRow) return _chains!.select(1, c).unsqueeze(0);
         var markov = chain.Chain!;
         int n = markov.Count;
