@@ -105,8 +105,8 @@ internal sealed class DeterministicSystem
         return (next, blocks.Count == 1 ? blocks[0] : cat(blocks, 1), names);
     }
 
-    /// <summary>Next period's continuous states [B, continuous] at states and policies, shocks at zero, chains frozen.</summary>
-    public Tensor Next(Tensor continuous, Tensor policies) => Next(Period(continuous, policies, policies));
+    /// <summary>Next period's continuous states [B, continuous] at states and policies, normal shocks at zero (or at <paramref name="shocks"/> [B, shocks]), chains frozen.</summary>
+    public Tensor Next(Tensor continuous, Tensor policies, Tensor? shocks = null) => Next(Period(continuous, policies, policies), shocks);
 
     /// <summary>Every definition's value by element at states and policies [1, …] (no gradients).</summary>
     public IReadOnlyList<(string Name, double Value)> Definitions(Tensor continuous, Tensor policies)
@@ -129,11 +129,11 @@ internal sealed class DeterministicSystem
         return new Period(_model, StateMatrix(continuous), policies, next, new PenaltyLedger(), _averages.Count > 0 ? _averages : null);
     }
 
-    private Tensor Next(Period now)
+    private Tensor Next(Period now, Tensor? drawn = null)
     {
         long b = now.Count;
         int d = _model.Shocks.Count;
-        var shocks = new ShockValues(_model, d > 0 ? zeros(b, d, dtype: now.States.dtype) : null, null, asRow: false, frozenChains: true);
+        var shocks = new ShockValues(_model, d > 0 ? drawn ?? zeros(b, d, dtype: now.States.dtype) : null, null, asRow: false, frozenChains: true);
         var next = _model.NextStateMatrix(now, shocks, [b]);
         return Continuous.Length == next.shape[1] ? next : next.index_select(1, tensor(Continuous.Select(j => (long)j).ToArray()));
     }
