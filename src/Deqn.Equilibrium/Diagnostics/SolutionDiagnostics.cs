@@ -65,7 +65,20 @@ public sealed record SolutionReport(
     IReadOnlyList<string> PathColumns,
     double[,] Path,
     IReadOnlyList<(string State, double Low, double High)> GridBox,
-    IReadOnlyList<PolicySlice> Slices);
+    IReadOnlyList<PolicySlice> Slices)
+{
+    /// <summary>Where the fresh path left the feasible set (a non-finite state); null when it stayed in it. <see cref="Path"/> then ends before it.</summary>
+    public string? Failure { get; init; }
+
+    /// <summary>Periods of the path at which a value read was clipped into its bounds (today's, or next period's at a node).</summary>
+    public int ClippedPeriods { get; init; }
+
+    /// <summary>The clipped variables with the periods each was clipped in (next period's values marked ′).</summary>
+    public IReadOnlyList<(string Variable, int Periods)> ClippedVariables { get; init; } = [];
+
+    /// <summary>Periods the path has (fewer than asked when it failed).</summary>
+    public int Periods => Path.GetLength(0);
+}
 
 public static class SolutionDiagnostics
 {
@@ -75,7 +88,8 @@ public static class SolutionDiagnostics
         spec.Validate();
         using var noGrad = torch.no_grad();
         using var quadrature = new QuadratureTensors(spec.Quadrature.Build(model.ShockCholesky, Seeds.Derive(spec.Seed, "quadrature")), model.ChainStates, dtype);
-        var states = SimulatePath(model, policy, spec, dtype);
+        var (states, failure) = Simulator.PathsUntilInfeasible(model, policy, 1, spec.Periods, spec.BurnIn, Seeds.Derive(spec.Seed, "path"), dtype);
+        int periods = (int)states.shape[0];
 
         // Every variable along the path (by element), and the residuals there.
         var columns = new List<string> { "period" };
@@ -83,17 +97,24 @@ public static class SolutionDiagnostics
         columns.AddRange(model.PolicyColumns.Select(p => p.Name));
         columns.AddRange(model.Definitions.SelectMany(d => d.ElementNames));
         var equationNames = new List<string>();
-        var rows = new List<double[]>(spec.Periods);
-        const int chunk = 2000;
+        var rows = new List<double[]>(periods);
+        // Next period's states of a chunk are rows × nodes: keep them near 200,000 (many shocks, many nodes).
+        int chunk = Math.Clamp(200_000 / quadrature.Count, 16, 2000);
         var errors = new Dictionary<string, List<double>>(StringComparer.Ordinal);
         var blocks = new Dictionary<string, List<double>>(StringComparer.Ordinal);
-        for (int start = 0; start < spec.Periods; start += chunk)
+        int clippedPeriods = 0;
+        var clippedVariables = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int start = 0; start < periods; start += chunk)
         {
             using var scope = torch.NewDisposeScope();
-            int n = Math.Min(chunk, spec.Periods - start);
+            int n = Math.Min(chunk, periods - start);
             var x = states.narrow(0, start, n);
             var residuals = Evaluation.Evaluate(model, x, policy, quadrature);
             var now = residuals.Now;
+            foreach (var d in model.Definitions) _ = now[d];
+            var (clipped, clippedNames) = now.Clipped();
+            clippedPeriods += (int)clipped.sum().item<long>();
+            foreach (var (name, which) in clippedNames) clippedVariables[name] = clippedVariables.GetValueOrDefault(name) + (int)which.sum().item<long>();
             var parts = new List<Tensor> { x, policy.Values(x) };
             parts.AddRange(model.Definitions.Select(d => d.IsVector ? now[d].t() : now[d].unsqueeze(1)));
             foreach (var (name, block, residual) in residuals.Elements())
@@ -124,12 +145,17 @@ public static class SolutionDiagnostics
             for (int j = 0; j < columns.Count; j++) path[i, j] = rows[i][j];
         // Each element's statistics, then each vector equation's over all its elements.
         var statistics = errors.Concat(blocks).ToDictionary(e => e.Key, e => EulerErrorStatistics.Of(e.Value), StringComparer.Ordinal);
+        if (periods == 0)
+        {
+            states.Dispose();
+            return new SolutionReport(quadrature.Description, statistics, null, [], columns, path, GridBox(model, path), []) { Failure = failure };
+        }
 
         reference ??= DefaultReference(model);
         var comparisons = new List<PolicyComparison>();
         var pathStates = Column(path, 1, model.StateWidth);
         IReadOnlyList<(string State, double Low, double High)> box;
-        if (reference is not null)
+        if (reference is not null && failure is null)
         {
             var set = Comparison(model, reference, spec, dtype, spec.GridPoints);
             box = set.Box;
@@ -139,7 +165,12 @@ public static class SolutionDiagnostics
         else box = GridBox(model, path);
         var slices = Slices(model, policy, reference, box, pathStates, dtype);
         states.Dispose();
-        return new SolutionReport(quadrature.Description, statistics, reference?.Name, comparisons, columns, path, box, slices);
+        return new SolutionReport(quadrature.Description, statistics, reference?.Name, comparisons, columns, path, box, slices)
+        {
+            Failure = failure,
+            ClippedPeriods = clippedPeriods,
+            ClippedVariables = clippedVariables.Select(v => (v.Key, v.Value)).ToArray(),
+        };
     }
 
     /// <summary>
@@ -209,7 +240,9 @@ public static class SolutionDiagnostics
         };
     }
 
-    /// <summary>A reference (arrays in, arrays out) as a policy function, to simulate the economy under it.</summary>
+    /// <summary>A reference (arrays in, arrays out) as a policy function: to simulate the economy under it, or to judge it.</summary>
+    public static IPolicyFunction AsPolicy(IPolicyReference reference) => new ReferencePolicy(reference);
+
     private sealed class ReferencePolicy(IPolicyReference reference) : IPolicyFunction
     {
         public Tensor Values(Tensor states) => Tensors.FromArray(reference.PolicyAt(Tensors.ToArray(states)), states.dtype).to(states.device);
@@ -236,7 +269,7 @@ public static class SolutionDiagnostics
                 box.Add((name, 0, chain.Count - 1));
                 continue;
             }
-            if (!model.IsStochastic)
+            if (!model.IsStochastic || path.GetLength(0) == 0)
             {
                 box.Add((name, initial.Low, initial.High));
                 continue;

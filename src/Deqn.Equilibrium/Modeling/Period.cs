@@ -126,6 +126,32 @@ public sealed class Period
 
     internal Model Model => _model;
 
+    /// <summary>
+    /// Which economies read a value clipped into its bounds in this period or, at any node, in next period's values this
+    /// period's expectations used ([Count] booleans), and the names of the clipped variables (next period's with a ′).
+    /// Only values that were read count.
+    /// </summary>
+    internal (Tensor Rows, IReadOnlyList<(string Name, Tensor Rows)> Variables) Clipped()
+    {
+        var rows = torch.zeros(Count, dtype: ScalarType.Bool, device: _states.device);
+        var variables = new List<(string, Tensor)>();
+        foreach (var (variable, raw) in _raw)
+        {
+            var clipped = _values[variable].ne(raw);
+            if (clipped.dim() == 2) clipped = clipped.any(0);
+            if (!clipped.any().item<bool>()) continue;
+            rows = rows.logical_or(clipped);
+            variables.Add((variable.Name, clipped));
+        }
+        if (_next is not null && _next.Count % Count == 0)
+        {
+            var (next, nextVariables) = _next.Clipped();
+            rows = rows.logical_or(next.view(Count, -1).any(1));
+            variables.AddRange(nextVariables.Select(v => (v.Name + "′", v.Rows.view(Count, -1).any(1))));
+        }
+        return (rows, variables);
+    }
+
     internal PenaltyLedger Penalties => _penalties;
 
     private Tensor Read(Variable variable)

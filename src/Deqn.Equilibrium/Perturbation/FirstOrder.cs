@@ -52,7 +52,14 @@ public sealed record LinearSolution(
     public static LinearSolution Of(Model model, SteadyState? steady = null, SteadyStateSpec? spec = null)
     {
         spec ??= new SteadyStateSpec();
-        steady ??= SteadyState.Of(model, spec);
+        return Solve(model, steady ?? SteadyState.Of(model, spec), spec) with { Chains = spec.Chains };
+    }
+
+    /// <summary>How the Markov chains were treated (the steady state's and the linearization's).</summary>
+    public ChainTreatment Chains { get; init; } = new();
+
+    private static LinearSolution Solve(Model model, SteadyState steady, SteadyStateSpec spec)
+    {
         var system = new DeterministicSystem(model, spec.Chains);
         var states = system.Continuous.Select(j => model.StateColumns[j].Name).ToArray();
         var policies = model.PolicyColumns.Select(p => p.Name).ToArray();

@@ -79,6 +79,21 @@ public static class Simulator
     /// </summary>
     public static Tensor Paths(Model model, IPolicyFunction policy, int trajectories, int periods, int burnIn, long seed, ScalarType dtype)
     {
+        var (path, failure) = PathsUntilInfeasible(model, policy, trajectories, periods, burnIn, seed, dtype);
+        if (failure is not null)
+        {
+            path.Dispose();
+            throw new SimulationException(failure);
+        }
+        return path;
+    }
+
+    /// <summary>
+    /// As <see cref="Paths"/>, but a state that is not finite ends the paths instead of throwing: the periods kept
+    /// before it, and a line saying where it happened (null when every period was finite).
+    /// </summary>
+    public static (Tensor Path, string? Failure) PathsUntilInfeasible(Model model, IPolicyFunction policy, int trajectories, int periods, int burnIn, long seed, ScalarType dtype)
+    {
         using var noGrad = torch.no_grad();
         var random = new StandardNormalStream(seed);
         int d = model.StateWidth, rows = trajectories * d;
@@ -90,11 +105,18 @@ public static class Simulator
         {
             var row = x.to_type(ScalarType.Float64).data<double>().ToArray();
             if (row.Any(v => !double.IsFinite(v)))
-                throw new SimulationException($"the simulated path left the feasible set in period {t - burnIn}: the policy is not a solution");
+            {
+                int kept = Math.Max(0, t - burnIn);
+                var columns = model.StateColumns;
+                var bad = Enumerable.Range(0, d).Where(j => Enumerable.Range(0, trajectories).Any(i => !double.IsFinite(row[i * d + j]))).Select(j => columns[j].Name);
+                string when = t < burnIn ? $"in burn-in period {t} of {burnIn}" : $"in period {t - burnIn}";
+                return (torch.tensor(values.AsSpan(0, kept * rows).ToArray(), [kept * trajectories, d], dtype: ScalarType.Float64).to_type(dtype).DetachFromDisposeScope(),
+                    $"the simulated path left the feasible set {when} (non-finite {string.Join(", ", bad)}): the policy is not a solution");
+            }
             if (t >= burnIn) Array.Copy(row, 0, values, (t - burnIn) * rows, rows);
             using var step = torch.NewDisposeScope();
             x = Step(model, x, policy, random).MoveToOuterDisposeScope();
         }
-        return torch.tensor(values, [periods * trajectories, d], dtype: ScalarType.Float64).to_type(dtype).DetachFromDisposeScope();
+        return (torch.tensor(values, [periods * trajectories, d], dtype: ScalarType.Float64).to_type(dtype).DetachFromDisposeScope(), null);
     }
 }

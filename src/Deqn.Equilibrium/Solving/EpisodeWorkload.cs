@@ -239,12 +239,48 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         return ranks.Count == 1 ? total! : total! / ranks.Count;
     }
 
+    /// <summary>
+    /// The most recent states this process trained on (up to <see cref="SampleCapacity"/> rows of [StateWidth], oldest
+    /// first): where the policy was fitted, which a verdict compares the evaluation path with.
+    /// </summary>
+    public double[,] TrainingSample()
+    {
+        int width = model.StateWidth, rows = _sample.Sum(b => b.Length) / width;
+        var result = new double[rows, width];
+        int at = 0;
+        foreach (var block in _sample)
+        {
+            Buffer.BlockCopy(block, 0, result, at * sizeof(double), block.Length * sizeof(double));
+            at += block.Length;
+        }
+        return result;
+    }
+
+    /// <summary>Rows kept for <see cref="TrainingSample"/>: 20,000, enough for 0.5 % quantiles of many episodes' states.</summary>
+    public const int SampleCapacity = 20_000;
+
+    private readonly LinkedList<double[]> _sample = new();
+    private int _sampleRows;
+
+    private void Remember(Tensor visited)
+    {
+        var block = visited.detach().to(ScalarType.Float64).cpu().contiguous().data<double>().ToArray();
+        _sample.AddLast(block);
+        _sampleRows += (int)visited.shape[0];
+        while (_sample.Count > 1 && _sampleRows - _sample.First!.Value.Length / model.StateWidth >= SampleCapacity)
+        {
+            _sampleRows -= _sample.First!.Value.Length / model.StateWidth;
+            _sample.RemoveFirst();
+        }
+    }
+
     public void EndEpoch(TrainingContext context)
     {
         // The old start states may be part of the visited states, which this epoch's scope still reads: retire them
         // until the next episode begins.
         foreach (var rank in ranks)
         {
+            if (rank.Visited is { } visited) Remember(visited);
             var carried = rank.Next!.detach().MoveToOuterDisposeScope();
             rank.Retired.Add(rank.States);
             rank.States = carried;

@@ -18,7 +18,14 @@ namespace Deqn.Equilibrium.Solving;
 /// What a solve gives back: the trained policy, the logged history (one row per logged episode: loss, residual
 /// statistics, lr, steps, seconds and any probe's values) and why it stopped.
 /// </summary>
-public sealed record SolveResult(PolicyNetwork Policy, IReadOnlyList<EpochRecord> History, StopReason Stop, string StopMessage, int Episodes, long Steps, double Seconds, string Quadrature);
+public sealed record SolveResult(PolicyNetwork Policy, IReadOnlyList<EpochRecord> History, StopReason Stop, string StopMessage, int Episodes, long Steps, double Seconds, string Quadrature)
+{
+    /// <summary>The most recent states trained on (up to 20,000 rows of [StateWidth]; since the resume for a resumed solve).</summary>
+    public double[,] TrainingStates { get; init; } = new double[0, 0];
+
+    /// <summary>Polish rounds planned and run: fewer run than planned when a time budget, Ctrl-C or a target stopped the solve first.</summary>
+    public (int Planned, int Run) PolishRounds { get; init; }
+}
 
 /// <summary>Where a solve writes and how it is steered from outside.</summary>
 public sealed record SolveOptions
@@ -233,7 +240,11 @@ public static class Solver
             string kept = options.CheckpointPath is not null && File.Exists(options.CheckpointPath) ? $"; the last good checkpoint is {options.CheckpointPath}" : "";
             throw new SolverException($"{where}; stopped{kept}. Try a smaller learning rate, --clip-norm, or bounds on the offending variables");
         }
-        return new SolveResult(policy, result.Epochs, result.StopReason, result.StopMessage, run.LastEpoch, run.Steps, run.Elapsed.TotalSeconds, quadrature.Description + (redraws ? ", redrawn every step" : ""));
+        return new SolveResult(policy, result.Epochs, result.StopReason, result.StopMessage, run.LastEpoch, run.Steps, run.Elapsed.TotalSeconds, quadrature.Description + (redraws ? ", redrawn every step" : ""))
+        {
+            TrainingStates = workload.TrainingSample(),
+            PolishRounds = (spec.Polish.Rounds, Math.Clamp(run.LastEpoch - spec.Episodes, 0, spec.Polish.Rounds)),
+        };
     }
 }
 

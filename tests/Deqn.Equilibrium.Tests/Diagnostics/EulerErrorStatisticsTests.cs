@@ -51,10 +51,22 @@ public sealed class EulerErrorStatisticsTests
     }
 
     [Fact]
-    public void No_residuals_or_a_NaN_residual_is_refused()
+    public void No_residuals_are_refused()
     {
         Assert.Throws<ArgumentException>(() => EulerErrorStatistics.Of([]));
-        var nan = Assert.Throws<ArgumentException>(() => EulerErrorStatistics.Of([1e-3, double.NaN]));
-        Assert.Contains("NaN", nan.Message);
+    }
+
+    [Fact]
+    public void Non_finite_residuals_are_counted_and_make_the_mean_and_max_NaN()
+    {
+        // Given errors of which two are not finite
+        var s = EulerErrorStatistics.Of([1e-3, double.NaN, 2e-3, double.PositiveInfinity, 3e-3]);
+        // Then they are counted, the mean and max cannot look clean, and the percentiles describe the finite ones
+        Assert.Equal(2, s.NonFinite);
+        Assert.False(s.AllFinite);
+        Assert.True(double.IsNaN(s.Mean));
+        Assert.True(double.IsNaN(s.Max));
+        Assert.Equal(2e-3, s.Median, 1e-15);
+        Assert.Equal(5, s.Count);
     }
 }

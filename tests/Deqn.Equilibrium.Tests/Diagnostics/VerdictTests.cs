@@ -1,0 +1,150 @@
+using Deqn.Equilibrium.Diagnostics;
+using Deqn.Equilibrium.Modeling;
+using Deqn.Equilibrium.Models.Growth;
+using Deqn.Equilibrium.Models.Olg;
+using Deqn.Equilibrium.Perturbation;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace Deqn.Equilibrium.Tests.Diagnostics;
+
+public sealed class VerdictTests(ITestOutputHelper output)
+{
+    private static readonly DiagnosticsSpec Quick = new() { Periods = 2000, BurnIn = 200 };
+
+    private Verdict Judge(Model model, IPolicyFunction policy, double[,]? training = null, VerdictSpec? spec = null)
+    {
+        var report = SolutionDiagnostics.Run(model, policy, Quick, reference: null);
+        var verdict = Verdict.Judge(model, policy, report, LinearSolution.Of(model), training ?? new double[0, 0], Quick, spec);
+        foreach (var rule in verdict.Rules) output.WriteLine($"{rule.Name}: {rule.Outcome} — {rule.Measured} (needs {rule.Threshold})");
+        return verdict;
+    }
+
+    public static TheoryData<string> ClosedForms => new() { "brock-mirman", "brock-mirman-stochastic", "brock-mirman-labor", "olg-analytic" };
+
+    [Theory]
+    [MemberData(nameof(ClosedForms))]
+    public void Every_closed_form_used_as_the_policy_is_solved(string name)
+    {
+        var model = Deqn.Equilibrium.Models.BuiltinModels.Catalog().Find(name).Create(new Dictionary<string, double>());
+        var verdict = Judge(model, new ClosedFormPolicy(model));
+        Assert.True(verdict.Status == VerdictStatus.Solved, string.Join("; ", verdict.Reasons));
+    }
+
+    [Theory]
+    [InlineData("stochastic-growth")]
+    public void Time_iteration_used_as_the_policy_is_solved(string name)
+    {
+        var model = Deqn.Equilibrium.Models.BuiltinModels.Catalog().Find(name).Create(new Dictionary<string, double>());
+        var verdict = Judge(model, SolutionDiagnostics.AsPolicy(model.Reference()!));
+        Assert.True(verdict.Status == VerdictStatus.Solved, string.Join("; ", verdict.Reasons));
+    }
+
+    // Deterministic Brock–Mirman (δ = 1): K* = (αβ)^(1/(1−α)) ≈ 0.2, s* = αβ everywhere; initial K ~ U[0.1, 1].
+    private static readonly GrowthCalibration Bm = GrowthCalibration.BrockMirman;
+    private static readonly double Star = Bm.Alpha * Bm.Beta;
+    private static readonly double KStar = Math.Pow(Star, 1 / (1 - Bm.Alpha));
+
+    private static VerdictRule RuleNamed(Verdict verdict, string name) => verdict.Rules.Single(r => r.Name == name);
+
+    [Fact]
+    public void A_policy_that_leaves_the_feasible_set_fails()
+    {
+        // Given a negative savings rate: capital turns negative, and output K^α is undefined
+        var verdict = Judge(new StochasticGrowth(Bm), new SavingsRate(k => -0.5 + 0 * k));
+        Assert.Equal(VerdictStatus.Failed, verdict.Status);
+        Assert.Equal(RuleOutcome.Fail, RuleNamed(verdict, "feasible path").Outcome);
+    }
+
+    [Fact]
+    public void A_policy_off_everywhere_fails_the_residuals_on_the_path()
+    {
+        var verdict = Judge(new StochasticGrowth(Bm), new SavingsRate(k => Star * 1.05 + 0 * k));
+        Assert.Equal(VerdictStatus.Suspect, verdict.Status);
+        Assert.Equal(RuleOutcome.Fail, RuleNamed(verdict, "residuals on the fresh path").Outcome);
+    }
+
+    [Fact]
+    public void A_policy_right_only_where_the_path_settles_fails_on_the_initial_region_and_the_collapse_is_named()
+    {
+        // Given a savings rate exact at K* and wrong away from it: the deterministic path settles at K*, where it is right
+        var verdict = Judge(new StochasticGrowth(Bm), new SavingsRate(k => Star + 0.3 * (k - KStar)));
+        // Then the path's residuals pass, the initial region's do not, and the report says the path checked one state
+        Assert.Equal(RuleOutcome.Pass, RuleNamed(verdict, "residuals on the fresh path").Outcome);
+        Assert.Equal(RuleOutcome.Fail, RuleNamed(verdict, "residuals on the initial region").Outcome);
+        Assert.Equal(VerdictStatus.Suspect, verdict.Status);
+        Assert.Contains(verdict.Notes, n => n.Contains("collapses to a point"));
+    }
+
+    [Fact]
+    public void An_explosive_policy_fails_stability()
+    {
+        // Given K′ − K* = 1.2·(K − K*) near the steady state (an unstable law of motion), with the right level at K*
+        var verdict = Judge(new StochasticGrowth(Bm), new SavingsRate(k => (KStar + 1.2 * (k - KStar)) / k.pow(Bm.Alpha)));
+        var rule = RuleNamed(verdict, "stability at the steady state");
+        Assert.Equal(RuleOutcome.Fail, rule.Outcome);
+        Assert.Contains("1.2", rule.Measured);
+    }
+
+    [Fact]
+    public void A_stable_policy_with_the_wrong_slope_fails_the_slope_check()
+    {
+        // Given s = αβ at K* with a slope that changes s by 40 % of itself across the initial range (stable: H ≈ α + …)
+        var verdict = Judge(new StochasticGrowth(Bm), new SavingsRate(k => Star * (1 + 0.4 * (k - KStar) / 0.45)));
+        Assert.Equal(RuleOutcome.Pass, RuleNamed(verdict, "stability at the steady state").Outcome);
+        Assert.Equal(RuleOutcome.Fail, RuleNamed(verdict, "slopes against the first-order solution").Outcome);
+    }
+
+    [Fact]
+    public void A_path_outside_the_training_states_fails_the_range_check()
+    {
+        // Given the closed form judged against training states that only covered K ∈ [0.5, 1] (the path sits near 0.2)
+        var model = new StochasticGrowth(Bm);
+        var training = new double[1000, 1];
+        for (int i = 0; i < 1000; i++) training[i, 0] = 0.5 + 0.5 * i / 999.0;
+        var verdict = Judge(model, new ClosedFormPolicy(model), training);
+        Assert.Equal(RuleOutcome.Fail, RuleNamed(verdict, "path inside the training region").Outcome);
+        // And against states that covered it, it passes
+        for (int i = 0; i < 1000; i++) training[i, 0] = 0.1 + 0.9 * i / 999.0;
+        Assert.Equal(VerdictStatus.Solved, Judge(model, new ClosedFormPolicy(model), training).Status);
+    }
+
+    [Fact]
+    public void Clipping_into_bounds_on_most_periods_fails()
+    {
+        // Given a consumption floor above what the closed form consumes (C* ≈ 0.35): every period reads the floor
+        var verdict = Judge(new FlooredGrowth(0.5), new SavingsRate(k => Star + 0 * k));
+        var rule = RuleNamed(verdict, "bounds clipping");
+        Assert.Equal(RuleOutcome.Fail, rule.Outcome);
+        Assert.Contains("C", rule.Measured);
+    }
+
+    /// <summary>A savings rate as a function of capital (the first state column).</summary>
+    private sealed class SavingsRate(Func<Tensor, Tensor> s) : IPolicyFunction
+    {
+        public Tensor Values(Tensor states) => s(states.select(1, 0)).unsqueeze(1);
+    }
+
+    /// <summary>Deterministic Brock–Mirman with a floor on consumption, written with a bounded definition.</summary>
+    private sealed class FlooredGrowth : Model
+    {
+        private readonly State _k;
+        private readonly Policy _s;
+        private readonly Definition _c;
+
+        public FlooredGrowth(double floor)
+        {
+            _k = State("K", InitialDistribution.Uniform(0.1, 1));
+            _s = Policy("s", PolicyOutput.Implied, new Bounds(0, 1));
+            _c = Define("C", t => (1 - t[_s]) * t[_k].pow(Bm.Alpha), new Bounds(lower: floor));
+        }
+
+        protected override IEnumerable<(State State, Tensor Next)> Transition(Period t, ShockValues shocks) { yield return (_k, t[_s] * t[_k].pow(Bm.Alpha)); }
+
+        protected override IEnumerable<(string Name, Tensor Residual)> Equations(Period t)
+        {
+            var e = t.Expect(n => n[_k].pow(Bm.Alpha - 1) * Bm.Alpha / n[_c]);
+            yield return ("euler", 1 - 1 / (Bm.Beta * t[_c] * e));
+        }
+    }
+}
