@@ -2,6 +2,7 @@ using Deqn.Cli.Options;
 using Deqn.Cli.Runs;
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Diagnostics;
+using Deqn.Equilibrium.Perturbation;
 using Deqn.Equilibrium.Solving;
 using Deqn.Training.Persistence;
 using Spectre.Console;
@@ -15,9 +16,11 @@ public sealed class EvaluateCommand(ModelCatalog catalog) : CliCommand
     public override string Name => "evaluate";
 
     public override string Description =>
-        "Recompute the diagnostics of a 'deqn solve' run from its folder: Euler errors on a fresh path, the policy against the " +
-        "closed form or reference, CSVs, plots and report.md, written to <run>/evaluation-<time> (or --out). The --eval-* " +
-        "options change the path length, quadrature, grid and seed.";
+        "Recompute the diagnostics and the verdict of a 'deqn solve' run from its folder: Euler errors on a fresh path and on the " +
+        "initial region, the steady state and first-order checks, the policy against the closed form or reference, CSVs, plots and " +
+        "report.md, written to <run>/evaluation-<time> (or --out). From the run it reuses the model and its parameters (config.yaml), " +
+        "the trained network (policy.deqn), the states it was trained on (training-states.csv) and every --eval-* and --verdict-* " +
+        "setting it had; the options below replace those.";
 
     public override IReadOnlyList<string> Examples => new[]
     {
@@ -30,7 +33,8 @@ public sealed class EvaluateCommand(ModelCatalog catalog) : CliCommand
         new("run", null, "the run folder of a deqn solve", "Evaluate", ValueName: "folder"),
     };
 
-    private static readonly string[] EvaluationKeys = ["eval-periods", "eval-burn-in", "eval-quadrature", "eval-nodes", "eval-grid", "eval-seed"];
+    private static readonly string[] EvaluationKeys = ["eval-periods", "eval-burn-in", "eval-quadrature", "eval-nodes", "eval-grid", "eval-seed",
+        "verdict-mean-residual", "verdict-max-residual", "verdict-slope-tolerance"];
 
     protected override IReadOnlyList<OptionDef> OwnOptions { get; } =
         new SolveCommand().AllOptions.Where(d => EvaluationKeys.Contains(d.Name)).Select(d => d with { Default = null }).ToArray();
@@ -65,9 +69,26 @@ public sealed class EvaluateCommand(ModelCatalog catalog) : CliCommand
         var policy = new PolicyNetwork(model, trained.Network);
         var console = terminal.Console;
         console.MarkupLine($"[bold]deqn evaluate[/] {Markup.Escape(folder)}: {Markup.Escape(model.Title)}; a fresh {diagnostics.Periods:N0}-period path…");
+        var linear = LinearSolution.Of(model);
+        SolveCommand.PrintLinear(console, linear);
         var report = SolutionDiagnostics.Run(model, policy, diagnostics, trained.Network.DType);
-        SolveReport.Write(run.Path, entry, model, spec, null, report, diagnostics, s);
-        SolveReport.Print(console, model, null, report, run.Path);
-        return 0;
+        var assessment = SolveCommand.Assess(s, model, policy, report, linear, TrainingStates(Path.Combine(folder, SolveCommand.TrainingStatesFile), model), diagnostics, trained.Network.DType);
+        SolveReport.Write(run.Path, entry, model, spec, null, report, diagnostics, s, assessment);
+        SolveReport.Print(console, model, null, report, run.Path, assessment);
+        return assessment.Verdict.Status == VerdictStatus.Failed ? Entry.Failure : 0;
+    }
+
+    /// <summary>The run's training states (empty when the run predates them or the file does not fit the model).</summary>
+    private static double[,] TrainingStates(string file, Model model)
+    {
+        if (!File.Exists(file)) return new double[0, 0];
+        var table = Deqn.Training.Data.CsvTable.Load(file);
+        var names = model.StateColumns.Select(c => c.Name).ToArray();
+        if (!names.All(table.Columns.Contains)) return new double[0, 0];
+        var columns = names.Select(table.Numeric).ToArray();
+        var states = new double[table.RowCount, names.Length];
+        for (int j = 0; j < names.Length; j++)
+            for (int i = 0; i < table.RowCount; i++) states[i, j] = columns[j][i];
+        return states;
     }
 }

@@ -94,7 +94,8 @@ public sealed class ModelsCommand(ModelCatalog catalog) : CliCommand
             parameters.AddRow(Markup.Escape(name), SolveCommand.Format(value), Markup.Escape(entry.ParameterRanges.GetValueOrDefault(name) ?? "—"), Markup.Escape(description));
         console.Write(parameters);
 
-        console.WriteLine($"Checked against: {model.ReferenceSummary ?? (model.HasClosedForm ? "its closed form" : "nothing (no closed form or reference solution for this calibration: judge it by its residuals)")}");
+        console.WriteLine($"Checked against: {model.ReferenceSummary ?? (model.HasClosedForm ? "its closed form" : "nothing (no closed form or reference solution for this calibration: judge it by its verdict)")}");
+        SolveCommand.PrintLinear(console, Deqn.Equilibrium.Perturbation.LinearSolution.Of(model));
         Recommended(console, model);
     }
 

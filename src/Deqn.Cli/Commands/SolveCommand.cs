@@ -4,6 +4,8 @@ using Deqn.Training.Distributed;
 using Deqn.Cli.Runs;
 using Deqn.Equilibrium.Diagnostics;
 using Deqn.Equilibrium.Modeling;
+using Deqn.Equilibrium.Perturbation;
+using Deqn.Equilibrium.Simulation;
 using Deqn.Equilibrium.Models;
 using Deqn.Equilibrium.Shocks;
 using Deqn.Equilibrium.Solving;
@@ -79,6 +81,8 @@ public sealed class SolveCommand : CliCommand
         new("epochs-per-episode", "1", "passes over an episode's states", "Episodes", ValueName: "n"),
         new("batch-size", "64", "minibatch size (0: all of an episode's states in one step)", "Episodes", ValueName: "n"),
         new("redraw", "false", "start every episode from fresh draws of the initial distributions instead of where the last ended", "Episodes", Flag: true),
+        new("refresh", "0.25", "with continuing paths: the share of the trajectories that restart from fresh draws of the initial distributions each episode, so training keeps covering the region the verdict checks (0: none)", "Episodes", ValueName: "share"),
+        new("warm-start", "linear", "where the network starts: linear (fitted to the first-order perturbation solution around the steady state) or none (random weights)", "Episodes", ValueName: "how"),
         new("quadrature", "gauss-hermite", "expectations over next period's shocks: gauss-hermite (product rule), monomial or pseudo-random", "Episodes", ValueName: "rule"),
         new("nodes", "5", "Gauss–Hermite nodes per shock, or pseudo-random draws", "Episodes", ValueName: "n"),
         new("input-scaling", "box", "how the network's inputs are scaled: box (states by their initial ranges) or simulated (running mean and spread of the simulated states; features always are)", "Episodes", ValueName: "how"),
@@ -103,6 +107,9 @@ public sealed class SolveCommand : CliCommand
         new("eval-nodes", "10", "nodes per shock for the evaluation quadrature", "Diagnostics", ValueName: "n"),
         new("eval-grid", "50", "points per state of the grid the policy is compared on", "Diagnostics", ValueName: "n"),
         new("eval-seed", "20261127", "seed of the evaluation path (independent of training)", "Diagnostics", ValueName: "n"),
+        new("verdict-mean-residual", "0.001", "the verdict 'solved' needs every equation's mean |residual| at or below this, on the fresh path and on the initial region", "Diagnostics", ValueName: "x"),
+        new("verdict-max-residual", "0.01", "… and every equation's largest |residual| at or below this", "Diagnostics", ValueName: "x"),
+        new("verdict-slope-tolerance", "0.25", "… and the policy's slopes at the steady state within this share of the first-order solution's (see docs/when-deqn-fails.md)", "Diagnostics", ValueName: "x"),
     }.Concat(TrainingOptions.Subset(SharedNames)), SolverSettings.Of(new SolverSpec()));
 
     public override int Execute(Settings s, Terminal terminal, CancellationToken cancel)
@@ -165,6 +172,8 @@ public sealed class SolveCommand : CliCommand
         if (group.Size > 1) console.MarkupLine($"  data-parallel over {group.Size} MPI processes: {group.Size} × {spec.Trajectories} trajectories, gradients averaged every step");
         else if (spec.Ranks > 1) console.MarkupLine($"  {spec.Ranks} ranks simulated in this process: {spec.Ranks} × {spec.Trajectories} trajectories, gradients averaged every step");
         if (lead) console.MarkupLine($"  run folder: {Markup.Escape(run.Path)}");
+        var linear = LinearSolution.Of(model);
+        if (!quiet) PrintLinear(console, linear);
 
         var dtype = spec.Network.Precision == Precision.Float64 ? TorchSharp.torch.ScalarType.Float64 : TorchSharp.torch.ScalarType.Float32;
         double? targetPolicyError = s.PositiveOrNull("target-policy-error");
@@ -173,10 +182,12 @@ public sealed class SolveCommand : CliCommand
         if (s.Bool("track-reference") || targetPolicyError is not null)
         {
             // A numerical reference (time iteration…) is computed once: Reference() may take seconds.
-            if (!model.HasClosedForm && !quiet) console.MarkupLine("  computing the reference solution…");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             reference = SolutionDiagnostics.DefaultReference(model);
             if (reference is null && targetPolicyError is not null)
                 throw s.Error("target-policy-error", $"{model.Title} has no closed form or reference solution to measure the policy against");
+            if (reference is not null && !quiet)
+                console.MarkupLine($"  checked against: {Markup.Escape(reference.Name)}" + (model.HasClosedForm ? "" : $" (computed in {clock.Elapsed.TotalSeconds:0.0} s)"));
             if (reference is not null)
                 probe = SolutionDiagnostics.ReferenceProbe(model, reference, SolutionDiagnostics.Comparison(model, reference, diagnostics with { SampleSize = Math.Min(diagnostics.SampleSize, 2000) }, dtype, Math.Min(diagnostics.GridPoints, 30)).States, dtype);
         }
@@ -184,7 +195,7 @@ public sealed class SolveCommand : CliCommand
         SolveResult result;
         if (!lead)
         {
-            using var trained = Solver.Run(model, spec, new SolveOptions { Resume = checkpoint, ModelName = entry.Name, Cancel = cancel, Probe = probe, Group = group,
+            using var trained = Solver.Run(model, spec, new SolveOptions { Resume = checkpoint, ModelName = entry.Name, Cancel = cancel, Probe = probe, Group = group, Linear = linear,
                 Target = targetPolicyError is double target ? ("policy_max_rel_error", target) : null }).Policy;
             return 0;
         }
@@ -195,7 +206,9 @@ public sealed class SolveCommand : CliCommand
             quiet ? NullLogger.Instance : terminal.Progress(["loss", "euler_mean", "euler_max", "policy_max_rel_error", "lr"], unit: "episode")))
         {
             logger.LogHyperparameters(s.All().Where(a => a.Value is not null).ToDictionary(a => a.Def.Name, a => a.Value!));
-            result = Solver.Run(model, spec, new SolveOptions
+            try
+            {
+                result = Solver.Run(model, spec, new SolveOptions
             {
                 Logger = logger,
                 CheckpointPath = run.File(CheckpointFile),
@@ -205,11 +218,22 @@ public sealed class SolveCommand : CliCommand
                 ModelName = entry.Name,
                 Cancel = cancel,
                 Probe = probe,
+                Linear = linear,
                 Target = targetPolicyError is double t ? ("policy_max_rel_error", t) : null,
                 Group = group,
             });
+            }
+            catch (SolverException e)
+            {
+                // The run folder says it failed, so an earlier report is never mistaken for this run's.
+                string checkpointFile = run.File(CheckpointFile);
+                var kept = File.Exists(checkpointFile) ? new[] { $"the last good checkpoint is {checkpointFile}" } : [];
+                SolveReport.WriteFailure(run.Path, entry, model, spec, e.Message.Split('\n')[0].Trim(), kept, linear);
+                throw;
+            }
         }
         using var policy = result.Policy;
+        if (result.WarmStart is { } warm && !quiet) console.MarkupLine($"  started from {Markup.Escape(warm)}");
         if (group is OpenMpi mpi)
             console.MarkupLine($"  process 0 spent {mpi.InCollectives.TotalSeconds:0.00} s of {result.Seconds:0.00} s of training in MPI collectives ({100 * mpi.InCollectives.TotalSeconds / result.Seconds:0.#} %: averaging gradients, gathering states, waiting for the other processes)");
         SavePolicy(run, entry.Name, model, policy);
@@ -218,16 +242,76 @@ public sealed class SolveCommand : CliCommand
             console.MarkupLine($"[yellow]Interrupted[/] after episode {result.Episodes}; the checkpoint is saved. Continue with: ./deqn solve {Markup.Escape(entry.Name)} --resume {Markup.Escape(run.Path)}");
             return 130;
         }
-        console.MarkupLine($"Checking the solution on a fresh {diagnostics.Periods:N0}-period path…");
+        var notes = new List<string>();
+        if (result.PolishRounds.Run < result.PolishRounds.Planned)
+        {
+            string why = result.Stop == StopReason.TimeBudget ? $"the time budget (--max-seconds {Format(spec.MaxSeconds ?? 0)})" : "the stop";
+            string note = $"{why} ended training after episode {result.Episodes}: {result.PolishRounds.Run} of the {result.PolishRounds.Planned} polish rounds ran" +
+                (result.PolishRounds.Run == 0 ? ", so the solution is Adam's alone" : "");
+            notes.Add(note);
+            console.MarkupLine($"[yellow]{Markup.Escape(note)}[/]");
+        }
+        WriteTrainingStates(run, model, result.TrainingStates);
+        console.MarkupLine($"Checking the solution on a fresh {diagnostics.Periods:N0}-period path and on the initial region…");
         // The diagnostics build their inputs on the CPU: a network trained elsewhere is moved there first.
         var checkedPolicy = policy;
         if (policy.Network.parameters().First().device.type != TorchSharp.DeviceType.CPU)
             checkedPolicy = new PolicyNetwork(model, policy.Network.MoveTo(TorchSharp.torch.CPU));
         var report = SolutionDiagnostics.Run(model, checkedPolicy, diagnostics, policy.Network.DType, reference);
-        SolveReport.Write(run.Path, entry, model, spec, result, report, diagnostics, s);
-        SolveReport.Print(console, model, result, report, run.Path);
-        return 0;
+        var assessment = Assess(s, model, checkedPolicy, report, linear, result.TrainingStates, diagnostics, policy.Network.DType) with { Notes = notes };
+        SolveReport.Write(run.Path, entry, model, spec, result, report, diagnostics, s, assessment);
+        SolveReport.Print(console, model, result, report, run.Path, assessment);
+        return assessment.Verdict.Status == VerdictStatus.Failed ? Entry.Failure : 0;
     }
+
+    /// <summary>The verdict with the thresholds the settings give; a check that cannot run makes it "failed" with the reason.</summary>
+    internal static SolveAssessment Assess(Settings s, Model model, IPolicyFunction policy, SolutionReport report, LinearSolution linear, double[,] training,
+        DiagnosticsSpec diagnostics, TorchSharp.torch.ScalarType dtype)
+    {
+        var thresholds = new VerdictSpec
+        {
+            MeanResidual = s.Positive("verdict-mean-residual"),
+            MaxResidual = s.Positive("verdict-max-residual"),
+            SlopeTolerance = s.Positive("verdict-slope-tolerance"),
+        };
+        Verdict verdict;
+        try { verdict = Verdict.Judge(model, policy, report, linear, training, diagnostics, thresholds, dtype); }
+        catch (Exception e) when (e is InvalidOperationException or SimulationException or System.Runtime.InteropServices.ExternalException)
+        {
+            verdict = Verdict.Failure($"the checks could not run: {e.Message.Split('\n')[0].Trim()}");
+        }
+        return new SolveAssessment(verdict, linear, thresholds);
+    }
+
+    /// <summary>The steady state and the first-order solution in a few lines (long vectors shortened).</summary>
+    internal static void PrintLinear(IAnsiConsole console, LinearSolution linear)
+    {
+        var steady = linear.SteadyState;
+        static string Values(IReadOnlyList<(string Name, double Value)> values) =>
+            string.Join(", ", values.Take(8).Select(v => $"{v.Name} = {Format(v.Value)}")) + (values.Count > 8 ? $", … ({values.Count} in all)" : "");
+        if (steady.Found) console.MarkupLine($"  steady state: {Markup.Escape(Values(steady.States))}; {Markup.Escape(Values(steady.Policies))} ({Markup.Escape(steady.Message)})");
+        else console.MarkupLine($"  steady state: [yellow]{Markup.Escape(steady.Message)}[/]");
+        if (steady.Found) console.MarkupLine($"  first order: {(linear.Solved ? "" : "[yellow]")}{Markup.Escape(linear.Message)}{(linear.Solved ? "" : "[/]")}");
+    }
+
+    /// <summary>
+    /// training-states.csv: up to 5,000 of the states the network was last trained on (thinned evenly), so that
+    /// <c>evaluate</c> can judge the path against them, and a user can see where training happened.
+    /// </summary>
+    internal static void WriteTrainingStates(RunFolder run, Model model, double[,] states)
+    {
+        int n = states.GetLength(0);
+        if (n == 0 || states.GetLength(1) != model.StateWidth) return;
+        int kept = Math.Min(n, 5000);
+        var columns = model.StateColumns.Select(c => c.Name).ToArray();
+        Deqn.Reports.TidyCsv.Write(run.File(TrainingStatesFile), columns, Enumerable.Range(0, kept).Select(i =>
+        {
+            int row = (int)((long)i * n / kept);
+            return (IReadOnlyList<object?>)Enumerable.Range(0, columns.Length).Select(j => (object?)states[row, j]).ToArray();
+        }));
+    }
+
+    public const string TrainingStatesFile = "training-states.csv";
 
     /// <summary>
     /// Resolves a new solve's settings: --set pairs go to the model or the settings, the model is built, and the settings
@@ -306,6 +390,13 @@ public sealed class SolveCommand : CliCommand
             EpochsPerEpisode = s.Int("epochs-per-episode", min: 1),
             BatchSize = s.Int("batch-size", min: 0),
             RedrawEachEpisode = s.Bool("redraw"),
+            Refresh = s.Double("refresh") is var refresh and >= 0 and <= 1 ? refresh : throw s.Error("refresh", $"must be a share in [0, 1] (got {s.Raw("refresh")})"),
+            WarmStart = s.Parse("warm-start", v => v.Trim().ToLowerInvariant() switch
+            {
+                "linear" or "first-order" => WarmStartKind.Linear,
+                "none" or "random" => WarmStartKind.None,
+                _ => throw new ArgumentException($"'{v}' is not linear or none"),
+            }),
             Quadrature = s.Parse("quadrature", v => QuadratureSpec.Parse(v, s.Int("nodes", min: 1))),
             InputScaling = s.Parse("input-scaling", v => v.Trim().ToLowerInvariant() switch
             {

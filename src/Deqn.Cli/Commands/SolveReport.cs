@@ -2,6 +2,7 @@ using System.Globalization;
 using Deqn.Cli.Options;
 using Deqn.Equilibrium.Diagnostics;
 using Deqn.Equilibrium.Modeling;
+using Deqn.Equilibrium.Perturbation;
 using Deqn.Equilibrium.Solving;
 using Deqn.Reports;
 using Spectre.Console;
@@ -10,9 +11,17 @@ using BarChart = Deqn.Reports.BarChart;
 namespace Deqn.Cli.Commands;
 
 /// <summary>A solved model's diagnostics as the files economists read: CSVs, plots (PNG and SVG), report.md, and a console summary.</summary>
+/// <summary>What a run's report says about trusting it: the verdict with its thresholds, and the steady state and first-order solution it was judged against.</summary>
+public sealed record SolveAssessment(Verdict Verdict, LinearSolution Linear, VerdictSpec Thresholds)
+{
+    /// <summary>Lines that belong beside the verdict: a polish cut by the time budget, a training failure, the last good checkpoint.</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+}
+
 public static class SolveReport
 {
-    public static void Write(string folder, ModelEntry entry, Model model, SolverSpec spec, SolveResult? result, SolutionReport report, DiagnosticsSpec diagnostics, Settings settings)
+    public static void Write(string folder, ModelEntry entry, Model model, SolverSpec spec, SolveResult? result, SolutionReport report, DiagnosticsSpec diagnostics, Settings settings,
+        SolveAssessment assessment)
     {
         Directory.CreateDirectory(folder);
         string File(string name) => Path.Combine(folder, name);
@@ -25,7 +34,7 @@ public static class SolveReport
         TidyCsv.Write(File("policy-slices.csv"), ["state", "policy", "x", "solution", "reference"], report.Slices.SelectMany(sl =>
             sl.X.Select((x, i) => (IReadOnlyList<object?>)[sl.State, sl.Policy, x, sl.Solution[i], sl.Reference?[i]])));
 
-        WriteSummary(File("summary.json"), entry, model, spec, result, report);
+        WriteSummary(File("summary.json"), entry, model, spec, result, report, assessment);
 
         // Plot labels take the reference's short name ("time iteration"); its details are in report.md.
         string? reference = report.ReferenceName?.Split(" (")[0];
@@ -88,7 +97,9 @@ public static class SolveReport
         foreach (var (equation, _) in report.Errors.Where(e => report.PathColumns.Contains($"error_{e.Key}") && (!e.Key.Contains('[') || e.Key.EndsWith("[1]", StringComparison.Ordinal) || !report.Errors.ContainsKey(NextElement(e.Key)))))
         {
             int column = report.PathColumns.ToList().IndexOf($"error_{equation}");
-            var logs = Enumerable.Range(0, report.Path.GetLength(0)).Select(i => Math.Log10(Math.Max(Math.Abs(report.Path[i, column]), 1e-17))).ToArray();
+            var logs = Enumerable.Range(0, report.Path.GetLength(0)).Select(i => report.Path[i, column]).Where(double.IsFinite)
+                .Select(v => Math.Log10(Math.Max(Math.Abs(v), 1e-17))).ToArray();
+            if (logs.Length == 0) continue;
             double lo = Math.Floor(logs.Min() * 4) / 4, hi = Math.Ceiling(logs.Max() * 4) / 4;
             if (hi <= lo) hi = lo + 0.25;
             int bins = (int)Math.Round((hi - lo) / 0.25);
@@ -102,6 +113,11 @@ public static class SolveReport
         }
 
         int shown = Math.Min(500, report.Path.GetLength(0));
+        if (shown < 2)
+        {
+            WriteMarkdown(File("report.md"), entry, model, spec, result, report, diagnostics, settings, plots, assessment);
+            return;
+        }
         var t = Enumerable.Range(0, shown).Select(i => (double)i).ToArray();
         // One panel per scalar state and policy; a vector's elements share a panel.
         LineChart Panel(string name, IReadOnlyList<string> elements, int first, int periods = 0)
@@ -118,7 +134,94 @@ public static class SolveReport
         ChartRenderer.Save(new GridOfCharts($"The first {shown} periods of the evaluation path", pathPanels, Math.Min(2, pathPanels.Length)), File("plots/path"));
         plots.Add(($"The first {shown} periods of the evaluation path", "plots/path.png"));
 
-        WriteMarkdown(File("report.md"), entry, model, spec, result, report, diagnostics, settings, plots);
+        WriteMarkdown(File("report.md"), entry, model, spec, result, report, diagnostics, settings, plots, assessment);
+    }
+
+    /// <summary>
+    /// A run that stopped before it could be evaluated (a non-finite residual in training): report.md and summary.json
+    /// say so, with the verdict "failed", the reason and the last good checkpoint, so no earlier report is mistaken for it.
+    /// </summary>
+    public static void WriteFailure(string folder, ModelEntry entry, Model model, SolverSpec spec, string reason, IReadOnlyList<string> notes, LinearSolution linear)
+    {
+        var verdict = Verdict.Failure(reason);
+        var summary = new Dictionary<string, object?>
+        {
+            ["model"] = entry.Name,
+            ["title"] = model.Title,
+            ["parameters"] = model.Parameters.ToDictionary(p => p.Name, p => Num(p.Value)),
+            ["verdict"] = verdict.Word,
+            ["reasons"] = verdict.Reasons,
+            ["notes"] = notes,
+            ["steady_state"] = SteadyStateJson(linear),
+            ["network"] = spec.Network.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}").ToArray(),
+        };
+        Deqn.Training.Persistence.AtomicFile.WriteAllText(Path.Combine(folder, "summary.json"), System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        var md = new MarkdownReport();
+        md.Heading(1, $"deqn solve {entry.Name}: {model.Title}");
+        md.Paragraph($"**Verdict: failed.** {reason}");
+        if (notes.Count > 0) md.List(notes);
+        WriteLinear(md, model, linear);
+        md.Heading(2, "Command");
+        md.Code("deqn " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)), "sh");
+        md.Save(Path.Combine(folder, "report.md"));
+    }
+
+    /// <summary>A number for JSON: non-finite values are null (JSON has no NaN).</summary>
+    private static object? Num(double v) => double.IsFinite(v) ? v : null;
+
+    private static Dictionary<string, object?> SteadyStateJson(LinearSolution linear)
+    {
+        var steady = linear.SteadyState;
+        return new Dictionary<string, object?>
+        {
+            ["status"] = steady.Status.ToString().ToLowerInvariant(),
+            ["message"] = steady.Message,
+            ["chains"] = steady.Chains,
+            ["states"] = steady.States.ToDictionary(v => v.Name, v => Num(v.Value)),
+            ["policies"] = steady.Policies.ToDictionary(v => v.Name, v => Num(v.Value)),
+            ["definitions"] = steady.Definitions.ToDictionary(v => v.Name, v => Num(v.Value)),
+            ["first_order"] = new Dictionary<string, object?>
+            {
+                ["status"] = linear.Status.ToString(),
+                ["message"] = linear.Message,
+                ["stable_roots"] = linear.StableRoots,
+                ["spectral_radius"] = linear.Solved ? Num(linear.SpectralRadius) : null,
+            },
+        };
+    }
+
+    /// <summary>The steady state and the first-order solution, as report.md shows them.</summary>
+    private static void WriteLinear(MarkdownReport md, Model model, LinearSolution linear)
+    {
+        var steady = linear.SteadyState;
+        md.Heading(2, "Steady state and first-order solution");
+        md.Paragraph($"Deterministic steady state (shocks at zero{(steady.Chains.Count > 0 ? "; " + string.Join("; ", steady.Chains) : "")}): {steady.Message}.");
+        if (steady.Found)
+        {
+            var rows = steady.States.Select(v => (IReadOnlyList<string>)["state", v.Name, F(v.Value)])
+                .Concat(steady.Policies.Select(v => (IReadOnlyList<string>)["policy", v.Name, F(v.Value)]))
+                .Concat(steady.Definitions.Select(v => (IReadOnlyList<string>)["definition", v.Name, F(v.Value)])).ToArray();
+            md.Table(["kind", "name", "value"], rows.Length <= 60 ? rows : rows.Take(60).Append(["…", $"{rows.Length - 60} more in summary.json", ""]));
+        }
+        md.Paragraph($"First-order perturbation: {linear.Message}.");
+        if (linear.Solved && linear.States.Count <= 6 && linear.Policies.Count <= 12)
+            md.Table(["∂ policy / ∂ state", .. linear.States], linear.Policies.Select((p, i) => (IReadOnlyList<string>)[p, .. linear.States.Select((_, j) => F(linear.PolicySlopes[i, j]))]));
+    }
+
+    private static void WriteVerdict(MarkdownReport md, SolveAssessment assessment)
+    {
+        var verdict = assessment.Verdict;
+        md.Heading(2, $"Verdict: {verdict.Word}");
+        md.Paragraph(verdict.Status switch
+        {
+            VerdictStatus.Solved => "Every check below passed.",
+            VerdictStatus.Suspect => "Do not use this solution as it is: " + string.Join("; ", verdict.Reasons) + ". What each check means and what to do: docs/when-deqn-fails.md.",
+            _ => "No usable solution: " + string.Join("; ", verdict.Reasons) + ".",
+        });
+        if (verdict.Rules.Count > 0)
+            md.Table(["check", "outcome", "measured", "needs"], verdict.Rules.Select(r => (IReadOnlyList<string>)
+                [r.Name, r.Outcome switch { RuleOutcome.Pass => "pass", RuleOutcome.Fail => "**fail**", _ => "not applicable" }, r.Measured, r.Threshold]));
+        if (verdict.Notes.Count + assessment.Notes.Count > 0) md.List([.. verdict.Notes, .. assessment.Notes]);
     }
 
     // "euler[3]" → "euler[4]".
@@ -129,28 +232,44 @@ public static class SolveReport
     }
 
     /// <summary>The numbers of the run in one machine-readable file (benchmarks and scripts read it).</summary>
-    private static void WriteSummary(string path, ModelEntry entry, Model model, SolverSpec spec, SolveResult? result, SolutionReport report)
+    private static void WriteSummary(string path, ModelEntry entry, Model model, SolverSpec spec, SolveResult? result, SolutionReport report, SolveAssessment assessment)
     {
+        var verdict = assessment.Verdict;
         var summary = new Dictionary<string, object?>
         {
             ["model"] = entry.Name,
             ["title"] = model.Title,
+            ["verdict"] = verdict.Word,
+            ["reasons"] = verdict.Reasons,
+            ["checks"] = verdict.Rules.Select(r => new Dictionary<string, string> { ["name"] = r.Name, ["outcome"] = r.Outcome.ToString().ToLowerInvariant(), ["measured"] = r.Measured, ["needs"] = r.Threshold }).ToArray(),
+            ["notes"] = verdict.Notes.Concat(assessment.Notes).ToArray(),
+            ["thresholds"] = new Dictionary<string, double>
+            {
+                ["mean_residual"] = assessment.Thresholds.MeanResidual, ["max_residual"] = assessment.Thresholds.MaxResidual,
+                ["slope_tolerance"] = assessment.Thresholds.SlopeTolerance, ["inside_share"] = assessment.Thresholds.InsideShare,
+                ["range_widening"] = assessment.Thresholds.RangeWidening, ["clipped_share"] = assessment.Thresholds.ClippedShare,
+            },
+            ["evaluation_failure"] = report.Failure,
+            ["steady_state"] = SteadyStateJson(assessment.Linear),
+            ["polish_rounds_planned"] = result?.PolishRounds.Planned,
+            ["polish_rounds_run"] = result?.PolishRounds.Run,
             ["parameters"] = model.Parameters.ToDictionary(p => p.Name, p => p.Value),
             ["episodes"] = result?.Episodes,
             ["steps"] = result?.Steps,
             ["training_seconds"] = result?.Seconds,
             ["stop"] = result?.Stop.ToString(),
             ["stop_message"] = result?.StopMessage,
-            ["final_loss"] = result?.History[^1].Value("loss"),
+            ["final_loss"] = result is { History.Count: > 0 } ? Num(result.History[^1].Value("loss")) : null,
             ["quadrature"] = report.Quadrature,
-            ["euler_errors"] = report.Errors.ToDictionary(e => e.Key, e => new Dictionary<string, double>
+            ["euler_errors"] = report.Errors.ToDictionary(e => e.Key, e => new Dictionary<string, object?>
             {
-                ["mean"] = e.Value.Mean, ["median"] = e.Value.Median, ["p90"] = e.Value.P90, ["p99"] = e.Value.P99, ["max"] = e.Value.Max,
+                ["mean"] = Num(e.Value.Mean), ["median"] = Num(e.Value.Median), ["p90"] = Num(e.Value.P90), ["p99"] = Num(e.Value.P99), ["max"] = Num(e.Value.Max),
+                ["non_finite"] = e.Value.NonFinite,
             }),
             ["reference"] = report.ReferenceName,
             ["policy_errors"] = report.Comparisons.Select(c => new Dictionary<string, object> { ["policy"] = c.Policy, ["where"] = c.Where, ["mean"] = c.Mean, ["max"] = c.Max }).ToArray(),
             ["grid_box"] = report.GridBox.ToDictionary(b => b.State, b => new[] { b.Low, b.High }),
-            ["definitions_on_path"] = DefinitionRanges(model, report).ToDictionary(d => d.Name, d => new Dictionary<string, double> { ["min"] = d.Min, ["mean"] = d.Mean, ["max"] = d.Max }),
+            ["definitions_on_path"] = DefinitionRanges(model, report).ToDictionary(d => d.Name, d => new Dictionary<string, object?> { ["min"] = Num(d.Min), ["mean"] = Num(d.Mean), ["max"] = Num(d.Max) }),
             ["network"] = spec.Network.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}").ToArray(),
         };
         Deqn.Training.Persistence.AtomicFile.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(summary, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
@@ -180,7 +299,7 @@ public static class SolveReport
         [("mean", s.Mean), ("median", s.Median), ("p90", s.P90), ("p99", s.P99), ("max", s.Max)];
 
     private static void WriteMarkdown(string path, ModelEntry entry, Model model, SolverSpec spec, SolveResult? result, SolutionReport report, DiagnosticsSpec diagnostics,
-        Settings settings, List<(string Title, string File)> plots)
+        Settings settings, List<(string Title, string File)> plots, SolveAssessment assessment)
     {
         var md = new MarkdownReport();
         md.Heading(1, $"deqn solve {entry.Name}: {model.Title}");
@@ -190,13 +309,16 @@ public static class SolveReport
             md.Paragraph($"Trained {result.Episodes:N0} episodes ({result.Steps:N0} steps) in {result.Seconds:F1} s; stopped: {result.StopMessage}. Network {PolicyNetwork.InputWidth(model)} → {string.Join(" → ", spec.Network.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}"))} → {model.PolicyWidth}, " +
                 $"{spec.Network.Precision.ToString().ToLowerInvariant()}; training expectations by {result.Quadrature}. Final loss {MarkdownReport.FormatNumber(result.History[^1].Value("loss"))}.");
         }
+        WriteVerdict(md, assessment);
         md.Heading(2, "Euler errors on a fresh path");
-        md.Paragraph($"Relative Euler errors |e| on {diagnostics.Periods:N0} periods of a fresh simulated path (seed {diagnostics.Seed}, after {diagnostics.BurnIn} burn-in periods), expectations by {report.Quadrature}.");
-        md.Table(["equation", "mean", "median", "p90", "p99", "max", "log10 mean", "log10 max"], report.Errors.Select(e => (IReadOnlyList<string>)
+        md.Paragraph($"Relative Euler errors |e| on {report.Periods:N0} periods of a fresh simulated path (seed {diagnostics.Seed}, after {diagnostics.BurnIn} burn-in periods), expectations by {report.Quadrature}." +
+            (report.Failure is { } failure ? $" The path was to have {diagnostics.Periods:N0} periods: {failure}." : ""));
+        md.Table(["equation", "mean", "median", "p90", "p99", "max", "log10 mean", "log10 max", "non-finite"], report.Errors.Select(e => (IReadOnlyList<string>)
         [
             e.Key, F(e.Value.Mean), F(e.Value.Median), F(e.Value.P90), F(e.Value.P99), F(e.Value.Max),
-            e.Value.Log10Mean.ToString("F2", CultureInfo.InvariantCulture), e.Value.Log10Max.ToString("F2", CultureInfo.InvariantCulture),
+            L(e.Value.Log10Mean), L(e.Value.Log10Max), e.Value.NonFinite.ToString("N0", CultureInfo.InvariantCulture),
         ]));
+        WriteLinear(md, model, assessment.Linear);
         if (model.Definitions.Count > 0)
         {
             md.Heading(2, "Definitions along the path");
@@ -230,13 +352,13 @@ public static class SolveReport
         md.Save(path);
     }
 
-    public static void Print(IAnsiConsole console, Model model, SolveResult? result, SolutionReport report, string folder)
+    public static void Print(IAnsiConsole console, Model model, SolveResult? result, SolutionReport report, string folder, SolveAssessment assessment)
     {
         var table = new Table().Border(TableBorder.Rounded).Title("Euler errors on a fresh path");
         foreach (var h in new[] { "equation", "mean", "p99", "max", "log10 mean", "log10 max" }) table.AddColumn(h);
         foreach (var (name, s) in report.Errors)
-            table.AddRow(Markup.Escape(name), F(s.Mean), F(s.P99), F(s.Max), s.Log10Mean.ToString("F2", CultureInfo.InvariantCulture), s.Log10Max.ToString("F2", CultureInfo.InvariantCulture));
-        console.Write(table);
+            table.AddRow(Markup.Escape(name), F(s.Mean), F(s.P99), F(s.Max), L(s.Log10Mean), L(s.Log10Max));
+        if (report.Errors.Count > 0) console.Write(table);
         if (report.ReferenceName is not null)
         {
             var policy = new Table().Border(TableBorder.Rounded).Title($"Policy vs {Markup.Escape(report.ReferenceName)}");
@@ -245,8 +367,23 @@ public static class SolveReport
             console.Write(policy);
         }
         if (result is not null) console.MarkupLine($"{result.Episodes:N0} episodes, {result.Steps:N0} steps, {result.Seconds:F1} s of training.");
+        PrintVerdict(console, assessment);
         console.MarkupLine($"Report: {Markup.Escape(Path.Combine(folder, "report.md"))}");
     }
+
+    /// <summary>The verdict in one block: the word, then each failed check with its number and threshold.</summary>
+    public static void PrintVerdict(IAnsiConsole console, SolveAssessment assessment)
+    {
+        var verdict = assessment.Verdict;
+        string colour = verdict.Status switch { VerdictStatus.Solved => "green", VerdictStatus.Suspect => "yellow", _ => "red" };
+        int passed = verdict.Rules.Count(r => r.Outcome == RuleOutcome.Pass), applicable = verdict.Rules.Count(r => r.Outcome != RuleOutcome.NotApplicable);
+        console.MarkupLine($"Verdict: [bold {colour}]{verdict.Word}[/]" + (verdict.Rules.Count > 0 ? $" ({passed} of {applicable} checks passed)" : ""));
+        foreach (var reason in verdict.Reasons) console.MarkupLine($"  [{colour}]✗[/] {Markup.Escape(reason)}");
+        foreach (var note in verdict.Notes.Concat(assessment.Notes)) console.MarkupLine($"  note: {Markup.Escape(note)}");
+        if (verdict.Status == VerdictStatus.Suspect) console.MarkupLine("  What each check means and what to do: docs/when-deqn-fails.md");
+    }
+
+    private static string L(double log10) => double.IsFinite(log10) ? log10.ToString("F2", CultureInfo.InvariantCulture) : "—";
 
     private static string F(double v) => MarkdownReport.FormatNumber(v);
 

@@ -25,6 +25,8 @@ public static class SolverSettings
         s["epochs-per-episode"] = Format(spec.EpochsPerEpisode);
         s["batch-size"] = Format(spec.BatchSize);
         s["redraw"] = Format(spec.RedrawEachEpisode);
+        s["refresh"] = Format(spec.Refresh);
+        s["warm-start"] = spec.WarmStart == WarmStartKind.Linear ? "linear" : "none";
         s["quadrature"] = spec.Quadrature.Name;
         s["nodes"] = Format(spec.Quadrature.Nodes);
         s["input-scaling"] = spec.InputScaling == InputScaling.Simulated ? "simulated" : "box";

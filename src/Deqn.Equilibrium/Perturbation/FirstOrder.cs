@@ -60,14 +60,15 @@ public sealed record LinearSolution(
 
     private static LinearSolution Solve(Model model, SteadyState steady, SteadyStateSpec spec)
     {
-        var system = new DeterministicSystem(model, spec.Chains);
-        var states = system.Continuous.Select(j => model.StateColumns[j].Name).ToArray();
+        var states = model.StateColumns.Where(c => c.State.Chain is null).Select(c => c.Name).ToArray();
         var policies = model.PolicyColumns.Select(p => p.Name).ToArray();
-        int nx = states.Length, m = policies.Length, q = system.EquationNames.Count, d = model.Shocks.Count;
+        int nx = states.Length, m = policies.Length, d = model.Shocks.Count;
         LinearSolution Fail(PerturbationStatus status, string message, IReadOnlyList<Complex>? roots = null, int stable = 0) =>
             new(status, message, steady, states, policies, new double[m, nx], new double[nx, nx], new double[nx, d], roots ?? [], stable);
         if (!steady.Found)
             return Fail(PerturbationStatus.NoSteadyState, steady.Status == SteadyStateStatus.None ? "not applicable: the model has no steady state" : $"not computed: {steady.Message}");
+        var system = new DeterministicSystem(model, spec.Chains);
+        int q = system.EquationNames.Count;
         if (q != m)
             return Fail(PerturbationStatus.NotSquare, $"not computed: {q} equation elements for {m} policies (the first-order solution needs as many as there are policies)");
 

@@ -54,11 +54,20 @@ public sealed record SteadyState(
     public static SteadyState Of(Model model, SteadyStateSpec? spec = null)
     {
         spec ??= new SteadyStateSpec();
-        var system = new DeterministicSystem(model, spec.Chains);
+        DeterministicSystem system;
+        try { system = new DeterministicSystem(model, spec.Chains); }
+        catch (Exception e) when (e is InvalidOperationException or System.Runtime.InteropServices.ExternalException)
+        {
+            return new SteadyState(SteadyStateStatus.Failed, $"the model could not be evaluated without shocks: {e.Message.Split('\n')[0].Trim()}", [], [], [], [], false, spec.Chains.Describe(model));
+        }
         var chains = spec.Chains.Describe(model);
         if (!model.HasSteadyState)
             return new SteadyState(SteadyStateStatus.None, $"{model.Title} has no steady state (the model says so)", [], [], [], [], false, chains);
-        return new Newton(system, spec).Solve(chains);
+        try { return new Newton(system, spec).Solve(chains); }
+        catch (Exception e) when (e is InvalidOperationException or System.Runtime.InteropServices.ExternalException)
+        {
+            return new SteadyState(SteadyStateStatus.Failed, $"the model could not be evaluated without shocks: {e.Message.Split('\n')[0].Trim()}", [], [], [], [], false, chains);
+        }
     }
 
     public override string ToString() => Status switch

@@ -98,9 +98,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         if (Polishing) return PolishRound(episode);
         using (no_grad())
         {
-            var starts = ranks.Select(rank => spec.RedrawEachEpisode && episode > 1
-                ? Simulator.DrawInitial(model, spec.Trajectories, rank.Random, rank.States.dtype, rank.States.device)
-                : rank.States).ToArray();
+            var starts = ranks.Select(rank => Start(rank, episode)).ToArray();
             // Scaling by statistics starts from the initial draws, so the first simulation does not see unscaled inputs.
             if (policy is { ObservesStates: true, Statistics: null }) policy.Observe(Everyone(starts));
             for (int k = 0; k < ranks.Count; k++) (ranks[k].Visited, ranks[k].Next) = Simulate(ranks[k], starts[k], episode, spec.EpisodeLength);
@@ -120,6 +118,22 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
             }
         }
         return batches;
+    }
+
+    /// <summary>
+    /// Where a rank's trajectories start an episode: fresh draws of the initial distributions when episodes redraw;
+    /// otherwise where they ended, except the first <see cref="SolverSpec.Refresh"/> share of them, which restart from
+    /// fresh draws (so training keeps seeing the initial region beside the ergodic set).
+    /// </summary>
+    private Tensor Start(RankTrajectories rank, int episode, int? rows = null)
+    {
+        int trajectories = rows ?? spec.Trajectories;
+        if (episode <= 1 && rows is null) return rank.States;
+        if (spec.RedrawEachEpisode) return Simulator.DrawInitial(model, trajectories, rank.Random, rank.States.dtype, rank.States.device);
+        int fresh = (int)Math.Ceiling(spec.Refresh * trajectories - 1e-9);
+        if (fresh == 0) return rank.States;
+        var drawn = Simulator.DrawInitial(model, fresh, rank.Random, rank.States.dtype, rank.States.device);
+        return fresh == rank.States.shape[0] ? drawn : torch.cat([drawn, rank.States.narrow(0, fresh, rank.States.shape[0] - fresh)], 0);
     }
 
     /// <summary>
@@ -175,7 +189,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
                 else
                 {
                     length = (economies + spec.Trajectories - 1) / spec.Trajectories;
-                    start = rank.States;
+                    start = Start(rank, episode, spec.Trajectories);
                 }
                 (rank.Visited, rank.Next) = Simulate(rank, start, episode, length);
                 if (rank.Visited.shape[0] * _rowsPerEconomy.Value > polish.MaxRows / TotalRanks) rank.Visited = rank.Visited.narrow(0, 0, economies);

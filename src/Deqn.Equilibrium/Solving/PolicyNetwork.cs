@@ -114,6 +114,9 @@ public sealed class PolicyNetwork : IPolicyFunction, IDisposable
         return torch.cat(_model.Policies.Select(p => p.Transform(raw.narrow(1, p.Index, p.Size))).ToArray(), 1);
     }
 
+    /// <summary>The network's raw outputs [n, PolicyWidth] before each policy's transform (gradients flow).</summary>
+    internal Tensor Raw(Tensor states) => Network.forward(Inputs(states.to(_offset.device)));
+
     /// <summary>
     /// Adds the simulated states <paramref name="visited"/> [rows, StateWidth] to the running statistics and rescales
     /// the inputs scaled by them (no gradients; the solver calls it once an episode, before its steps).

@@ -25,6 +25,9 @@ public sealed record SolveResult(PolicyNetwork Policy, IReadOnlyList<EpochRecord
 
     /// <summary>Polish rounds planned and run: fewer run than planned when a time budget, Ctrl-C or a target stopped the solve first.</summary>
     public (int Planned, int Run) PolishRounds { get; init; }
+
+    /// <summary>Where the network started, in words (null: its random weights, or a resumed solve).</summary>
+    public string? WarmStart { get; init; }
 }
 
 /// <summary>Where a solve writes and how it is steered from outside.</summary>
@@ -71,6 +74,9 @@ public sealed record SolveOptions
     /// probe and targets at every logged episode.
     /// </summary>
     public IReadOnlyList<ICallback> Callbacks { get; init; } = [];
+
+    /// <summary>The model's first-order solution, when the caller has it already (the warm start computes it otherwise).</summary>
+    public Perturbation.LinearSolution? Linear { get; init; }
 }
 
 /// <summary>
@@ -102,7 +108,11 @@ public static class Solver
         var policy = new PolicyNetwork(model, network, spec.InputScaling);
         try
         {
-            return Train(model, spec, options, policy, device);
+            // A resumed solve has its weights in the checkpoint; a fresh one starts on the saddle path.
+            string? warm = spec.WarmStart == WarmStartKind.Linear && options.Resume is null
+                ? WarmStart.Fit(model, policy, options.Linear ?? Perturbation.LinearSolution.Of(model), spec.Seed)
+                : null;
+            return Train(model, spec, options, policy, device) with { WarmStart = warm };
         }
         catch
         {

@@ -89,9 +89,20 @@ public sealed record SolverSpec
     /// <summary>Start every episode from fresh draws of the initial distributions instead of where the last one ended.</summary>
     public bool RedrawEachEpisode { get; init; }
 
+    /// <summary>
+    /// When episodes continue their paths: the share of the trajectories that restart from fresh draws of the initial
+    /// distributions at each episode's start, so that training keeps covering the region a user asked about (where the
+    /// verdict judges the policy) and not only the ergodic set, which may be a point (a deterministic economy) or a
+    /// spurious place the policy drifted to. 0: pure continuing paths.
+    /// </summary>
+    public double Refresh { get; init; } = 0.25;
+
+    /// <summary>Where the network starts: fitted to the first-order perturbation solution (default), or its random weights.</summary>
+    public WarmStartKind WarmStart { get; init; } = WarmStartKind.Linear;
+
     public QuadratureSpec Quadrature { get; init; } = new();
 
-    /// <summary>Levenberg–Marquardt rounds after the last episode (none unless set).</summary>
+    /// <summary>Levenberg–Marquardt rounds after the last episode (six by default, as the shipped models polish).</summary>
     public PolishSpec Polish { get; init; } = new();
 
     /// <summary>How the network's inputs are scaled: by the initial box (default) or by running statistics of the simulated states.</summary>
@@ -143,6 +154,7 @@ public sealed record SolverSpec
         if (EpisodeLength < 1) throw new ArgumentException($"episode length must be at least 1 (got {EpisodeLength})");
         if (EpochsPerEpisode < 1) throw new ArgumentException($"epochs per episode must be at least 1 (got {EpochsPerEpisode})");
         if (BatchSize < 0) throw new ArgumentException($"batch size must be ≥ 0 (got {BatchSize})");
+        if (!(Refresh is >= 0 and <= 1)) throw new ArgumentException($"refresh must be a share in [0, 1] (got {Refresh})");
         if (LogEvery < 1) throw new ArgumentException($"log-every must be at least 1 (got {LogEvery})");
         foreach (var (name, weight) in EquationWeights)
             if (!(weight >= 0) || !double.IsFinite(weight)) throw new ArgumentException($"the loss weight of equation '{name}' must be finite and ≥ 0 (got {weight})");
@@ -164,7 +176,7 @@ public sealed record SolverSpec
 public sealed record PolishSpec
 {
     /// <summary>Rounds after the last episode; 0: none.</summary>
-    public int Rounds { get; init; }
+    public int Rounds { get; init; } = 6;
 
     /// <summary>Economies in a round's sample; each equation element gives one least-squares row per economy.</summary>
     public int States { get; init; } = 1024;

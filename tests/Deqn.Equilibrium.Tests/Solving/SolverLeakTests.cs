@@ -27,7 +27,7 @@ public sealed class SolverLeakTests(ITestOutputHelper output)
         SolverSpec Spec(int episodes) => new()
         {
             Network = SolverSpec.DefaultNetwork with { Hidden = [new LayerSpec(8, Activation.Tanh)] }, Episodes = episodes, Trajectories = 16, EpisodeLength = 1, BatchSize = 0,
-            LogEvery = 50, HistogramEvery = 100, CheckpointEvery = 0, Seed = 3,
+            LogEvery = 50, HistogramEvery = 100, CheckpointEvery = 0, Seed = 3, Polish = new PolishSpec { Rounds = 0 },
         };
         long LiveAfter(int episodes)
         {

@@ -55,6 +55,7 @@ public sealed class SolverTests(ITestOutputHelper output)
         {
             Network = SolverSpec.DefaultNetwork with { Hidden = [new Deqn.Training.Networks.LayerSpec(4, Deqn.Training.Networks.Activation.Tanh)] },
             Episodes = 7, Trajectories = 8, EpisodeLength = 2, BatchSize = 4, LogEvery = 3, Seed = 5, Optimization = SolverSpec.DefaultOptimization with { Optimizer = SolverSpec.Adam(0.05) },
+            Polish = new PolishSpec { Rounds = 0 },
         };
 
         protected override IEnumerable<(State State, Tensor Next)> Transition(Period t, ShockValues shocks)
