@@ -37,7 +37,7 @@ public sealed class PredictCommand : CliCommand
     public override IReadOnlyList<string> Examples => new[]
     {
         "./deqn predict runs/fit-diabetes-20261127-101500/model.deqn ../shared/data/diabetes.csv --out predictions.csv",
-        "./deqn predict runs/solve-brock-mirman-20261127-101500/policy.deqn states.csv           # columns K (and z): s, Y, W, C, R",
+        "./deqn predict runs/solve-brock-mirman-20261127-101500/policy.deqn states.csv           # a column K; adds s, Y, W, C, R",
         "./deqn predict runs/solve-olg-analytic-20261127-101500/policy.deqn runs/solve-olg-analytic-20261127-101500/path.csv --definitions false",
         "./deqn predict runs/solve-brock-mirman-20261127-101500/policy.deqn states.csv --raw     # the network's outputs, predicted_s",
         "dotnet run --project examples/CustomModel -c Release -- predict runs/solve-crra-growth-20261127-101500/policy.deqn states.csv",
@@ -52,7 +52,7 @@ public sealed class PredictCommand : CliCommand
     protected override IReadOnlyList<OptionDef> OwnOptions { get; } = new OptionDef[]
     {
         new("definitions", "true", "a solve's policy: also write every definition of its model (output, consumption, multipliers, features…) at each row", "Policy", Flag: true),
-        new("raw", "false", "a solve's policy: write the network's raw outputs as predicted_<policy>, from its input columns by name (scaled states, features, one-hot chain states), as a fit's model", "Policy", Flag: true),
+        new("raw", "false", "a solve's policy: write the network's raw outputs as predicted_<policy>, reading its inputs by name (the continuous states, the features' values, a 0/1 column 'shock=<label>' per chain state), as predict did before it applied the transforms", "Policy", Flag: true),
     };
 
     public override int Execute(Settings s, Terminal terminal, CancellationToken cancel)

@@ -100,6 +100,10 @@ public sealed class SavedPolicyTests : IDisposable
             "c[1]", "c[2]", "c[3]", "c[4]", "c_per_k[1]", "c_per_k[2]", "c_per_k[3]"]);
         // and without definitions, only the policies
         Assert.Equal(["s[1]", "s[2]", "s[3]"], PolicyTable.At(model, loaded, PathStates(model, report), definitions: false).Columns);
+        // and states given as a tensor give the same table
+        using var scope = NewDisposeScope();
+        var fromTensor = PolicyTable.At(model, loaded, Tensors.FromArray(PathStates(model, report), ScalarType.Float64));
+        Assert.Equal(table.Values, fromTensor.Values);
     }
 
     [Theory]
