@@ -16,16 +16,16 @@ public static class Entry
     public const int BadInput = 2;
     public const int Failure = 1;
 
-    /// <summary>The commands, with <paramref name="models"/> (the shipped models when null) for solve, models and evaluate.</summary>
+    /// <summary>The commands, with <paramref name="models"/> (the shipped models when null) for solve, models, evaluate and predict.</summary>
     public static IReadOnlyList<CliCommand> Commands(ModelCatalog? models = null)
     {
         models ??= BuiltinModels.Catalog();
-        return [new FitCommand(), new PredictCommand(), new ApproxCommand(), new MergeCommand(), new SolveCommand(models), new ModelsCommand(models), new EvaluateCommand(models), new DemosCommand()];
+        return [new FitCommand(), new PredictCommand(models), new ApproxCommand(), new MergeCommand(), new SolveCommand(models), new ModelsCommand(models), new EvaluateCommand(models), new DemosCommand()];
     }
 
     /// <summary>
     /// Runs the command line. A program with models of its own passes its catalog — e.g.
-    /// <c>Entry.Run(args, models: BuiltinModels.Catalog().Add("my-model", …))</c> — and gets solve, models and evaluate for them.
+    /// <c>Entry.Run(args, models: BuiltinModels.Catalog().Add("my-model", …))</c> — and gets solve, models, evaluate and predict for them.
     /// </summary>
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null, ModelCatalog? models = null)
     {

@@ -99,6 +99,28 @@ public sealed class SolveCommandTests : IDisposable
     }
 
     [Fact]
+    public void Evaluate_scales_the_inputs_as_the_solve_did_so_the_same_path_gives_the_same_numbers()
+    {
+        // Given the OLG economy (features, scaled by the simulated states) solved with every input scaled by statistics
+        var solve = Solve(Fast.Concat(new[] { "olg-analytic", "--set", "generations=3", "--input-scaling", "simulated", "--out", Out("run") }).ToArray());
+        Assert.True(solve.ExitCode == 0, solve.Stderr);
+        // When its diagnostics are recomputed on a path of the same length and seed
+        var r = Run("evaluate", Out("run"), "--out", Out("eval"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        // Then the path (states, policies, definitions, errors) is the solve's to rounding
+        var solved = File.ReadAllLines(Path.Combine(Out("run"), "path.csv"));
+        var evaluated = File.ReadAllLines(Path.Combine(Out("eval"), "path.csv"));
+        Assert.Equal(solved.Length, evaluated.Length);
+        Assert.Equal(solved[0], evaluated[0]);
+        for (int i = 1; i < solved.Length; i++)
+            foreach (var (a, b) in solved[i].Split(',').Zip(evaluated[i].Split(',')))
+            {
+                double x = double.Parse(a, CultureInfo.InvariantCulture), y = double.Parse(b, CultureInfo.InvariantCulture);
+                Assert.True(Math.Abs(x - y) <= 1e-10 * Math.Max(1, Math.Abs(x)), $"path.csv row {i}: {a} against {b}");
+            }
+    }
+
+    [Fact]
     public void The_report_gives_each_definitions_range_on_the_path_so_a_binding_ceilings_multiplier_shows_positive()
     {
         // Given the hours-ceiling model solved briefly (40 small episodes: far from the closed form's μ = 0.0967, but

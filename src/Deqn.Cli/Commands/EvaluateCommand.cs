@@ -66,7 +66,10 @@ public sealed class EvaluateCommand(ModelCatalog catalog) : CliCommand
             throw now.Error("run", $"{policyFile} is not a policy of model '{entry.Name}'");
         var out_ = now.String("out") ?? Path.Combine(folder, $"evaluation-{DateTime.Now:yyyyMMdd-HHmmss}");
         var run = RunFolder.Create(out_, "evaluate", entry.Name, now);
-        var policy = new PolicyNetwork(model, trained.Network);
+        // The saved scaling, not the initial box: features and --input-scaling simulated are scaled by the trained statistics.
+        PolicyNetwork policy;
+        try { policy = PolicyNetwork.From(model, trained); }
+        catch (ArgumentException e) { throw new ModelFileException($"{policyFile}: {e.Message}"); }
         var console = terminal.Console;
         console.MarkupLine($"[bold]deqn evaluate[/] {Markup.Escape(folder)}: {Markup.Escape(model.Title)}; a fresh {diagnostics.Periods:N0}-period path…");
         var linear = LinearSolution.Of(model);

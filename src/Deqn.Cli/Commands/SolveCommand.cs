@@ -236,7 +236,7 @@ public sealed class SolveCommand : CliCommand
         if (result.WarmStart is { } warm && !quiet) console.MarkupLine($"  started from {Markup.Escape(warm)}");
         if (group is OpenMpi mpi)
             console.MarkupLine($"  process 0 spent {mpi.InCollectives.TotalSeconds:0.00} s of {result.Seconds:0.00} s of training in MPI collectives ({100 * mpi.InCollectives.TotalSeconds / result.Seconds:0.#} %: averaging gradients, gathering states, waiting for the other processes)");
-        SavePolicy(run, entry.Name, model, policy);
+        SavePolicy(run, entry.Name, policy);
         if (result.Stop == StopReason.Interrupted)
         {
             console.MarkupLine($"[yellow]Interrupted[/] after episode {result.Episodes}; the checkpoint is saved. Continue with: ./deqn solve {Markup.Escape(entry.Name)} --resume {Markup.Escape(run.Path)}");
@@ -448,32 +448,21 @@ public sealed class SolveCommand : CliCommand
         : x.IsVector ? $"{x.Name}[{x.Size}] ~ {(x.Initials.Distinct().Count() == 1 ? x.Initial.ToString() : "per element")}" : $"{x.Name} ~ {x.Initial}";
 
     /// <summary>
-    /// The trained network as a Deqn model file (inputs: every state element scaled by its initial range, then each
-    /// Markov chain's state one-hot; outputs: raw policy values, one per element).
+    /// The trained network as a Deqn model file (<see cref="PolicyNetwork.ToTrainedModel"/>: inputs every state element
+    /// scaled by its initial range or the simulated states' spread, then each Markov chain's state one-hot; outputs raw
+    /// policy values, one per element), with the program that solved it, so that predict can say which program knows the model.
     /// </summary>
-    private static void SavePolicy(RunFolder run, string name, Model model, PolicyNetwork policy)
+    private static void SavePolicy(RunFolder run, string name, PolicyNetwork policy)
     {
-        var (center, halfWidth) = policy.CurrentScaling();
-        var inputs = PolicyNetwork.InputNames(model);
-        int oneHot = inputs.Count - center.Length;
-        var trained = new TrainedModel(policy.Network, new ModelMetadata
-        {
-            Task = TaskKind.Regression,
-            Network = policy.Network.Spec,
-            Features = inputs.ToArray(),
-            Targets = model.PolicyColumns.Select(p => p.Name).ToArray(),
-            InputNormalizer = new Normalizer(NormalizationKind.MinMax,
-                center.Concat(Enumerable.Repeat(0.0, oneHot)).ToArray(), halfWidth.Concat(Enumerable.Repeat(1.0, oneHot)).ToArray()),
-            Provenance = new Dictionary<string, string>
-            {
-                ["deqn-model"] = name,
-                ["calibration"] = string.Join(';', model.Parameters.Select(p => $"{p.Name}={Format(p.Value)}")),
-                ["outputs"] = "raw network outputs; the policies apply " + string.Join(", ", model.Policies.Select(p => $"{p.Name}: {p.Output.ToString().ToLowerInvariant()}{(p.Bounds is { } b ? " " + b : "")}")),
-            },
-        });
+        var trained = policy.ToTrainedModel(name, new Dictionary<string, string> { [ProgramKey] = ProgramName });
         trained.Save(run.File(PolicyFile));
         trained.ExportSafetensors(run.File("policy.safetensors"));
     }
+
+    /// <summary>Provenance key of a saved policy: the program that solved it (deqn, or a program with models of its own).</summary>
+    internal const string ProgramKey = "program";
+
+    internal static string ProgramName => System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name ?? "deqn";
 
     internal static string Format(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 }

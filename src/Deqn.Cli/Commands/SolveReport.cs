@@ -343,7 +343,7 @@ public static class SolveReport
         md.List([
             "`config.yaml`: the merged settings; rerun with `./deqn solve --config config.yaml --out <new folder>`",
             "`history.csv`, `tensorboard/`: loss, per-equation residuals, penalties, learning rate per logged episode",
-            "`policy.deqn` (and `policy.safetensors`): the trained network; `checkpoints/last.ckpt`: everything to resume",
+            "`policy.deqn` (and `policy.safetensors`): the trained network (`./deqn predict policy.deqn states.csv`: its policies and definitions at any states); `checkpoints/last.ckpt`: everything to resume",
             "`summary.json`: the numbers of this report in one machine-readable file",
             "`path.csv`: the evaluation path with states, policies, definitions and errors; `euler-errors.csv`, `policy-errors.csv`, `policy-slices.csv`",
         ]);

@@ -23,7 +23,7 @@ public sealed record InputStatistics(long Count, double[] Mean, double[] Squared
 /// output per policy element, and each policy's output transform (sigmoid into bounds, softplus…) is applied.
 /// Inputs in order: continuous state columns, feature columns, one-hot chain states.
 /// </summary>
-public sealed class PolicyNetwork : IPolicyFunction, IDisposable
+public sealed partial class PolicyNetwork : IPolicyFunction, IDisposable
 {
     private readonly Model _model;
     private readonly Tensor _offset;
