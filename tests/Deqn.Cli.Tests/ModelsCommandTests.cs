@@ -79,7 +79,7 @@ public sealed class ModelsCommandTests
         int code = Deqn.Cli.Entry.Run(["models", "labor-slow", "--quiet"], stdout, new StringWriter(), catalog);
         // Then it says that nothing checks it but its residuals
         Assert.Equal(0, code);
-        Assert.Contains("Checked against: nothing (no closed form or reference solution for this calibration: judge it by its residuals)", stdout.ToString());
+        Assert.Contains("Checked against: nothing (no closed form or reference solution for this calibration: judge it by its verdict)", stdout.ToString());
         Assert.Contains("  intratemporal: ψ·L^θ·C/w − 1 = 0", stdout.ToString());
 
         // and a model that writes no formulas and no ranges (the example program's) says that too

@@ -157,7 +157,7 @@ public sealed class SolveCommand : CliCommand
         var spec = BuildSolver(s);
         var diagnostics = BuildDiagnostics(s);
         // The merged config names every parameter of the model, so the run reproduces even if defaults change.
-        s.Set("calibration", string.Join(';', model.Parameters.Select(p => $"{p.Name}={Format(p.Value)}")), s.Source("calibration") == "default" ? "resolved" : s.Source("calibration"));
+        s.Set("calibration", string.Join(';', model.Parameters.Select(p => $"{p.Name}={p.Value.ToString("R", CultureInfo.InvariantCulture)}")), s.Source("calibration") == "default" ? "resolved" : s.Source("calibration"));
         if (checkpoint is null && lead) run.WriteConfig("solve", s);
 
         var console = terminal.Console;

@@ -254,15 +254,8 @@ public sealed record Verdict(VerdictStatus Status, IReadOnlyList<string> Reasons
             "the policy's change across the initial region at the steady state, against the perturbation's: far apart, the network found another solution of the equations");
     }
 
-    private static double SpectralRadius(double[,] h)
-    {
-        if (h.Length == 0) return 0;
-        using var scope = NewDisposeScope();
-        var (values, _) = linalg.eig(Tensors.FromArray(h, ScalarType.Float64));
-        var re = values.real.contiguous().data<double>().ToArray();
-        var im = values.imag.contiguous().data<double>().ToArray();
-        return re.Zip(im, (a, b) => Math.Sqrt(a * a + b * b)).Max();
-    }
+    private static double SpectralRadius(double[,] h) => h.Length == 0 ? 0
+        : MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfArray(h).Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Asymmetric).EigenValues.Max(z => z.Magnitude);
 
     /// <summary>At least <see cref="VerdictSpec.InsideShare"/> of the fresh path inside the training states' range.</summary>
     private static VerdictRule RangeRule(Model model, SolutionReport report, double[,] training, VerdictSpec spec)

@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Numerics;
 using Deqn.Equilibrium.Modeling;
+using MathNet.Numerics.LinearAlgebra;
+using MathNet.Numerics.LinearAlgebra.Factorization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -173,65 +175,44 @@ public sealed record LinearSolution(
         return kinked.Order().ToArray();
     }
 
-    /// <summary>The generalized eigenvalues λ of B·v = λ·A·v and their eigenvectors, or null when B − sA is singular for every shift tried.</summary>
-    private static (Complex[] Lambdas, Complex[,] Vectors)? GeneralizedEigen(double[,] a, double[,] b)
+    /// <summary>
+    /// The generalized eigenvalues λ of B·v = λ·A·v and a real basis of each one's invariant subspace (a complex pair's
+    /// two columns hold the real and imaginary parts, both belonging to either root), or null when B − sA is singular for
+    /// every shift tried. Managed and single-threaded (Math.NET), so every run gives the same bits.
+    /// </summary>
+    private static (Complex[] Lambdas, double[,] Vectors)? GeneralizedEigen(double[,] a, double[,] b)
     {
         int n = a.GetLength(0);
-        if (n == 0) return ([], new Complex[0, 0]);
+        if (n == 0) return ([], new double[0, 0]);
+        var am = Matrix<double>.Build.DenseOfArray(a);
+        var bm = Matrix<double>.Build.DenseOfArray(b);
         foreach (double shift in new[] { 1.7320508, -2.2360680, 3.1415927, -0.5772157, 7.3890561 })
         {
-            using var scope = NewDisposeScope();
-            var at = Deqn.Training.Engine.Tensors.FromArray(a, ScalarType.Float64);
-            var bt = Deqn.Training.Engine.Tensors.FromArray(b, ScalarType.Float64);
-            var shifted = bt - at * shift;
-            var singular = linalg.svdvals(shifted);
-            double smallest = singular.min().item<double>(), largest = singular.max().item<double>();
-            if (!(smallest > 1e-10 * Math.Max(largest, 1e-300))) continue;
-            var mmatrix = linalg.solve(shifted, at);
-            var (mu, v) = linalg.eig(mmatrix);
-            var muRe = mu.real.contiguous().data<double>().ToArray();
-            var muIm = mu.imag.contiguous().data<double>().ToArray();
-            var vRe = v.real.contiguous().data<double>().ToArray();
-            var vIm = v.imag.contiguous().data<double>().ToArray();
-            double scale = muRe.Zip(muIm, (r, i) => new Complex(r, i).Magnitude).DefaultIfEmpty(0).Max();
-            var lambdas = new Complex[n];
-            var vectors = new Complex[n, n];
-            for (int i = 0; i < n; i++)
-            {
-                var z = new Complex(muRe[i], muIm[i]);
-                lambdas[i] = z.Magnitude <= 1e-13 * Math.Max(scale, 1e-300) ? new Complex(double.PositiveInfinity, 0) : shift + 1 / z;
-                for (int r = 0; r < n; r++) vectors[r, i] = new Complex(vRe[r * n + i], vIm[r * n + i]);
-            }
-            return (lambdas, vectors);
+            var shifted = bm - am * shift;
+            var singular = shifted.Svd(computeVectors: false).S;
+            if (!(singular[singular.Count - 1] > 1e-10 * Math.Max(singular[0], 1e-300))) continue;
+            var evd = shifted.Solve(am).Evd(Symmetricity.Asymmetric);
+            var mu = evd.EigenValues;
+            double scale = mu.Select(z => z.Magnitude).DefaultIfEmpty(0).Max();
+            var lambdas = mu.Select(z => z.Magnitude <= 1e-13 * Math.Max(scale, 1e-300) ? new Complex(double.PositiveInfinity, 0) : shift + 1 / z).ToArray();
+            return (lambdas, evd.EigenVectors.ToArray());
         }
         return null;
     }
 
-    /// <summary>
-    /// P = V_p·V_x⁻¹ over the stable eigenvectors, or null when V_x is singular. P is real, so P·V_x = V_p splits into
-    /// P·[Re V_x, Im V_x] = [Re V_p, Im V_p]: one real least-squares system (consistent, so exact to rounding).
-    /// </summary>
-    private static double[,]? StableSlopes(Complex[,] vectors, int[] stable, int nx, int m)
+    /// <summary>P = V_p·V_x⁻¹ over the stable roots' real basis, or null when V_x is singular.</summary>
+    private static double[,]? StableSlopes(double[,] vectors, int[] stable, int nx, int m)
     {
         var slopes = new double[m, nx];
         if (nx == 0) return slopes;
-        using var scope = NewDisposeScope();
-        var vx = new double[nx, 2 * nx];
-        var vp = new double[m, 2 * nx];
-        for (int c = 0; c < nx; c++)
-        {
-            for (int r = 0; r < nx; r++) (vx[r, c], vx[r, nx + c]) = (vectors[r, stable[c]].Real, vectors[r, stable[c]].Imaginary);
-            for (int r = 0; r < m; r++) (vp[r, c], vp[r, nx + c]) = (vectors[nx + r, stable[c]].Real, vectors[nx + r, stable[c]].Imaginary);
-        }
-        var x = Deqn.Training.Engine.Tensors.FromArray(vx, ScalarType.Float64);
-        var singular = linalg.svdvals(x);
-        if (!(singular.min().item<double>() > 1e-12 * singular.max().item<double>())) return null;
-        if (m == 0) return slopes;
-        var p = Deqn.Training.Engine.Tensors.FromArray(vp, ScalarType.Float64);
-        var (solution, _, _, _) = linalg.lstsq(x.t(), p.t());
-        var values = Deqn.Training.Engine.Tensors.ToArray(solution.t());
+        var vx = Matrix<double>.Build.Dense(nx, nx, (r, c) => vectors[r, stable[c]]);
+        var vp = Matrix<double>.Build.Dense(m, nx, (r, c) => vectors[nx + r, stable[c]]);
+        var singular = vx.Svd(computeVectors: false).S;
+        if (!(singular[singular.Count - 1] > 1e-12 * singular[0])) return null;
+        // P·V_x = V_p  ⇔  V_xᵀ·Pᵀ = V_pᵀ.
+        var p = vx.Transpose().Solve(vp.Transpose()).Transpose();
         for (int r = 0; r < m; r++)
-            for (int c = 0; c < nx; c++) slopes[r, c] = values[r, c];
+            for (int c = 0; c < nx; c++) slopes[r, c] = p[r, c];
         return slopes;
     }
 

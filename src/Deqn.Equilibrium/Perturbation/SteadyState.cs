@@ -1,5 +1,6 @@
 using System.Globalization;
 using Deqn.Equilibrium.Modeling;
+using MathNet.Numerics.LinearAlgebra;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -187,21 +188,34 @@ public sealed record SteadyState(
             return (u, f, norm, it);
         }
 
-        /// <summary>The Levenberg–Marquardt step: least squares on [J; √μ·D]·s = [−F; 0], D the Jacobian's column norms.</summary>
+        /// <summary>
+        /// The Levenberg–Marquardt step: least squares on [J; √μ·D]·s = [−F; 0], D the Jacobian's column norms, by a
+        /// managed SVD (minimum norm where J is rank-deficient; single-threaded, so the same bits every run).
+        /// </summary>
         private static double[] Step(double[,] jacobian, double[] f, double mu)
         {
-            using var scope = NewDisposeScope();
             int rows = jacobian.GetLength(0), cols = jacobian.GetLength(1);
-            var j = Deqn.Training.Engine.Tensors.FromArray(jacobian, ScalarType.Float64);
-            var b = tensor(f, [rows, 1], dtype: ScalarType.Float64).neg();
-            if (mu > 0)
+            var a = Matrix<double>.Build.Dense(rows + (mu > 0 ? cols : 0), cols);
+            var b = Vector<double>.Build.Dense(a.RowCount);
+            for (int r = 0; r < rows; r++)
             {
-                var d = j.square().sum(dim: 0).sqrt().clamp_min(1e-12).mul(Math.Sqrt(mu));
-                j = cat([j, diag(d)], 0);
-                b = cat([b, zeros(cols, 1, dtype: ScalarType.Float64)], 0);
+                for (int c = 0; c < cols; c++) a[r, c] = jacobian[r, c];
+                b[r] = -f[r];
             }
-            var (solution, _, _, _) = linalg.lstsq(j, b);
-            return solution.narrow(0, 0, cols).flatten().data<double>().ToArray();
+            if (mu > 0)
+                for (int c = 0; c < cols; c++)
+                {
+                    double norm = 0;
+                    for (int r = 0; r < rows; r++) norm += jacobian[r, c] * jacobian[r, c];
+                    a[rows + c, c] = Math.Sqrt(mu) * Math.Max(Math.Sqrt(norm), 1e-12);
+                }
+            var svd = a.Svd(computeVectors: true);
+            double tolerance = svd.S.Count == 0 ? 0 : svd.S[0] * 1e-13 * Math.Max(a.RowCount, a.ColumnCount);
+            var utb = svd.U.TransposeThisAndMultiply(b);
+            var y = Vector<double>.Build.Dense(cols);
+            for (int i = 0; i < svd.S.Count; i++)
+                if (svd.S[i] > tolerance) y[i] = utb[i] / svd.S[i];
+            return svd.VT.TransposeThisAndMultiply(y).ToArray();
         }
 
         /// <summary>A least-squares point is stationary when the gradient Jᵀ·F is negligible next to |J|·|F|.</summary>

@@ -142,3 +142,21 @@ public sealed class FirstOrderTests
         }
     }
 }
+
+public sealed class FirstOrderReproducibilityTests
+{
+    [Fact]
+    public void The_steady_state_and_the_first_order_solution_are_the_same_bits_every_time()
+    {
+        // Given a model solved twenty times in one process (a warm start built on them must be reproducible for resume)
+        var model = new Deqn.Equilibrium.Models.Growth.StochasticGrowth(new Deqn.Equilibrium.Models.Growth.GrowthCalibration());
+        var first = LinearSolution.Of(model);
+        for (int i = 0; i < 20; i++)
+        {
+            var again = LinearSolution.Of(model);
+            Assert.Equal(first.SteadyState.StateRow, again.SteadyState.StateRow);
+            Assert.Equal(first.SteadyState.PolicyRow, again.SteadyState.PolicyRow);
+            Assert.Equal(first.PolicySlopes, again.PolicySlopes);
+        }
+    }
+}
