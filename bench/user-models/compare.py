@@ -225,10 +225,36 @@ def _err(d, r, scale=None):
     return {"max": float(np.max(e)), "mean": float(np.mean(e))}
 
 
+def growth_euler(net, states, nodes=10):
+    """The DEQN policy's own relative Euler error 1 − (β E[C′^(−γ) R′])^(−1/γ)/C at these states (Gauss–Hermite 10, as
+    `solve` evaluates): the report's statistic, but on the reference's samples instead of the network's own path."""
+    c = net.calibration
+    alpha, beta, delta, gamma = c["alpha"], c["beta"], c["delta"], c["gamma"]
+    stochastic = states.shape[1] > 1
+    k = states[:, 0]
+    z = states[:, 1] if stochastic else np.ones_like(k)
+    q = growth_quantities(net, states)
+    k_next = q["s"] * (z * k ** alpha + (1 - delta) * k)
+    if stochastic:
+        x, w = np.polynomial.hermite.hermgauss(nodes)
+        eps, weights = np.sqrt(2.0) * c["sigma"] * x, w / np.sqrt(np.pi)
+    else:
+        eps, weights = np.zeros(1), np.ones(1)
+    expectation = np.zeros_like(k)
+    for e, w in zip(eps, weights):
+        zn = np.exp(c.get("rho", 0.0) * np.log(z) + e)
+        nxt = np.column_stack([k_next, zn]) if stochastic else k_next[:, None]
+        cn = growth_quantities(net, nxt)["C"]
+        expectation += w * cn ** (-gamma) * (alpha * zn * k_next ** (alpha - 1) + 1 - delta)
+    return 1 - (beta * expectation) ** (-1 / gamma) / q["C"]
+
+
 def compare_growth(net, ref, states, args):
     d = growth_quantities(net, states)
     r = ref.policy(states)
-    return {"s": _err(d["s"], np.asarray(r["s"])), "C": _err(d["C"], np.asarray(r["C"]))}
+    e = np.abs(growth_euler(net, states))
+    return {"s": _err(d["s"], np.asarray(r["s"])), "C": _err(d["C"], np.asarray(r["C"])),
+            "deqn_euler": {"max": float(e.max()), "mean": float(e.mean())}}
 
 
 def compare_irbc(net, ref, states, args):
@@ -300,6 +326,20 @@ def box_sample(net, n, seed):
 
 
 # --- reporting -----------------------------------------------------------------------------------------------------
+def state_ranges(columns, states):
+    return {name: [float(states[:, j].min()), float(states[:, j].max())] for j, name in enumerate(columns)}
+
+
+def path_states(net, run):
+    path = os.path.join(run, "path.csv")
+    if not os.path.exists(path):
+        return None
+    with open(path, newline="") as f:
+        header = next(csv.reader(f))
+    data = np.loadtxt(path, delimiter=",", skiprows=1, usecols=[header.index(c) for c in net.features], ndmin=2)
+    return data
+
+
 def summary_of_run(run):
     path = os.path.join(run, "summary.json")
     if not os.path.exists(path):
@@ -315,6 +355,8 @@ def markdown_line(model, run, sample, result):
     for key, stats in result.items():
         if key == "binding":
             cells.append(f"binding agrees {100 * stats['agree_pairs']:.1f} % of pairs ({100 * stats['agree_states']:.1f} % of states)")
+        elif key == "deqn_euler":
+            cells.append(f"DEQN Euler error here max {stats['max']:.2e} mean {stats['mean']:.2e}")
         elif key.startswith(("k_next", "lambda")):
             continue
         else:
@@ -358,6 +400,15 @@ def main(argv=None):
         "calibration": net.calibration, "forward_pass_vs_path_csv": {"max_relative_gap": gap, "rows": rows},
         "deqn_report": summary_of_run(args.run), "n": args.n, "seed": args.seed, "samples": {},
     }
+    on_path = path_states(net, args.run)
+    if model in ("ramsey", "growth-crra5") and on_path is not None:
+        # this file's Euler error against the one solve wrote on its path: the same model, the same formula
+        with open(os.path.join(args.run, "path.csv"), newline="") as f:
+            header = next(csv.reader(f))
+        written = np.loadtxt(os.path.join(args.run, "path.csv"), delimiter=",", skiprows=1, usecols=[header.index("error_euler")])
+        result["euler_vs_path_csv"] = float(np.max(np.abs(growth_euler(net, on_path) - written)))
+    result["state_ranges"] = {"deqn_path": state_ranges(net.features, on_path) if on_path is not None else None,
+                              **{name: state_ranges(net.features, s) for name, s in samples.items()}}
     for name, states in samples.items():
         if states.shape[1] != len(net.features):
             raise SystemExit(f"compare.py: the {name} sample has {states.shape[1]} columns, the network takes {len(net.features)} ({', '.join(net.features)})")
@@ -367,6 +418,11 @@ def main(argv=None):
     target = args.json or os.path.join(args.run, "compare.json")
     with open(target, "w") as f:
         json.dump(result, f, indent=2)
+    for name, ranges in result["state_ranges"].items():
+        if ranges:
+            print(f"{name:>8} states: " + ", ".join(f"{c} ∈ [{lo:.4g}, {hi:.4g}]" for c, (lo, hi) in ranges.items()), file=sys.stderr)
+    if "euler_vs_path_csv" in result:
+        print(f"Euler error computed here vs path.csv's error_euler: max gap {result['euler_vs_path_csv']:.1e}", file=sys.stderr)
     if gap is not None:
         print(f"forward pass vs path.csv: max relative gap {gap:.1e} over {rows} rows; numbers in {target}", file=sys.stderr)
     else:
