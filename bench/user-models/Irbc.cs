@@ -49,7 +49,7 @@ public sealed record IrbcCalibration(
 /// Log TFP moves by z′_j = ρ·z_j + σ(ε_j + ε_0): a shock per country and a common one. The network gives next period's
 /// capital k′_j and λ (both through exp, positive). With <c>irreversible</c>, investment I_j = k′_j − (1 − δ)k_j
 /// cannot be negative: a third policy μ_j ≥ 0 (softplus) enters the Euler equations, and a Fischer–Burmeister residual
-/// per country pairs it with the investment rate.
+/// per country pairs it with investment in units of replacement investment, I_j/(δk_j).
 /// </summary>
 public sealed class Irbc : Model<IrbcCalibration>
 {
@@ -100,7 +100,7 @@ public sealed class Irbc : Model<IrbcCalibration>
             ? "euler[j]: (β·E[λ′R′_j − (1 − δ)μ′_j] + μ_j)/(λ(1 + κg_j)) − 1 = 0"
             : "euler[j]: β·E[λ′R′_j]/(λ(1 + κg_j)) − 1 = 0",
         "resource: Σ_j(y_j + (1 − δ)k_j − k′_j − Γ_j − c_j) / Σ_j(y_j + (1 − δ)k_j) = 0",
-        .. (_irreversible ? new[] { "irreversible[j]: FB(I_j/k_j, μ_j/λ) = 0  (I_j ≥ 0, μ_j ≥ 0, I_j·μ_j = 0)" } : []),
+        .. (_irreversible ? new[] { "irreversible[j]: FB(I_j/(δk_j), μ_j/λ) = 0  (I_j ≥ 0, μ_j ≥ 0, I_j·μ_j = 0)" } : []),
     ];
 
     protected override IEnumerable<(State State, Tensor Next)> Transition(Period t, ShockValues e)
@@ -121,6 +121,8 @@ public sealed class Irbc : Model<IrbcCalibration>
         var spent = t[_kNext] + t[_adjustment] + t[_consumption];
         yield return ("resource", 1 - spent.sum(dim: 0) / t[_resources]);
         if (_mu is not null)
-            yield return ("irreversible", Complementarity.FischerBurmeister(t[_investment] / t[_k], t[_mu] / t[_lambda]));
+            // both arguments of order one: investment in units of replacement investment δ·k (I/k alone is of order δ = 0.01,
+            // and FB(a, b) ≈ min(a, b) would then be small whatever μ is), the multiplier in units of λ
+            yield return ("irreversible", Complementarity.FischerBurmeister(t[_investment] / (t[_k] * Calibration.Delta), t[_mu] / t[_lambda]));
     }
 }

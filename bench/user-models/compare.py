@@ -27,7 +27,8 @@ by name) whose object has the two functions below, or exposes them itself:
 
   policy(states: ndarray[n, d]) -> dict[str, ndarray[n]]   growth: keys s, C;  IRBC: k_next_j, lambda and optionally
                                                            c_j, i_j (computed from k_next_j and lambda if missing),
-                                                           mu_j (irreversible: binds where mu_j > 0 … see --bind-tol)
+                                                           mu_j (irreversible: binds where μ_j/λ > I_j/(δk_j);
+                                                           without mu_j, where I_j ≤ --bind-tol·k_j)
   ergodic_sample(n, seed) -> ndarray[n, d]
 
 with the states' columns in the network's input order: (K) for ramsey, (K, z) with z the level of TFP for
@@ -273,10 +274,10 @@ def compare_irbc(net, ref, states, args):
         deqn_binds, ref_binds = [], []
         for j in range(1, n + 1):
             k = states[:, j - 1]
-            # DEQN: the active side of FB(I/k, μ/λ) — the multiplier's side is larger where the constraint binds
-            b_d = d[f"mu_{j}"] / d["lambda"] > d[f"i_{j}"] / k
+            # DEQN: the active side of the model's FB(I/(δk), μ/λ): the multiplier's side is larger where the constraint binds
+            b_d = d[f"mu_{j}"] / d["lambda"] > d[f"i_{j}"] / (delta * k)
             if f"mu_{j}" in r:
-                b_r = r[f"mu_{j}"] / r["lambda"] > r[f"i_{j}"] / k
+                b_r = r[f"mu_{j}"] / r["lambda"] > r[f"i_{j}"] / (delta * k)
             else:
                 b_r = r[f"i_{j}"] <= args.bind_tol * k
             deqn_binds.append(b_d)
