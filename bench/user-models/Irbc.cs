@@ -47,9 +47,9 @@ public sealed record IrbcCalibration(
 /// A planner allocates world output over N countries: y_j = A·e^{z_j}·k_j^ζ, adjustment costs Γ_j = (κ/2)·k_j·g_j² with
 /// g_j = k′_j/k_j − 1, one world resource constraint with multiplier λ, and consumption from τ_j·c_j^{−1/γ_j} = λ.
 /// Log TFP moves by z′_j = ρ·z_j + σ(ε_j + ε_0): a shock per country and a common one. The network gives next period's
-/// capital k′_j and λ (both through exp, positive). With <c>irreversible</c>, investment I_j = k′_j − (1 − δ)k_j
+/// capital k′_j and λ (both through softplus, positive). With <c>irreversible</c>, investment I_j = k′_j − (1 − δ)k_j
 /// cannot be negative: a third policy μ_j ≥ 0 (softplus) enters the Euler equations, and a Fischer–Burmeister residual
-/// per country pairs it with investment in units of replacement investment, I_j/(δk_j).
+/// per country pairs the investment rate I_j/k_j with the multiplier's weight in the Euler equation, (1 − β(1 − δ))·μ_j/λ.
 /// </summary>
 public sealed class Irbc : Model<IrbcCalibration>
 {
@@ -73,8 +73,8 @@ public sealed class Irbc : Model<IrbcCalibration>
         _z = State("z", n, InitialDistribution.Uniform(-0.16, 0.16), description: "log TFP by country");
         _countryShocks = Enumerable.Range(1, n).Select(j => Shock($"e_{j}", c.Sigma, $"TFP shock of country {j}")).ToArray();
         _commonShock = Shock("e_0", c.Sigma, "common TFP shock");
-        _kNext = Policy("k_next", n, PolicyOutput.Exp, description: "next period's capital by country");
-        _lambda = Policy("lambda", PolicyOutput.Exp, description: "multiplier of the world resource constraint");
+        _kNext = Policy("k_next", n, PolicyOutput.Softplus, description: "next period's capital by country");
+        _lambda = Policy("lambda", PolicyOutput.Softplus, description: "multiplier of the world resource constraint");
         if (irreversible) _mu = Policy("mu", n, PolicyOutput.Softplus, description: "multiplier of irreversible investment by country");
         _output = Define("y", n, t => t[_z].exp() * t[_k].pow(c.Zeta) * a, description: "output A·e^z·k^ζ");
         _growth = Define("g", n, t => t[_kNext] / t[_k] - 1, description: "capital growth k′/k − 1");
@@ -100,7 +100,7 @@ public sealed class Irbc : Model<IrbcCalibration>
             ? "euler[j]: (β·E[λ′R′_j − (1 − δ)μ′_j] + μ_j)/(λ(1 + κg_j)) − 1 = 0"
             : "euler[j]: β·E[λ′R′_j]/(λ(1 + κg_j)) − 1 = 0",
         "resource: Σ_j(y_j + (1 − δ)k_j − k′_j − Γ_j − c_j) / Σ_j(y_j + (1 − δ)k_j) = 0",
-        .. (_irreversible ? new[] { "irreversible[j]: FB(I_j/(δk_j), μ_j/λ) = 0  (I_j ≥ 0, μ_j ≥ 0, I_j·μ_j = 0)" } : []),
+        .. (_irreversible ? new[] { "irreversible[j]: FB(I_j/k_j, (1 − β(1 − δ))·μ_j/λ) = 0  (I_j ≥ 0, μ_j ≥ 0, I_j·μ_j = 0)" } : []),
     ];
 
     protected override IEnumerable<(State State, Tensor Next)> Transition(Period t, ShockValues e)
@@ -121,8 +121,12 @@ public sealed class Irbc : Model<IrbcCalibration>
         var spent = t[_kNext] + t[_adjustment] + t[_consumption];
         yield return ("resource", 1 - spent.sum(dim: 0) / t[_resources]);
         if (_mu is not null)
-            // both arguments of order one: investment in units of replacement investment δ·k (I/k alone is of order δ = 0.01,
-            // and FB(a, b) ≈ min(a, b) would then be small whatever μ is), the multiplier in units of λ
-            yield return ("irreversible", Complementarity.FischerBurmeister(t[_investment] / (t[_k] * Calibration.Delta), t[_mu] / t[_lambda]));
+        {
+            // Investment rate I/k against the multiplier's weight in the relative Euler error, (1 − β(1 − δ))·μ/λ (the shift
+            // a constant μ makes there): both of the order of an Euler error. With μ/λ alone, FB ≈ min(I/k, μ/λ) was met
+            // by I → 0 with μ/λ ≈ 1; with I/(δk) the complementarity outweighed the Euler equations a hundredfold.
+            double weight = 1 - beta * (1 - delta);
+            yield return ("irreversible", Complementarity.FischerBurmeister(t[_investment] / t[_k], t[_mu] / t[_lambda] * weight));
+        }
     }
 }
