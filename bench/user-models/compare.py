@@ -27,7 +27,7 @@ by name) whose object has the two functions below, or exposes them itself:
 
   policy(states: ndarray[n, d]) -> dict[str, ndarray[n]]   growth: keys s, C;  IRBC: k_next_j, lambda and optionally
                                                            c_j, i_j (computed from k_next_j and lambda if missing),
-                                                           mu_j (irreversible: binds where μ_j/λ > I_j/(δk_j);
+                                                           mu_j (irreversible: binds where (1 − β(1 − δ))·μ_j/λ > I_j/k_j;
                                                            without mu_j, where I_j ≤ --bind-tol·k_j)
   ergodic_sample(n, seed) -> ndarray[n, d]
 
@@ -274,10 +274,12 @@ def compare_irbc(net, ref, states, args):
         deqn_binds, ref_binds = [], []
         for j in range(1, n + 1):
             k = states[:, j - 1]
-            # DEQN: the active side of the model's FB(I/(δk), μ/λ): the multiplier's side is larger where the constraint binds
-            b_d = d[f"mu_{j}"] / d["lambda"] > d[f"i_{j}"] / (delta * k)
+            # DEQN: the active side of the model's FB(I/k, w·μ/λ), w = 1 − β(1 − δ): the multiplier's side is the larger
+            # where the constraint binds
+            w = 1 - net.calibration["beta"] * (1 - delta)
+            b_d = w * d[f"mu_{j}"] / d["lambda"] > d[f"i_{j}"] / k
             if f"mu_{j}" in r:
-                b_r = r[f"mu_{j}"] / r["lambda"] > r[f"i_{j}"] / (delta * k)
+                b_r = w * r[f"mu_{j}"] / r["lambda"] > r[f"i_{j}"] / k
             else:
                 b_r = r[f"i_{j}"] <= args.bind_tol * k
             deqn_binds.append(b_d)
