@@ -109,7 +109,7 @@ public sealed class SolveCommand : CliCommand
         new("eval-seed", "20261127", "seed of the evaluation path (independent of training)", "Diagnostics", ValueName: "n"),
         new("verdict-mean-residual", "0.001", "the verdict 'solved' needs every equation's mean |residual| at or below this, on the fresh path and on the initial region", "Diagnostics", ValueName: "x"),
         new("verdict-max-residual", "0.01", "… and every equation's largest |residual| at or below this", "Diagnostics", ValueName: "x"),
-        new("verdict-slope-tolerance", "0.25", "… and the policy's slopes at the steady state within this share of the first-order solution's (see docs/when-deqn-fails.md)", "Diagnostics", ValueName: "x"),
+        new("verdict-slope-tolerance", "0.01", "… and the policy's slopes at the steady state within this share of the first-order solution's (see docs/when-deqn-fails.md)", "Diagnostics", ValueName: "x"),
     }.Concat(TrainingOptions.Subset(SharedNames)), SolverSettings.Of(new SolverSpec()));
 
     public override int Execute(Settings s, Terminal terminal, CancellationToken cancel)

@@ -27,7 +27,7 @@ public sealed record VerdictSpec
     /// Largest gap between the trained policy's slopes at the steady state and the first-order solution's, as a share
     /// of each policy's own scale (<see cref="Verdict"/> says how it is measured).
     /// </summary>
-    public double SlopeTolerance { get; init; } = 0.25;
+    public double SlopeTolerance { get; init; } = 0.01;
 
     /// <summary>Smallest share of the fresh path inside the training states' 0.5–99.5 % range widened by <see cref="RangeWidening"/> of its width on each side.</summary>
     public double InsideShare { get; init; } = 0.99;
