@@ -1,6 +1,5 @@
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Solving;
-using Deqn.Training.Optimization;
 using static TorchSharp.torch;
 
 namespace CustomModel;
@@ -43,11 +42,10 @@ public sealed class CrraGrowth : Model<CrraGrowthCalibration>, IRecommendsSolver
 
     public override string Title => $"growth with CRRA utility (γ = {Calibration.Gamma})";
 
-    /// <summary>Where <c>Solver.Run(model)</c> and <c>solve crra-growth</c> start: 2,000 episodes, the learning rate decaying on a cosine.</summary>
+    /// <summary>Where <c>Solver.Run(model)</c> and <c>solve crra-growth</c> start: 2,000 episodes (the default cosine spans them all).</summary>
     public SolverSpec Recommended => new()
     {
         Episodes = 2_000,
-        Optimization = SolverSpec.DefaultOptimization with { Schedule = new ScheduleSpec(ScheduleKind.Cosine) { CosineEpochs = 2_000 } },
     };
 
     protected override IEnumerable<(State State, Tensor Next)> Transition(Period t, ShockValues e)

@@ -82,6 +82,7 @@ public sealed class SolveCommand : CliCommand
         new("batch-size", "64", "minibatch size (0: all of an episode's states in one step)", "Episodes", ValueName: "n"),
         new("redraw", "false", "start every episode from fresh draws of the initial distributions instead of where the last ended", "Episodes", Flag: true),
         new("refresh", "0.25", "with continuing paths: the share of the trajectories that restart from fresh draws of the initial distributions each episode, so training keeps covering the region the verdict checks (0: none)", "Episodes", ValueName: "share"),
+        new("slope-anchor", "0.01", "weight of a penalty in the episodes (not the polish) on the gap between the network's slopes at the steady state and the first-order solution's, which keeps training off explosive and spurious solutions (0: none)", "Episodes", ValueName: "weight"),
         new("warm-start", "linear", "where the network starts: linear (fitted to the first-order perturbation solution around the steady state) or none (random weights)", "Episodes", ValueName: "how"),
         new("quadrature", "gauss-hermite", "expectations over next period's shocks: gauss-hermite (product rule), monomial or pseudo-random", "Episodes", ValueName: "rule"),
         new("nodes", "5", "Gauss–Hermite nodes per shock, or pseudo-random draws", "Episodes", ValueName: "n"),
@@ -89,6 +90,7 @@ public sealed class SolveCommand : CliCommand
         new("polish-rounds", "0", "after the episodes, rounds of Levenberg–Marquardt steps on a fresh sample of simulated states each (for errors Adam does not reach; 0: none)", "Polish", ValueName: "n"),
         new("polish-states", "1024", "economies in a polish round's sample", "Polish", ValueName: "n"),
         new("polish-steps", "10", "Levenberg–Marquardt steps per polish round", "Polish", ValueName: "n"),
+        new("polish-stop-converged", "true", "end the polish before its planned rounds once the loss on each round's fresh sample stops falling (the last two rounds each began above half the lowest earlier start)", "Polish", ValueName: "true|false"),
         new("max-seconds", null, "wall-time budget for training", "Episodes", ValueName: "s"),
         new("target-loss", null, "stop when an episode's loss is at or below this", "Episodes", ValueName: "x"),
         new("target-euler", null, "stop when the mean |residual| of every watched equation (--target-equations) on an episode's states is at or below this", "Episodes", ValueName: "x"),
@@ -234,6 +236,12 @@ public sealed class SolveCommand : CliCommand
         }
         using var policy = result.Policy;
         if (result.WarmStart is { } warm && !quiet) console.MarkupLine($"  started from {Markup.Escape(warm)}");
+        if (result.PolishHalted is var (haltedRound, haltedGap) && !quiet)
+            console.MarkupLine($"  [yellow]the polish stopped after round {haltedRound}[/]: it moved the slopes at the steady state {Markup.Escape(Verdict.Percent(haltedGap))} away from the first-order solution's (a spurious root); the weights are those before that round");
+        if (result.Strays > 0 && !quiet)
+            console.MarkupLine($"  {result.Strays:N0} continuing trajectories left the initial range widened by its width on each side and restarted from fresh draws");
+        if (result.CollapsedAt is { } collapsed && !quiet)
+            console.MarkupLine($"  paths collapsed to a point by episode {collapsed}: since then 3/4 of the trajectories restart from fresh draws each episode, and the polish samples fresh draws");
         if (group is OpenMpi mpi)
             console.MarkupLine($"  process 0 spent {mpi.InCollectives.TotalSeconds:0.00} s of {result.Seconds:0.00} s of training in MPI collectives ({100 * mpi.InCollectives.TotalSeconds / result.Seconds:0.#} %: averaging gradients, gathering states, waiting for the other processes)");
         SavePolicy(run, entry.Name, policy);
@@ -243,7 +251,9 @@ public sealed class SolveCommand : CliCommand
             return 130;
         }
         var notes = new List<string>();
-        if (result.PolishRounds.Run < result.PolishRounds.Planned)
+        if (result.Stop == StopReason.Converged && result.PolishRounds.Run < result.PolishRounds.Planned && !quiet)
+            console.MarkupLine($"  {Markup.Escape(result.StopMessage)}: {result.PolishRounds.Run} of the {result.PolishRounds.Planned} planned rounds ran");
+        else if (result.PolishRounds.Run < result.PolishRounds.Planned)
         {
             string why = result.Stop == StopReason.TimeBudget ? $"the time budget (--max-seconds {Format(spec.MaxSeconds ?? 0)})" : "the stop";
             string note = $"{why} ended training after episode {result.Episodes}: {result.PolishRounds.Run} of the {result.PolishRounds.Planned} polish rounds ran" +
@@ -391,6 +401,7 @@ public sealed class SolveCommand : CliCommand
             BatchSize = s.Int("batch-size", min: 0),
             RedrawEachEpisode = s.Bool("redraw"),
             Refresh = s.Double("refresh") is var refresh and >= 0 and <= 1 ? refresh : throw s.Error("refresh", $"must be a share in [0, 1] (got {s.Raw("refresh")})"),
+            SlopeAnchor = s.Double("slope-anchor") is var anchorWeight and >= 0 && double.IsFinite(anchorWeight) ? anchorWeight : throw s.Error("slope-anchor", $"must be finite and ≥ 0 (got {s.Raw("slope-anchor")})"),
             WarmStart = s.Parse("warm-start", v => v.Trim().ToLowerInvariant() switch
             {
                 "linear" or "first-order" => WarmStartKind.Linear,
@@ -404,7 +415,7 @@ public sealed class SolveCommand : CliCommand
                 "simulated" or "running" => InputScaling.Simulated,
                 _ => throw new ArgumentException($"'{v}' is not box or simulated"),
             }),
-            Polish = new PolishSpec { Rounds = s.Int("polish-rounds", min: 0), States = s.Int("polish-states", min: 1), Steps = s.Int("polish-steps", min: 1) },
+            Polish = new PolishSpec { Rounds = s.Int("polish-rounds", min: 0), States = s.Int("polish-states", min: 1), Steps = s.Int("polish-steps", min: 1), StopWhenConverged = s.Bool("polish-stop-converged") },
             MaxSeconds = s.PositiveOrNull("max-seconds"),
             TargetLoss = s.PositiveOrNull("target-loss"),
             TargetEulerError = s.PositiveOrNull("target-euler"),

@@ -26,6 +26,7 @@ public static class SolverSettings
         s["batch-size"] = Format(spec.BatchSize);
         s["redraw"] = Format(spec.RedrawEachEpisode);
         s["refresh"] = Format(spec.Refresh);
+        s["slope-anchor"] = Format(spec.SlopeAnchor);
         s["warm-start"] = spec.WarmStart == WarmStartKind.Linear ? "linear" : "none";
         s["quadrature"] = spec.Quadrature.Name;
         s["nodes"] = Format(spec.Quadrature.Nodes);
@@ -40,6 +41,7 @@ public static class SolverSettings
         s["polish-rounds"] = Format(spec.Polish.Rounds);
         s["polish-states"] = Format(spec.Polish.States);
         s["polish-steps"] = Format(spec.Polish.Steps);
+        s["polish-stop-converged"] = Format(spec.Polish.StopWhenConverged);
         Optional(s, "max-seconds", spec.MaxSeconds);
         Optional(s, "target-loss", spec.TargetLoss);
         Optional(s, "target-euler", spec.TargetEulerError);

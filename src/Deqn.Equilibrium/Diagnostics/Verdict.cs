@@ -296,7 +296,9 @@ public sealed record Verdict(VerdictStatus Status, IReadOnlyList<string> Reasons
     }
 
     internal static string F(double v) => double.IsNaN(v) ? "NaN" : v.ToString("G3", CultureInfo.InvariantCulture);
-    private static string Percent(double share) => (100 * share).ToString(share < 0.001 ? "G2" : "0.#", CultureInfo.InvariantCulture) + " %";
+    /// <summary>A share as a percentage: "2.4 %", "0.0042 %", and "&lt; 0.0001 %" for round-off rather than "6.3E-15 %".</summary>
+    public static string Percent(double share) => 100 * share < 1e-4 ? "< 0.0001 %"
+        : (100 * share).ToString(share < 0.001 ? "G2" : "0.#", CultureInfo.InvariantCulture) + " %";
 }
 
 /// <summary>
@@ -332,7 +334,7 @@ internal sealed class FrozenChainPolicy(Model model, IPolicyFunction policy, Det
         return jacobian;
     }
 
-    private Tensor Values(Tensor continuous)
+    internal Tensor Values(Tensor continuous)
     {
         var states = system.StateMatrix(continuous);
         var averaged = model.ChainStates.Where(c => !system.Chains.Held.ContainsKey(c.Name)).ToArray();

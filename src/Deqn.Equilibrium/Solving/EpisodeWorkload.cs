@@ -61,7 +61,7 @@ internal sealed class RankTrajectories(int rank, StandardNormalStream random, Te
 /// </para>
 /// </remarks>
 internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwork policy, QuadratureTensors quadrature,
-    IReadOnlyList<RankTrajectories> ranks, IProcessGroup group)
+    IReadOnlyList<RankTrajectories> ranks, IProcessGroup group, SlopeAnchor? anchor = null)
     : IWorkload<Tensor[]>, IDisposable
 {
     /// <summary>The ranks this process simulates, in rank order.</summary>
@@ -130,10 +130,137 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         int trajectories = rows ?? spec.Trajectories;
         if (episode <= 1 && rows is null) return rank.States;
         if (spec.RedrawEachEpisode) return Simulator.DrawInitial(model, trajectories, rank.Random, rank.States.dtype, rank.States.device);
-        int fresh = (int)Math.Ceiling(spec.Refresh * trajectories - 1e-9);
+        int fresh = (int)Math.Ceiling(RefreshShare(episode) * trajectories - 1e-9);
         if (fresh == 0) return rank.States;
         var drawn = Simulator.DrawInitial(model, fresh, rank.Random, rank.States.dtype, rank.States.device);
-        return fresh == rank.States.shape[0] ? drawn : torch.cat([drawn, rank.States.narrow(0, fresh, rank.States.shape[0] - fresh)], 0);
+        return fresh == rank.States.shape[0] ? drawn : torch.cat([drawn, ReturnStrays(rank, rank.States.narrow(0, fresh, rank.States.shape[0] - fresh))], 0);
+    }
+
+    /// <summary>
+    /// Continuing trajectories that have wandered beyond the initial range widened by its own width on each side
+    /// restart from fresh draws: out there the network only extrapolates, and a path fed by its own extrapolation can
+    /// reach states whose gradients overflow (the IRBC's did, from the first-order solution, within 27 episodes).
+    /// </summary>
+    private Tensor ReturnStrays(RankTrajectories rank, Tensor continuing)
+    {
+        var columns = model.StateColumns;
+        var low = new double[columns.Count];
+        var high = new double[columns.Count];
+        for (int j = 0; j < columns.Count; j++)
+        {
+            var initial = columns[j].Initial;
+            double width = initial.High - initial.Low;
+            bool bounded = columns[j].State.Chain is null && width > 0;
+            (low[j], high[j]) = bounded ? (initial.Low - width, initial.High + width) : (double.NegativeInfinity, double.PositiveInfinity);
+        }
+        var values = continuing.to(ScalarType.Float64).cpu().data<double>().ToArray();
+        int width2 = columns.Count, rows = values.Length / Math.Max(width2, 1);
+        var strays = Enumerable.Range(0, rows).Where(i => Enumerable.Range(0, width2).Any(j => !(values[i * width2 + j] >= low[j] && values[i * width2 + j] <= high[j]))).ToArray();
+        if (strays.Length == 0) return continuing;
+        Strays += strays.Length;
+        var replaced = continuing.clone();
+        var drawn = Simulator.DrawInitial(model, strays.Length, rank.Random, continuing.dtype, continuing.device);
+        replaced.index_copy_(0, torch.tensor(strays.Select(i => (long)i).ToArray(), device: continuing.device), drawn);
+        return replaced;
+    }
+
+    /// <summary>Continuing trajectories restarted because they had left the widened initial range (<see cref="ReturnStrays"/>).</summary>
+    public long Strays { get; private set; }
+
+    /// <summary>
+    /// The share of trajectories restarted from fresh draws this episode: <see cref="SolverSpec.Refresh"/>, or
+    /// <see cref="CollapsedRefresh"/> once the continuing paths have collapsed (<see cref="PathsCollapsed"/>), since a
+    /// path that sits at one state trains the policy on that state only.
+    /// </summary>
+    private double RefreshShare(int episode)
+    {
+        if (spec.Refresh >= CollapsedRefresh || !PathsCollapsed()) return spec.Refresh;
+        CollapsedAt ??= episode;
+        return CollapsedRefresh;
+    }
+
+    /// <summary>The first episode (of this process's run) that found the continuing paths collapsed; null: never.</summary>
+    public int? CollapsedAt { get; private set; }
+
+    /// <summary>Refresh share once the continuing paths have collapsed to a point: three quarters of the trajectories.</summary>
+    public const double CollapsedRefresh = 0.75;
+
+    /// <summary>
+    /// Collapse: every continuous state of the trajectories that are never refreshed spreads over less than this share
+    /// of its initial distribution's half-width (a deterministic economy at its steady state; never a stochastic one).
+    /// </summary>
+    public const double CollapsedSpread = 0.01;
+
+    /// <summary>
+    /// Whether the trajectories that continue under either refresh share (the last ones: refreshed rows come first)
+    /// have collapsed on every rank of every process (<see cref="CollapsedSpread"/>), decided from where they stand,
+    /// which a checkpoint keeps, so a resumed run decides alike.
+    /// </summary>
+    private bool PathsCollapsed()
+    {
+        var columns = model.StateColumns;
+        var continuous = Enumerable.Range(0, columns.Count).Where(j => columns[j].State.Chain is null && columns[j].Initial.HalfWidth > 0).ToArray();
+        bool mine = true;
+        foreach (var rank in ranks)
+        {
+            int rows = (int)rank.States.shape[0], first = (int)Math.Ceiling(Math.Max(spec.Refresh, CollapsedRefresh) * rows - 1e-9);
+            if (first >= rows || continuous.Length == 0) { mine = false; break; }
+            using var scope = NewDisposeScope();
+            var kept = rank.States.narrow(0, first, rows - first).to(ScalarType.Float64).cpu();
+            var spread = (kept.amax(0) - kept.amin(0)).data<double>().ToArray();
+            if (continuous.Any(j => !(spread[j] < CollapsedSpread * columns[j].Initial.HalfWidth))) { mine = false; break; }
+        }
+        Span<double> votes = [mine ? 0 : 1];
+        group.AllreduceSum(votes);
+        return votes[0] == 0;
+    }
+
+    /// <summary>
+    /// Where the polish stopped early: the round after which the network's slopes at the steady state had left the
+    /// first-order solution's by more than <see cref="PolishSpec.SlopeLimit"/> (a Gauss–Newton step can cross to a
+    /// spurious root of the same equations), and that gap; the weights are those before that round.
+    /// </summary>
+    public (int Round, double Gap)? PolishHalted { get; private set; }
+
+    private Tensor[]? _beforeRound;
+    private bool _roundStarted;
+    private readonly List<double> _roundStartLosses = new();
+
+    /// <summary>
+    /// Whether the polish has stopped paying: each of the last two rounds began (on its own fresh sample) at a loss
+    /// above half the lowest any earlier round began at. Each round costs as much as the first, and a plateau in the
+    /// loss on fresh samples is what the network can fit (the IRBC: from round 8 of 20, at 10 s a round).
+    /// </summary>
+    private bool PolishConverged()
+    {
+        var l = _roundStartLosses;
+        int n = l.Count;
+        if (!spec.Polish.StopWhenConverged || n < 4) return false;
+        double best = l.Take(n - 2).Min();
+        return l[n - 1] > 0.5 * best && l[n - 2] > 0.5 * best;
+    }
+
+    /// <summary>
+    /// Before each polish round: if the last round took the slopes out of the first-order solution's basin, restores the
+    /// weights from before it and halts the polish; otherwise keeps a copy of the weights for the next check.
+    /// </summary>
+    private void GuardPolish(int episode)
+    {
+        if (anchor is null || PolishHalted is not null || !(spec.Polish.SlopeLimit > 0)) return;
+        var parameters = ResidualJacobian.Parameters(policy);
+        if (_beforeRound is { } saved)
+        {
+            double gap = anchor.Gap(policy);
+            if (gap > spec.Polish.SlopeLimit)
+            {
+                using (no_grad())
+                    for (int i = 0; i < parameters.Count; i++) parameters[i].copy_(saved[i]);
+                PolishHalted = (episode - 1 - spec.Episodes, gap);
+                return;
+            }
+            foreach (var t in saved) t.Dispose();
+        }
+        using (no_grad()) _beforeRound = parameters.Select(p => p.detach().clone().DetachFromDisposeScope()).ToArray();
     }
 
     /// <summary>
@@ -172,19 +299,38 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     private IReadOnlyList<(Tensor[] Batch, double Weight)> PolishRound(int episode)
     {
         var polish = spec.Polish;
+        GuardPolish(episode);
+        _roundStarted = false;
         using (no_grad())
         {
             _rowsPerEconomy ??= Evaluation.Evaluate(model, ranks[0].States.narrow(0, 0, 1), policy, quadrature, spec.EquationWeights).LeastSquaresRows().Count;
             // The ranks share the round's rows, so a data-parallel polish solves a problem of the same size.
             int economies = Math.Max(1, Math.Min(polish.States, polish.MaxRows / _rowsPerEconomy.Value) / TotalRanks);
+            // Collapsed paths would give a round thousands of copies of one state: sample it as redrawn episodes do,
+            // and leave the continuing trajectories where they stand, so every round (and a resumed one) decides alike.
+            bool redrawn = !spec.RedrawEachEpisode && spec.Refresh < 1 && PathsCollapsed();
+            if (redrawn) CollapsedAt ??= episode;
             foreach (var rank in ranks)
             {
                 Tensor start;
                 int length;
-                if (spec.RedrawEachEpisode)
+                if (spec.RedrawEachEpisode || redrawn)
                 {
                     length = Math.Min(spec.EpisodeLength, economies);
                     start = Simulator.DrawInitial(model, (economies + length - 1) / length, rank.Random, rank.States.dtype, rank.States.device);
+                }
+                else if (spec.Refresh > 0)
+                {
+                    // Half the round from fresh draws (episode-length paths), half from every trajectory continued: the
+                    // steps weigh the region the verdict checks as much as the ergodic set, whose paths rarely reach its corners.
+                    int fresh = economies / 2, rest = economies - fresh;
+                    int freshLength = Math.Max(1, Math.Min(spec.EpisodeLength, fresh));
+                    var drawn = Simulator.DrawInitial(model, (fresh + freshLength - 1) / freshLength, rank.Random, rank.States.dtype, rank.States.device);
+                    var (freshVisited, _) = Simulate(rank, drawn, episode, freshLength);
+                    var (continued, next) = Simulate(rank, rank.States, episode, (rest + spec.Trajectories - 1) / spec.Trajectories);
+                    rank.Visited = torch.cat([freshVisited.narrow(0, 0, Math.Min(fresh, freshVisited.shape[0])), continued.narrow(0, 0, Math.Min(rest, continued.shape[0]))], 0);
+                    rank.Next = next;
+                    continue;
                 }
                 else
                 {
@@ -192,6 +338,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
                     start = Start(rank, episode, spec.Trajectories);
                 }
                 (rank.Visited, rank.Next) = Simulate(rank, start, episode, length);
+                if (redrawn) rank.Next = rank.States.clone();
                 if (rank.Visited.shape[0] * _rowsPerEconomy.Value > polish.MaxRows / TotalRanks) rank.Visited = rank.Visited.narrow(0, 0, economies);
             }
         }
@@ -208,8 +355,19 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     public double[]? TakeStep(Tensor[] rows, TrainingContext context)
     {
         if (!Polishing) return null;
+        if (PolishHalted is not null)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            return [MeanOverRanks(ranks.Select(rank => Evaluation.Evaluate(model, rank.Visited!, policy, quadrature, spec.EquationWeights).Loss().ToDouble()))];
+        }
         var parts = ranks.Select(rank => ResidualJacobian.At(model, rank.Visited!, policy, quadrature, spec.EquationWeights)).ToArray();
         double loss = MeanOverRanks(parts.Select(p => p.Residuals.Loss().ToDouble()));
+        if (!_roundStarted)
+        {
+            _roundStarted = true;
+            _roundStartLosses.Add(loss);
+        }
         if (!double.IsFinite(loss)) return [loss];
         Tensor r = Everyone(parts.Select(p => p.Rows).ToArray()), jacobian = Everyone(parts.Select(p => p.Jacobian).ToArray());
         if (TotalRanks > 1)
@@ -250,7 +408,8 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
             var loss = Evaluation.Evaluate(model, rank.Visited!.index_select(0, rows[k]), policy, nodes, spec.EquationWeights).Loss();
             total = total is null ? loss : total + loss;
         }
-        return ranks.Count == 1 ? total! : total! / ranks.Count;
+        var mean = ranks.Count == 1 ? total! : total! / ranks.Count;
+        return anchor is null ? mean : mean + anchor.Penalty(policy);
     }
 
     /// <summary>
@@ -290,6 +449,10 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
 
     public void EndEpoch(TrainingContext context)
     {
+        // The last round is checked as the ones before it were, at the next round's start.
+        if (Polishing && context.Epoch >= spec.Episodes + spec.Polish.Rounds) GuardPolish(context.Epoch + 1);
+        else if (Polishing && PolishConverged()) context.RequestStop(StopReason.Converged,
+            $"the polish converged after round {context.Epoch - spec.Episodes}: the loss on a fresh sample stopped falling");
         // The old start states may be part of the visited states, which this epoch's scope still reads: retire them
         // until the next episode begins.
         foreach (var rank in ranks)
@@ -397,17 +560,35 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         using (no_grad())
         using (NewDisposeScope())
         {
-            var names = ranks.Select((rank, k) => Evaluation.Evaluate(model, rank.Visited!.index_select(0, rows[k]), policy, quadrature, spec.EquationWeights))
+            var states = ranks.Select((rank, k) => rank.Visited!.index_select(0, rows[k])).ToArray();
+            var evaluated = states.Select(x => Evaluation.Evaluate(model, x, policy, quadrature, spec.EquationWeights)).ToArray();
+            var names = evaluated
                 .SelectMany(residuals => NonFiniteEquations(residuals)
                     .Concat(residuals.Penalties.Where(p => !p.Value.isfinite().item<bool>()).Select(p => $"penalty '{p.Key}'")))
                 .Distinct().ToArray();
             string where = names.Length > 0 ? $"in {string.Join(", ", names)}" : "in the loss";
+            if (evaluated.Select((residuals, k) => FirstNonFiniteState(residuals, states[k])).FirstOrDefault(a => a is not null) is { } at) where += $" at {at}";
             NonFinite ??= (CurrentEpisode, where);
             return where;
         }
     }
 
     private int CurrentEpisode { get; set; }
+
+    /// <summary>The first state whose residuals are not finite, as "k[1] = 1.2, z[1] = 0.03" (null: none).</summary>
+    private string? FirstNonFiniteState(Residuals residuals, Tensor states)
+    {
+        foreach (var (_, residual) in residuals.Equations)
+        {
+            var finite = residual.dim() == 1 ? residual.isfinite() : residual.isfinite().all(0);
+            var bad = finite.logical_not().nonzero();
+            if (bad.shape[0] == 0) continue;
+            var row = states[bad[0, 0].item<long>()].to(ScalarType.Float64).cpu().data<double>().ToArray();
+            var columns = model.StateColumns;
+            return string.Join(", ", columns.Select((c, j) => $"{c.Name} = {row[j].ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}"));
+        }
+        return null;
+    }
 
     // A vector equation whose every element failed is named once ("'euler' (all 55 elements)"); a few elements by name.
     private static IEnumerable<string> NonFiniteEquations(Residuals residuals)
@@ -429,6 +610,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     public void Dispose()
     {
         foreach (var rank in ranks) rank.Dispose();
+        foreach (var t in _beforeRound ?? []) t.Dispose();
     }
 
     /// <summary>One rank's episode: the visited states (periods 0 … length−1 of every trajectory) and the states after the last period.</summary>

@@ -28,6 +28,22 @@ public sealed record SolveResult(PolicyNetwork Policy, IReadOnlyList<EpochRecord
 
     /// <summary>Where the network started, in words (null: its random weights, or a resumed solve).</summary>
     public string? WarmStart { get; init; }
+
+    /// <summary>
+    /// The first episode that found the continuing paths collapsed to a point, from which on three quarters of the
+    /// trajectories restarted from fresh draws and polish rounds sampled fresh draws (null: never, or episodes redraw).
+    /// </summary>
+    public int? CollapsedAt { get; init; }
+
+    /// <summary>
+    /// The polish round after which the polish stopped because the network's slopes at the steady state had left the
+    /// first-order solution's by more than <see cref="PolishSpec.SlopeLimit"/>, and that gap (the weights are those
+    /// before the round); null: it ran as planned.
+    /// </summary>
+    public (int Round, double Gap)? PolishHalted { get; init; }
+
+    /// <summary>Continuing trajectories restarted from fresh draws because they had left the initial range widened by its width on each side.</summary>
+    public long Strays { get; init; }
 }
 
 /// <summary>Where a solve writes and how it is steered from outside.</summary>
@@ -108,11 +124,12 @@ public static class Solver
         var policy = new PolicyNetwork(model, network, spec.InputScaling);
         try
         {
+            bool warmStart = spec.WarmStart == WarmStartKind.Linear && options.Resume is null;
+            var linear = warmStart || spec.SlopeAnchor > 0 ? options.Linear ?? Perturbation.LinearSolution.Of(model) : null;
             // A resumed solve has its weights in the checkpoint; a fresh one starts on the saddle path.
-            string? warm = spec.WarmStart == WarmStartKind.Linear && options.Resume is null
-                ? WarmStart.Fit(model, policy, options.Linear ?? Perturbation.LinearSolution.Of(model), spec.Seed)
-                : null;
-            return Train(model, spec, options, policy, device) with { WarmStart = warm };
+            string? warm = warmStart ? WarmStart.Fit(model, policy, linear!, spec.Seed) : null;
+            using var anchor = linear is null ? null : SlopeAnchor.For(model, linear, spec.SlopeAnchor);
+            return Train(model, spec, options, policy, device, anchor) with { WarmStart = warm };
         }
         catch
         {
@@ -136,7 +153,7 @@ public static class Solver
                 throw new ArgumentException($"--target-equations names '{name}', which {model.Title} does not return (its equations: {string.Join(", ", residuals.Equations.Select(q => q.Name))})");
     }
 
-    private static SolveResult Train(Model model, SolverSpec spec, SolveOptions options, PolicyNetwork policy, Device device)
+    private static SolveResult Train(Model model, SolverSpec spec, SolveOptions options, PolicyNetwork policy, Device device, SlopeAnchor? anchor)
     {
         var dtype = policy.Network.DType;
         var built = spec.Optimization.Build(policy.Network.parameters());
@@ -188,7 +205,7 @@ public static class Solver
 
         CheckEquationNames(model, spec, policy, quadrature, states[0]);
         using var workload = new EpisodeWorkload(model, spec, policy, quadrature,
-            mine.Select((k, i) => new RankTrajectories(k, randoms[i], states[i], redraws ? new QuadratureTensors(rule, model.ChainStates, dtype, device) : null)).ToArray(), group);
+            mine.Select((k, i) => new RankTrajectories(k, randoms[i], states[i], redraws ? new QuadratureTensors(rule, model.ChainStates, dtype, device) : null)).ToArray(), group, anchor);
         List<ICallback> Callbacks(int checkpointEvery)
         {
             var callbacks = new List<ICallback>();
@@ -253,6 +270,9 @@ public static class Solver
         return new SolveResult(policy, result.Epochs, result.StopReason, result.StopMessage, run.LastEpoch, run.Steps, run.Elapsed.TotalSeconds, quadrature.Description + (redraws ? ", redrawn every step" : ""))
         {
             TrainingStates = workload.TrainingSample(),
+            CollapsedAt = workload.CollapsedAt,
+            PolishHalted = workload.PolishHalted,
+            Strays = workload.Strays,
             PolishRounds = (spec.Polish.Rounds, Math.Clamp(run.LastEpoch - spec.Episodes, 0, spec.Polish.Rounds)),
         };
     }

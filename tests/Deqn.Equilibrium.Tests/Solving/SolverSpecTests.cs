@@ -20,6 +20,9 @@ public sealed class SolverSpecTests
     {
         var spec = new SolverSpec { Episodes = 2_000, Optimization = SolverSpec.AdamCosine(3e-3, 500) };
         Assert.Equal(500, spec.WithEpisodes(150).Optimization.Schedule.CosineEpochs);
-        Assert.Equal(ScheduleKind.Constant, new SolverSpec().WithEpisodes(10).Optimization.Schedule.Kind);
+        // The default optimization is a cosine over however many episodes the spec has
+        Assert.Equal(ScheduleKind.Cosine, new SolverSpec().WithEpisodes(10).Optimization.Schedule.Kind);
+        Assert.Equal(10, new SolverSpec().WithEpisodes(10).Optimization.Schedule.CosineEpochs);
+        Assert.Equal(3_000, new SolverSpec { Episodes = 3_000 }.Optimization.Schedule.CosineEpochs);
     }
 }

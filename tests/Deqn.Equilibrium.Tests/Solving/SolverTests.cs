@@ -4,6 +4,7 @@ using Deqn.Equilibrium.Models;
 using Deqn.Equilibrium.Models.Growth;
 using Deqn.Equilibrium.Solving;
 using Deqn.Training.Engine;
+using Deqn.Training.Optimization;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -27,7 +28,11 @@ public sealed class SolverTests(ITestOutputHelper output)
         TorchEngine.SetThreads(1);
         // Given the deterministic Brock–Mirman model and 64 fresh states per episode
         var model = new StochasticGrowth(GrowthCalibration.BrockMirman);
-        var spec = new SolverSpec { Episodes = 300, Trajectories = 64, EpisodeLength = 1, RedrawEachEpisode = true, BatchSize = 64, Seed = 1, LogEvery = 50 };
+        var spec = new SolverSpec
+        {
+            Episodes = 300, Trajectories = 64, EpisodeLength = 1, RedrawEachEpisode = true, BatchSize = 64, Seed = 1, LogEvery = 50,
+            WarmStart = WarmStartKind.None, SlopeAnchor = 0, Polish = new PolishSpec { Rounds = 0 },   // Adam alone, from random weights
+        };
         // When it is solved for 300 episodes
         var watch = Stopwatch.StartNew();
         var result = Solver.Run(model, spec);
@@ -54,7 +59,7 @@ public sealed class SolverTests(ITestOutputHelper output)
         public SolverSpec Recommended => new()
         {
             Network = SolverSpec.DefaultNetwork with { Hidden = [new Deqn.Training.Networks.LayerSpec(4, Deqn.Training.Networks.Activation.Tanh)] },
-            Episodes = 7, Trajectories = 8, EpisodeLength = 2, BatchSize = 4, LogEvery = 3, Seed = 5, Optimization = SolverSpec.DefaultOptimization with { Optimizer = SolverSpec.Adam(0.05) },
+            Episodes = 7, Trajectories = 8, EpisodeLength = 2, BatchSize = 4, LogEvery = 3, Seed = 5, Optimization = new OptimizationSpec { Optimizer = SolverSpec.Adam(0.05) },
             Polish = new PolishSpec { Rounds = 0 },
         };
 
