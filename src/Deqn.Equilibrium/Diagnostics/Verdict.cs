@@ -237,6 +237,7 @@ public sealed record Verdict(VerdictStatus Status, IReadOnlyList<string> Reasons
         var weights = system.Continuous.Select(j => columns[j].Initial.High > columns[j].Initial.Low ? 0.5 * (columns[j].Initial.High - columns[j].Initial.Low) : Math.Max(1e-3 * Math.Abs(steady.StateRow[j]), 1e-12)).ToArray();
         double worst = 0;
         string worstPolicy = "";
+        var skipped = new List<string>();
         for (int i = 0; i < m; i++)
         {
             double gap = 0, size = Math.Abs(steady.PolicyRow[i]);
@@ -246,11 +247,18 @@ public sealed record Verdict(VerdictStatus Status, IReadOnlyList<string> Reasons
                 gap += Math.Abs(slopes[i, j] - linear.PolicySlopes[i, j]) * weights[j];
                 reach += Math.Abs(linear.PolicySlopes[i, j]) * weights[j];
             }
-            double relative = gap / Math.Max(Math.Max(size, reach), 1e-12);
+            if (!(Math.Max(size, reach) > ZeroAtFirstOrder)) { skipped.Add(linear.Policies[i]); continue; }
+            double relative = gap / Math.Max(size, reach);
             if (!(relative <= worst)) { worst = relative; worstPolicy = linear.Policies[i]; }
         }
+        if (skipped.Count == m)
+        {
+            yield return new VerdictRule("slopes against the first-order solution", RuleOutcome.NotApplicable, "every policy is zero at first order", "",
+                "no policy moves at first order, so there is no slope to compare");
+            yield break;
+        }
         yield return new VerdictRule("slopes against the first-order solution", worst <= spec.SlopeTolerance ? RuleOutcome.Pass : RuleOutcome.Fail,
-            $"largest gap {Percent(worst)} ({worstPolicy})", $"≤ {Percent(spec.SlopeTolerance)}",
+            $"largest gap {Percent(worst)} ({worstPolicy})" + (skipped.Count > 0 ? $"; {string.Join(", ", skipped)} zero at first order, not compared" : ""), $"≤ {Percent(spec.SlopeTolerance)}",
             "the policy's change across the initial region at the steady state, against the perturbation's: far apart, the network found another solution of the equations");
     }
 
@@ -296,6 +304,12 @@ public sealed record Verdict(VerdictStatus Status, IReadOnlyList<string> Reasons
     }
 
     internal static string F(double v) => double.IsNaN(v) ? "NaN" : v.ToString("G3", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// A policy whose steady-state value and first-order slopes (scaled by the initial half-ranges) are all below this
+    /// is zero at first order — a slack constraint's multiplier — and has no scale to measure a slope gap against.
+    /// </summary>
+    public const double ZeroAtFirstOrder = 1e-10;
+
     /// <summary>A share as a percentage: "2.4 %", "0.0042 %", and "&lt; 0.0001 %" for round-off rather than "6.3E-15 %".</summary>
     public static string Percent(double share) => 100 * share < 1e-4 ? "< 0.0001 %"
         : (100 * share).ToString(share < 0.001 ? "G2" : "0.#", CultureInfo.InvariantCulture) + " %";

@@ -62,7 +62,10 @@ internal sealed class SlopeAnchor : IDisposable
         {
             double reach = 0;
             for (int j = 0; j < n; j++) reach += Math.Abs(linear.PolicySlopes[i, j]) * w[j];
-            double size = Math.Max(Math.Max(Math.Abs(steady.PolicyRow[i]), reach), 1e-12);
+            double size = Math.Max(Math.Abs(steady.PolicyRow[i]), reach);
+            // A policy that is zero with zero slopes at first order (a slack constraint's multiplier) has no scale to
+            // measure a gap against: it is left out, as the verdict leaves it out.
+            if (!(size > Verdict.ZeroAtFirstOrder)) continue;
             for (int j = 0; j < n; j++)
             {
                 // Π_ij·w_j/s_i = (p_i(x + h e_j) − p_i(x − h e_j))·w_j/(2h s_i) = difference·500/s_i, with h = w_j/1000.

@@ -119,6 +119,49 @@ public sealed class VerdictTests(ITestOutputHelper output)
         Assert.Contains("C", rule.Measured);
     }
 
+    [Fact]
+    public void A_slack_multiplier_is_left_out_of_the_slope_check_and_the_closed_form_is_solved()
+    {
+        // Given Brock–Mirman with a multiplier μ on s ≥ 0 that never binds (s = αβ > 0, μ = 0 everywhere): μ is zero
+        // with zero slopes at first order, so it has no scale to measure a slope gap against
+        var model = new SlackMultiplier();
+        var verdict = Judge(model, new SavingsAndMultiplier());
+        var rule = RuleNamed(verdict, "slopes against the first-order solution");
+        Assert.Equal(RuleOutcome.Pass, rule.Outcome);
+        Assert.Contains("mu zero at first order", rule.Measured);
+        Assert.Equal(VerdictStatus.Solved, verdict.Status);
+    }
+
+    private sealed class SavingsAndMultiplier : IPolicyFunction
+    {
+        public Tensor Values(Tensor states) => stack([full_like(states.select(1, 0), Star), zeros_like(states.select(1, 0))], 1);
+    }
+
+    /// <summary>Deterministic Brock–Mirman with a never-binding s ≥ 0 and its multiplier μ (softplus), paired by Fischer–Burmeister.</summary>
+    private sealed class SlackMultiplier : Model
+    {
+        private readonly State _k;
+        private readonly Policy _s, _mu;
+        private readonly Definition _c;
+
+        public SlackMultiplier()
+        {
+            _k = State("K", InitialDistribution.Uniform(0.1, 1));
+            _s = Policy("s", PolicyOutput.Implied, new Bounds(0, 1));
+            _mu = Policy("mu", PolicyOutput.Softplus);
+            _c = Define("C", t => (1 - t[_s]) * t[_k].pow(Bm.Alpha));
+        }
+
+        protected override IEnumerable<(State State, Tensor Next)> Transition(Period t, ShockValues shocks) { yield return (_k, t[_s] * t[_k].pow(Bm.Alpha)); }
+
+        protected override IEnumerable<(string Name, Tensor Residual)> Equations(Period t)
+        {
+            var e = t.Expect(n => n[_k].pow(Bm.Alpha - 1) * Bm.Alpha / n[_c]);
+            yield return ("euler", 1 - 1 / (Bm.Beta * t[_c] * e) - t[_mu]);
+            yield return ("nonnegative", Complementarity.FischerBurmeister(t[_s], t[_mu]));
+        }
+    }
+
     /// <summary>A savings rate as a function of capital (the first state column).</summary>
     private sealed class SavingsRate(Func<Tensor, Tensor> s) : IPolicyFunction
     {
