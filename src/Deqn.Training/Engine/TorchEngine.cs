@@ -12,7 +12,9 @@ public static class TorchEngine
     public static void SetThreads(int threads)
     {
         if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "threads must be at least 1");
-        torch.set_num_threads(threads);
+        // Resizing libtorch's pool while another thread's operation runs on it can fail inside libtorch ("Expected
+        // false to be true", seen once in four test runs of commands side by side): resize only when the count changes.
+        if (torch.get_num_threads() != threads) torch.set_num_threads(threads);
     }
 
     /// <summary>A generator seeded explicitly; every random draw of a run goes through one of these.</summary>
