@@ -25,11 +25,21 @@ polynomial that has to follow the kinks is unstable at the box's corners).
 
 Euler errors are measured with a finer Gauss–Hermite rule (10 × 10 by default) than the solve uses.
 
+Accuracy (ACCURACY below has the numbers): `irbc` is solved to rounding (Euler errors ≈ 1e-11). `irbc-irreversible` is
+not: where investment stops, V has a kink, every period's expectation smooths it into a feature of width ≈ √2σ in z, and
+a global polynomial in four dimensions resolves those slowly (Euler errors ≈ 4e-6; investment, by a resolution
+comparison, to about 1e-3·δk on average and 1e-2·δk at worst; λ to ≈ 1e-5 on average, 1e-4 at worst). The binding
+pattern is right to ≈ 0.02 % of (state, country) pairs.
+
+Caches: bench/user-models/runs/irbc-reference-<model>.npz (keyed by METHOD_VERSION, CALIBRATION and SETTINGS); the
+smooth model solves in about 2 minutes, the irreversible one in about 7 (it starts from the smooth solution).
+
 Used by compare.py:  ref = irbc.reference("irbc", calibration);  ref.policy(states) -> {k_next_1, k_next_2, lambda,
 c_1, c_2, i_1, i_2 (, mu_1, mu_2)};  ref.ergodic_sample(n, seed) -> states [n, 4] (k_1, k_2, z_1, z_2);
 ref.euler_errors(states);  ref.describe().
 
     /usr/bin/python3 bench/user-models/reference/irbc.py [--model irbc|irbc-irreversible] [--json FILE]
+                                                         [--check-against NK,NZ,NQ]   # a resolution check
 """
 from __future__ import annotations
 
@@ -50,6 +60,21 @@ METHOD_VERSION = 1
 SETTINGS = {
     "irbc": dict(nk=12, nz=10, nq=5, k_box=(0.7, 1.3), z_box=(-0.2, 0.2), continuation="polynomial"),
     "irbc-irreversible": dict(nk=14, nz=12, nq=5, k_box=(0.7, 1.3), z_box=(-0.2, 0.2), continuation="constant"),
+}
+# measured with main() and --check-against (2026-12-07); valid for SETTINGS as they stand
+ACCURACY = {
+    "irbc": "Accuracy (2000 ergodic and 2000 box states, Gauss–Hermite 10 × 10): relative Euler errors mean 1.0e-11, max "
+            "2.0e-11 on both; resource residual ≤ 4.4e-16 (λ solves the resource constraint); slopes at the steady state "
+            "within 7e-5 of a first-order perturbation (the σ² difference).",
+    "irbc-irreversible": "Accuracy: Euler errors (the KKT measure, Gauss–Hermite 10 × 10) mean 4.4e-6, max 2.3e-5 on the "
+            "ergodic set, mean 3.8e-6, max 2.4e-5 on the box; resource residual ≤ 4.4e-16; the constraint binds for 26.7 % "
+            "of (state, country) pairs on the box, for none of 2000 ergodic states. The kink makes Φ sharp (smoothed kinks "
+            "of width ≈ √2σ in z from every future period's constraint) and the global polynomial converges slowly: against "
+            "the same solve on 18 × 18 × 16 × 16 nodes, investment differs by mean 1.8e-3, max 7e-3 (ergodic) and mean "
+            "8e-4, max 9e-3 (box) in units of δk, λ by ≤ 8e-5, the binding pattern on 0.02 % of box pairs (10 × 10 × 8 × 8 "
+            "vs this: mean 5.6e-3 and 3.0e-3). Investment is known to about 1e-3·δk on average and 1e-2·δk at worst: not "
+            "enough to certify a policy to 1e-4·δk. Gauss–Hermite 7 × 7 instead of 5 × 5 moves investment by mean 1e-4, "
+            "max 8e-4 (kinked integrands).",
 }
 K_BOX = (0.8, 1.2)      # the initial distribution of Irbc.cs: where DEQN's policies are compared
 Z_BOX = (-0.16, 0.16)
@@ -324,7 +349,7 @@ class IrbcReference:
             change = float(np.max(np.abs(new - phi)))
             phi = new
             if self.verbose and plain % 10 == 0:
-                print(f"  {self.model}: time iteration {plain}, max |ΔΦ| {change:.2e}", flush=True)
+                print(f"  {self.model}: time iteration {plain}, max |ΔΦ| {change:.2e}", file=sys.stderr, flush=True)
             if change < switch:
                 break
         phi, steps, residual = self._anderson(phi, tol, memory, max_anderson)
@@ -345,7 +370,7 @@ class IrbcReference:
             gx = fx - x
             res = float(np.max(np.abs(gx)))
             if self.verbose and it % 10 == 0:
-                print(f"  {self.model}: Anderson step {it}, fixed-point residual {res:.2e}", flush=True)
+                print(f"  {self.model}: Anderson step {it}, fixed-point residual {res:.2e}", file=sys.stderr, flush=True)
             if res < tol:
                 return fx.reshape(shape), it, res
             if res > 4 * best:                      # safeguard: back to the best iterate, one damped plain step
@@ -516,19 +541,18 @@ class IrbcReference:
 
     def describe(self):
         i = self.info
-        acc = getattr(self, "accuracy", None)
         text = (f"Time iteration on the expectation term Φ_j(k′, z) = β·E[λ′R′_j − (1 − δ)μ′_j] as a function of chosen "
                 f"capital and today's log TFP: a tensor Chebyshev interpolant with {self.nk} × {self.nk} × {self.nz} × {self.nz} "
                 f"nodes on k′ ∈ [{self.k_box[0]}, {self.k_box[1]}]², z ∈ [{self.z_box[0]}, {self.z_box[1]}]² "
-                f"({dict(polynomial='the polynomial extrapolates', linear='continued linearly', constant='held constant')[self.continuation]} outside); at every state the "
+                f"({dict(polynomial='the polynomial extrapolates 20 % beyond, then linearly', linear='continued linearly', constant='held constant')[self.continuation]} outside); at every state the "
                 f"allocation (k′_1, k′_2, λ) solves the Euler equations and the resource constraint exactly by Newton's method"
                 + (" with the investment complementarity solved exactly per state (semismooth Newton on the min-function, "
                    "regime enumeration as fallback), so the kink is exact at every state" if self.irreversible else "")
                 + f"; expectations over the two correlated next-period log-TFPs by a {self.nq} × {self.nq} Gauss–Hermite product rule; "
                 f"time iteration then Anderson acceleration to a fixed-point residual of {i.get('fixed_point_residual', float('nan')):.1e} "
                 f"({i.get('seconds', float('nan')):.0f} s).")
-        if acc:
-            text += " " + acc
+        if all(getattr(self, key) == (tuple(v) if isinstance(v, (tuple, list)) else v) for key, v in SETTINGS[self.model].items()):
+            text += " " + ACCURACY[self.model]
         return text
 
 
@@ -556,7 +580,6 @@ def _load_or_solve(model, settings=None, verbose=True):
                     ref.coef = data["coef"]
                     ref.phi_nodes = data["phi"]
                     ref.info = json.loads(str(data["info"]))
-                    ref.accuracy = str(data["accuracy"]) if "accuracy" in data else None
                     ref.info["loaded_from"] = path
                     return ref
         except (OSError, KeyError, ValueError):
@@ -582,8 +605,7 @@ def _save(ref, model, settings):
     os.makedirs(CACHE_DIR, exist_ok=True)
     path = _cache_path(model, settings)
     tmp = path + f".tmp{os.getpid()}.npz"
-    np.savez(tmp, key=_cache_key(model, settings), coef=ref.coef, phi=ref.phi_nodes, info=json.dumps(ref.info),
-             accuracy=getattr(ref, "accuracy", None) or "")
+    np.savez(tmp, key=_cache_key(model, settings), coef=ref.coef, phi=ref.phi_nodes, info=json.dumps(ref.info))
     os.replace(tmp, path)
 
 
