@@ -143,6 +143,23 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     /// </summary>
     private Tensor ReturnStrays(RankTrajectories rank, Tensor continuing)
     {
+        var (low, high) = _strayBounds ??= StrayBounds();
+        var values = continuing.to(ScalarType.Float64).cpu().data<double>().ToArray();
+        int width = low.Length, rows = values.Length / Math.Max(width, 1);
+        var strays = Enumerable.Range(0, rows).Where(i => Enumerable.Range(0, width).Any(j => !(values[i * width + j] >= low[j] && values[i * width + j] <= high[j]))).ToArray();
+        if (strays.Length == 0) return continuing;
+        Strays += strays.Length;
+        var replaced = continuing.clone();
+        var drawn = Simulator.DrawInitial(model, strays.Length, rank.Random, continuing.dtype, continuing.device);
+        replaced.index_copy_(0, torch.tensor(strays.Select(i => (long)i).ToArray(), device: continuing.device), drawn);
+        return replaced;
+    }
+
+    private (double[] Low, double[] High)? _strayBounds;
+
+    /// <summary>Each state's initial range widened by its width on each side; unbounded for chains and fixed starts.</summary>
+    private (double[] Low, double[] High) StrayBounds()
+    {
         var columns = model.StateColumns;
         var low = new double[columns.Count];
         var high = new double[columns.Count];
@@ -153,15 +170,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
             bool bounded = columns[j].State.Chain is null && width > 0;
             (low[j], high[j]) = bounded ? (initial.Low - width, initial.High + width) : (double.NegativeInfinity, double.PositiveInfinity);
         }
-        var values = continuing.to(ScalarType.Float64).cpu().data<double>().ToArray();
-        int width2 = columns.Count, rows = values.Length / Math.Max(width2, 1);
-        var strays = Enumerable.Range(0, rows).Where(i => Enumerable.Range(0, width2).Any(j => !(values[i * width2 + j] >= low[j] && values[i * width2 + j] <= high[j]))).ToArray();
-        if (strays.Length == 0) return continuing;
-        Strays += strays.Length;
-        var replaced = continuing.clone();
-        var drawn = Simulator.DrawInitial(model, strays.Length, rank.Random, continuing.dtype, continuing.device);
-        replaced.index_copy_(0, torch.tensor(strays.Select(i => (long)i).ToArray(), device: continuing.device), drawn);
-        return replaced;
+        return (low, high);
     }
 
     /// <summary>Continuing trajectories restarted because they had left the widened initial range (<see cref="ReturnStrays"/>).</summary>
@@ -191,6 +200,8 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     /// </summary>
     public const double CollapsedSpread = 0.01;
 
+    private int[]? _continuous;
+
     /// <summary>
     /// Whether the trajectories that continue under either refresh share (the last ones: refreshed rows come first)
     /// have collapsed on every rank of every process (<see cref="CollapsedSpread"/>), decided from where they stand,
@@ -199,7 +210,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     private bool PathsCollapsed()
     {
         var columns = model.StateColumns;
-        var continuous = Enumerable.Range(0, columns.Count).Where(j => columns[j].State.Chain is null && columns[j].Initial.HalfWidth > 0).ToArray();
+        var continuous = _continuous ??= Enumerable.Range(0, columns.Count).Where(j => columns[j].State.Chain is null && columns[j].Initial.HalfWidth > 0).ToArray();
         bool mine = true;
         foreach (var rank in ranks)
         {
