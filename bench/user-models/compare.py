@@ -114,6 +114,19 @@ class Network:
         self.model = prov.get("deqn-model")
         self.calibration = {k: float(v) for k, v in (kv.split("=", 1) for kv in prov.get("calibration", "").split(";") if kv)}
         self.transforms = self._parse_outputs(prov.get("outputs", ""))
+        self.linear = self._parse_linear(prov.get("linear-part"))
+
+    @staticmethod
+    def _parse_linear(text):
+        # "columns=0,1;center=…;anchor=…;slopes=… (row-major [policy elements, columns]);reach=10"
+        # (--warm-start correction): raw = network + clip(anchor + slopes·(x[columns] − center), anchor ± reach)
+        if not text:
+            return None
+        fields = dict(f.split("=", 1) for f in text.split(";") if f)
+        vec = lambda k: np.array([float(v) for v in fields[k].split(",") if v], float)
+        columns = vec("columns").astype(int)
+        anchor = vec("anchor")
+        return columns, vec("center"), anchor, vec("slopes").reshape(len(anchor), len(columns)), float(fields["reach"])
 
     @staticmethod
     def _parse_outputs(text):
@@ -132,7 +145,12 @@ class Network:
         for i, act in enumerate(self.activations, start=1):
             x = act(x @ self.weights[f"dense_{i}.weight"].T + self.weights[f"dense_{i}.bias"])
         assert n_hidden == len([k for k in self.weights if k.startswith("dense_") and k.endswith(".weight")])
-        return self.output_activation(x @ self.weights["output.weight"].T + self.weights["output.bias"])
+        out = self.output_activation(x @ self.weights["output.weight"].T + self.weights["output.bias"])
+        if self.linear is not None:
+            columns, center, anchor, slopes, reach = self.linear
+            part = anchor + (np.asarray(states, float)[:, columns] - center) @ slopes.T
+            out = out + np.clip(part, anchor - reach, anchor + reach)
+        return out
 
     def __call__(self, states):
         """Policies by target column name ("s", "k_next[1]", "lambda", …): each policy's transform, then its bounds."""

@@ -133,6 +133,26 @@ public sealed class PredictCommandTests : IDisposable
     }
 
     [Fact]
+    public void Raw_outputs_of_a_corrected_policy_include_its_first_order_part()
+    {
+        // Given stochastic growth solved as the correction to its first-order solution (the default), s through a sigmoid
+        var run = Solve("stochastic-growth", "corrected", "--warm-start", "correction");
+        var path = Path.Combine(run, "path.csv");
+        // When --raw predicts at its path's states
+        var r = Run("predict", Path.Combine(run, "policy.deqn"), path, "--raw", "--out", Out("raw.csv"));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        // Then the sigmoid of each raw output is the path's savings rate: the linear part is in the raw outputs
+        var (header, rows) = Csv(Out("raw.csv"));
+        var (pathHeader, pathRows) = Csv(path);
+        int j = Array.IndexOf(header, "predicted_s"), p = Array.IndexOf(pathHeader, "s");
+        for (int i = 0; i < rows.Length; i++)
+        {
+            double s = 1 / (1 + Math.Exp(-Number(rows[i][j]))), expected = Number(pathRows[i][p]);
+            Assert.True(Math.Abs(s - expected) <= 1e-12, $"row {i + 1}: σ(raw) = {s:R}, path.csv's s {expected:R}");
+        }
+    }
+
+    [Fact]
     public void A_policy_written_before_the_scaling_was_recorded_predicts_its_paths_values()
     {
         // Given that policy file (its provenance has no input scaling, its calibration six digits) and its path's first rows

@@ -52,7 +52,7 @@ public sealed class PredictCommand : CliCommand
     protected override IReadOnlyList<OptionDef> OwnOptions { get; } = new OptionDef[]
     {
         new("definitions", "true", "a solve's policy: also write every definition of its model (output, consumption, multipliers, features…) at each row", "Policy", Flag: true),
-        new("raw", "false", "a solve's policy: write the network's raw outputs as predicted_<policy>, reading its inputs by name (the continuous states, the features' values, a 0/1 column 'shock=<label>' per chain state), as predict did before it applied the transforms", "Policy", Flag: true),
+        new("raw", "false", "a solve's policy: write the raw outputs (the network's, plus the first-order part of a policy solved with --warm-start correction) as predicted_<policy>, reading its inputs by name (the continuous states, the features' values, a 0/1 column 'shock=<label>' per chain state), as predict did before it applied the transforms", "Policy", Flag: true),
     };
 
     public override int Execute(Settings s, Terminal terminal, CancellationToken cancel)
@@ -66,12 +66,12 @@ public sealed class PredictCommand : CliCommand
         if (!model.Metadata.Provenance.TryGetValue(PolicyNetwork.ModelKey, out var modelName))
         {
             if (definitionsAsked) throw s.Error("definitions", $"{modelPath} is not a policy of deqn solve; only a policy has a model whose definitions it could write");
-            return Write(s, terminal, RawOutputs(model, dataPath));
+            return Write(s, terminal, RawOutputs(model, modelPath, dataPath));
         }
         if (raw)
         {
             if (definitionsAsked) throw s.Error("definitions", "needs the policies after their transforms; leave out --raw");
-            return Write(s, terminal, RawOutputs(model, dataPath));
+            return Write(s, terminal, RawOutputs(model, modelPath, dataPath));
         }
         return Write(s, terminal, PolicyOutputs(model, modelName, modelPath, dataPath, definitions, terminal));
     }
@@ -79,7 +79,7 @@ public sealed class PredictCommand : CliCommand
     private sealed record Output(IReadOnlyList<string> Header, List<string>[] Rows);
 
     /// <summary>The network's outputs at the model's input columns (a fit's predictions; a policy's raw values).</summary>
-    private static Output RawOutputs(TrainedModel model, string dataPath)
+    private static Output RawOutputs(TrainedModel model, string modelPath, string dataPath)
     {
         var table = CsvTable.Load(dataPath);
         var meta = model.Metadata;
@@ -94,6 +94,21 @@ public sealed class PredictCommand : CliCommand
             for (int i = 0; i < col.Length; i++) x[i, j] = col[i];
         }
         var predicted = model.Predict(x);
+        // A policy that learned the correction to the first-order solution: its raw outputs include the linear part,
+        // which reads the continuous states, the network's first inputs.
+        if (meta.Provenance.TryGetValue(PolicyNetwork.LinearKey, out var linearText))
+        {
+            LinearPart linear;
+            try { linear = LinearPart.Parse(linearText); }
+            catch (ArgumentException e) { throw new DataException($"{modelPath}: {e.Message}"); }
+            var row = new double[linear.Columns.Count];
+            for (int i = 0; i < table.RowCount; i++)
+            {
+                for (int j = 0; j < row.Length; j++) row[j] = x[i, j];
+                var part = linear.RawAt(row);
+                for (int t = 0; t < part.Length; t++) predicted[i, t] += part[t];
+            }
+        }
 
         var header = table.Columns.ToList();
         var rows = Enumerable.Range(0, table.RowCount).Select(_ => new List<string>()).ToArray();

@@ -83,13 +83,14 @@ public sealed class SolveCommand : CliCommand
         new("redraw", "false", "start every episode from fresh draws of the initial distributions instead of where the last ended", "Episodes", Flag: true),
         new("refresh", "0.25", "with continuing paths: the share of the trajectories that restart from fresh draws of the initial distributions each episode, so training keeps covering the region the verdict checks (0: none)", "Episodes", ValueName: "share"),
         new("slope-anchor", "0.01", "weight of a penalty in the episodes (not the polish) on the gap between the network's slopes at the steady state and the first-order solution's, which keeps training off explosive and spurious solutions (0: none)", "Episodes", ValueName: "weight"),
-        new("warm-start", "linear", "where the network starts: linear (fitted to the first-order perturbation solution around the steady state) or none (random weights)", "Episodes", ValueName: "how"),
+        new("warm-start", "correction", "where the network starts: correction (the first-order perturbation solution around the steady state as a fixed part of the raw outputs; the network learns the rest, from zero), linear (the network fitted to the first-order solution) or none (random weights)", "Episodes", ValueName: "how"),
         new("quadrature", "gauss-hermite", "expectations over next period's shocks: gauss-hermite (product rule), monomial or pseudo-random", "Episodes", ValueName: "rule"),
         new("nodes", "5", "Gauss–Hermite nodes per shock, or pseudo-random draws", "Episodes", ValueName: "n"),
         new("input-scaling", "box", "how the network's inputs are scaled: box (states by their initial ranges) or simulated (running mean and spread of the simulated states; features always are)", "Episodes", ValueName: "how"),
         new("polish-rounds", "0", "after the episodes, rounds of Levenberg–Marquardt steps on a fresh sample of simulated states each (for errors Adam does not reach; 0: none)", "Polish", ValueName: "n"),
         new("polish-states", "1024", "economies in a polish round's sample", "Polish", ValueName: "n"),
         new("polish-steps", "10", "Levenberg–Marquardt steps per polish round", "Polish", ValueName: "n"),
+        new("polish-rows", "2048", "at most this many least-squares rows (economies × equation elements) in a polish round", "Polish", ValueName: "n"),
         new("polish-stop-converged", "true", "end the polish before its planned rounds once the loss on each round's fresh sample stops falling (the last two rounds each began above half the lowest earlier start)", "Polish", ValueName: "true|false"),
         new("max-seconds", null, "wall-time budget for training", "Episodes", ValueName: "s"),
         new("target-loss", null, "stop when an episode's loss is at or below this", "Episodes", ValueName: "x"),
@@ -266,7 +267,7 @@ public sealed class SolveCommand : CliCommand
         // The diagnostics build their inputs on the CPU: a network trained elsewhere is moved there first.
         var checkedPolicy = policy;
         if (policy.Network.parameters().First().device.type != TorchSharp.DeviceType.CPU)
-            checkedPolicy = new PolicyNetwork(model, policy.Network.MoveTo(TorchSharp.torch.CPU));
+            checkedPolicy = new PolicyNetwork(model, policy.Network.MoveTo(TorchSharp.torch.CPU)) { Linear = policy.Linear };
         var report = SolutionDiagnostics.Run(model, checkedPolicy, diagnostics, policy.Network.DType, reference);
         var assessment = Assess(s, model, checkedPolicy, report, linear, result.TrainingStates, diagnostics, policy.Network.DType) with { Notes = notes };
         SolveReport.Write(run.Path, entry, model, spec, result, report, diagnostics, s, assessment);
@@ -405,8 +406,9 @@ public sealed class SolveCommand : CliCommand
             WarmStart = s.Parse("warm-start", v => v.Trim().ToLowerInvariant() switch
             {
                 "linear" or "first-order" => WarmStartKind.Linear,
+                "correction" => WarmStartKind.Correction,
                 "none" or "random" => WarmStartKind.None,
-                _ => throw new ArgumentException($"'{v}' is not linear or none"),
+                _ => throw new ArgumentException($"'{v}' is not linear, correction or none"),
             }),
             Quadrature = s.Parse("quadrature", v => QuadratureSpec.Parse(v, s.Int("nodes", min: 1))),
             InputScaling = s.Parse("input-scaling", v => v.Trim().ToLowerInvariant() switch
@@ -415,7 +417,7 @@ public sealed class SolveCommand : CliCommand
                 "simulated" or "running" => InputScaling.Simulated,
                 _ => throw new ArgumentException($"'{v}' is not box or simulated"),
             }),
-            Polish = new PolishSpec { Rounds = s.Int("polish-rounds", min: 0), States = s.Int("polish-states", min: 1), Steps = s.Int("polish-steps", min: 1), StopWhenConverged = s.Bool("polish-stop-converged") },
+            Polish = new PolishSpec { Rounds = s.Int("polish-rounds", min: 0), States = s.Int("polish-states", min: 1), Steps = s.Int("polish-steps", min: 1), MaxRows = s.Int("polish-rows", min: 1), StopWhenConverged = s.Bool("polish-stop-converged") },
             MaxSeconds = s.PositiveOrNull("max-seconds"),
             TargetLoss = s.PositiveOrNull("target-loss"),
             TargetEulerError = s.PositiveOrNull("target-euler"),

@@ -27,7 +27,7 @@ public static class SolverSettings
         s["redraw"] = Format(spec.RedrawEachEpisode);
         s["refresh"] = Format(spec.Refresh);
         s["slope-anchor"] = Format(spec.SlopeAnchor);
-        s["warm-start"] = spec.WarmStart == WarmStartKind.Linear ? "linear" : "none";
+        s["warm-start"] = spec.WarmStart switch { WarmStartKind.Linear => "linear", WarmStartKind.Correction => "correction", _ => "none" };
         s["quadrature"] = spec.Quadrature.Name;
         s["nodes"] = Format(spec.Quadrature.Nodes);
         s["input-scaling"] = spec.InputScaling == InputScaling.Simulated ? "simulated" : "box";
@@ -41,6 +41,7 @@ public static class SolverSettings
         s["polish-rounds"] = Format(spec.Polish.Rounds);
         s["polish-states"] = Format(spec.Polish.States);
         s["polish-steps"] = Format(spec.Polish.Steps);
+        s["polish-rows"] = Format(spec.Polish.MaxRows);
         s["polish-stop-converged"] = Format(spec.Polish.StopWhenConverged);
         Optional(s, "max-seconds", spec.MaxSeconds);
         Optional(s, "target-loss", spec.TargetLoss);

@@ -28,6 +28,12 @@ public sealed partial class PolicyNetwork
     public const string ScalingKey = "input-scaling";
 
     /// <summary>
+    /// Provenance key: the fixed first-order part added to the network's outputs (<see cref="LinearPart.ToString"/>:
+    /// raw = network + clamp(anchor + slopes·(x[columns] − center), anchor ± reach)); absent when there is none.
+    /// </summary>
+    public const string LinearKey = "linear-part";
+
+    /// <summary>
     /// This policy as a model file's contents, for <paramref name="modelName"/> (the model's name in its catalog), with
     /// <paramref name="provenance"/> added. The model shares this policy's network: save it, and dispose only one of the two.
     /// </summary>
@@ -42,9 +48,10 @@ public sealed partial class PolicyNetwork
             [ModelKey] = modelName,
             // Round-trip digits: a policy is evaluated again under exactly the model it was trained for.
             [CalibrationKey] = string.Join(';', _model.Parameters.Select(p => $"{p.Name}={p.Value.ToString("R", CultureInfo.InvariantCulture)}")),
-            [OutputsKey] = "raw network outputs; the policies apply " + string.Join(", ", _model.Policies.Select(p => $"{p.Name}: {p.Output.ToString().ToLowerInvariant()}{(p.Bounds is { } b ? " " + b : "")}")),
+            [OutputsKey] = (Linear is null ? "raw network outputs" : $"raw network outputs plus the linear part ({LinearKey})") + "; the policies apply " + string.Join(", ", _model.Policies.Select(p => $"{p.Name}: {p.Output.ToString().ToLowerInvariant()}{(p.Bounds is { } b ? " " + b : "")}")),
             [ScalingKey] = Scaling == InputScaling.Simulated ? "simulated" : "box",
         };
+        if (Linear is not null) saved[LinearKey] = Linear.ToString();
         foreach (var (key, value) in provenance ?? new Dictionary<string, string>()) saved.TryAdd(key, value);
         return new TrainedModel(Network, new ModelMetadata
         {
@@ -110,7 +117,8 @@ public sealed partial class PolicyNetwork
             }
             // Written before the key existed: states scaled by anything but their box were scaled by statistics.
             : box.Select((b, j) => SameAsBox(normalizer.Offset[j], normalizer.Scale[j], b)).All(same => same) ? InputScaling.InitialBox : InputScaling.Simulated;
-        var policy = new PolicyNetwork(model, trained.Network, scaling);
+        var linear = meta.Provenance.TryGetValue(LinearKey, out var text) ? LinearPart.Parse(model, text) : null;
+        var policy = new PolicyNetwork(model, trained.Network, scaling) { Linear = linear };
         policy.SetScaling(normalizer.Offset, normalizer.Scale);
         return policy;
     }
@@ -134,6 +142,7 @@ public sealed partial class PolicyNetwork
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         _offset.copy_(torch.tensor(c.Zip(h, (a, b) => -a / b).ToArray(), [1, n], dtype: ScalarType.Float64));
+        ForgetLinearInInputs();
         _inverseScale.copy_(torch.tensor(h.Select(b => 1.0 / b).ToArray(), [1, n], dtype: ScalarType.Float64));
     }
 

@@ -62,6 +62,67 @@ public sealed partial class PolicyNetwork : IPolicyFunction, IDisposable
 
     public InputScaling Scaling { get; }
 
+    /// <summary>
+    /// A fixed first-order part added to the network's raw outputs (<see cref="WarmStartKind.Correction"/>): the network
+    /// is then the correction to the linear solution. Null: the network's outputs alone.
+    /// </summary>
+    public LinearPart? Linear
+    {
+        get => _linear;
+        set
+        {
+            _linear = value;
+            ForgetLinearInInputs();
+        }
+    }
+
+    private LinearPart? _linear;
+
+    // The linear part as a function of the scaled inputs the network already gets: a + S·(x − x̄) = a + S·(c − x̄) + S·diag(h)·u
+    // for u = (x − c)/h, one addmm and a clamp per call (the policy is called several times a step). Rebuilt when the scaling changes.
+    private (Tensor Weight, Tensor Bias, Tensor Lower, Tensor Upper)? _linearInInputs;
+
+    private Tensor LinearRaw(Tensor inputs)
+    {
+        var t = _linearInInputs ??= LinearInInputs();
+        int n = _linear!.Columns.Count;
+        if (n == 0) return t.Bias.expand(inputs.shape[0], -1);
+        var u = inputs.shape[1] == n ? inputs : inputs.narrow(1, 0, n);
+        return torch.addmm(t.Bias, u, t.Weight, 1, 1).clamp(t.Lower, t.Upper);
+    }
+
+    private (Tensor, Tensor, Tensor, Tensor) LinearInInputs()
+    {
+        var part = _linear!;
+        var (center, halfWidth) = CurrentScaling();
+        int m = part.Anchor.Count, n = part.Columns.Count;
+        var weight = new double[n, m];
+        var bias = part.Anchor.ToArray();
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                weight[j, i] = part.Slopes[i, j] * halfWidth[j];
+                bias[i] += part.Slopes[i, j] * (center[j] - part.Center[j]);
+            }
+        var dtype = Network.DType;
+        var anchors = torch.tensor(part.Anchor.ToArray(), [1, m], dtype: dtype, device: Device);
+        var made = (Deqn.Training.Engine.Tensors.FromArray(weight, dtype).to(Device), torch.tensor(bias, [1, m], dtype: dtype, device: Device),
+            anchors.sub(LinearPart.Reach), anchors.add(LinearPart.Reach));
+        foreach (var kept in new[] { made.Item1, made.Item2, made.Item3, made.Item4 }) kept.DetachFromDisposeScope();
+        anchors.Dispose();
+        return made;
+    }
+
+    private void ForgetLinearInInputs()
+    {
+        if (_linearInInputs is not { } t) return;
+        t.Weight.Dispose();
+        t.Bias.Dispose();
+        t.Lower.Dispose();
+        t.Upper.Dispose();
+        _linearInInputs = null;
+    }
+
     /// <summary>The device of the network's parameters; <see cref="Values"/> moves inputs there.</summary>
     public Device Device => _offset.device;
 
@@ -102,20 +163,27 @@ public sealed partial class PolicyNetwork : IPolicyFunction, IDisposable
         // Probes and diagnostics build their inputs on the CPU; a network elsewhere takes them across.
         if (states.device_type != _offset.device_type || states.device_index != _offset.device_index) states = states.to(_offset.device);
         Tensor raw;
-        if (Trace is null) raw = Network.forward(Inputs(states));
+        var inputs = Inputs(states);
+        if (Trace is null) raw = Network.forward(inputs);
         else
         {
             var layers = new List<(Tensor Input, Tensor Output)>();
-            raw = Network.ForwardTraced(Inputs(states), layers);
+            raw = Network.ForwardTraced(inputs, layers);
             Trace.Add(layers);
         }
+        if (_linear is not null) raw = raw.add(LinearRaw(inputs));
         // One transform on the whole output when all policies share it: fewer operations per step.
         if (_singleTransform) return _model.Policies[0].Transform(raw);
         return torch.cat(_model.Policies.Select(p => p.Transform(raw.narrow(1, p.Index, p.Size))).ToArray(), 1);
     }
 
-    /// <summary>The network's raw outputs [n, PolicyWidth] before each policy's transform (gradients flow).</summary>
-    internal Tensor Raw(Tensor states) => Network.forward(Inputs(states.to(_offset.device)));
+    /// <summary>The raw outputs [n, PolicyWidth] before each policy's transform, the linear part included (gradients flow).</summary>
+    internal Tensor Raw(Tensor states)
+    {
+        var inputs = Inputs(states.to(_offset.device));
+        var raw = Network.forward(inputs);
+        return _linear is null ? raw : raw.add(LinearRaw(inputs));
+    }
 
     /// <summary>
     /// Adds the simulated states <paramref name="visited"/> [rows, StateWidth] to the running statistics and rescales
@@ -153,6 +221,7 @@ public sealed partial class PolicyNetwork : IPolicyFunction, IDisposable
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         _offset.copy_(torch.tensor(center.Zip(half, (c, h) => -c / h).ToArray(), [1, center.Length], dtype: ScalarType.Float64));
+        ForgetLinearInInputs();
         _inverseScale.copy_(torch.tensor(half.Select(h => 1.0 / h).ToArray(), [1, center.Length], dtype: ScalarType.Float64));
     }
 
@@ -199,6 +268,7 @@ public sealed partial class PolicyNetwork : IPolicyFunction, IDisposable
 
     public void Dispose()
     {
+        ForgetLinearInInputs();
         _offset.Dispose();
         _inverseScale.Dispose();
         _continuous?.Dispose();

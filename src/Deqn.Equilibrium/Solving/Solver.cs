@@ -124,10 +124,15 @@ public static class Solver
         var policy = new PolicyNetwork(model, network, spec.InputScaling);
         try
         {
-            bool warmStart = spec.WarmStart == WarmStartKind.Linear && options.Resume is null;
-            var linear = warmStart || spec.SlopeAnchor > 0 ? options.Linear ?? Perturbation.LinearSolution.Of(model) : null;
+            bool fresh = options.Resume is null;
+            var linear = spec.WarmStart != WarmStartKind.None || spec.SlopeAnchor > 0 ? options.Linear ?? Perturbation.LinearSolution.Of(model) : null;
             // A resumed solve has its weights in the checkpoint; a fresh one starts on the saddle path.
-            string? warm = warmStart ? WarmStart.Fit(model, policy, linear!, spec.Seed) : null;
+            string? warm = spec.WarmStart switch
+            {
+                WarmStartKind.Linear when fresh => WarmStart.Fit(model, policy, linear!, spec.Seed),
+                WarmStartKind.Correction => WarmStart.Correct(model, policy, linear!, fresh),
+                _ => null,
+            };
             using var anchor = linear is null ? null : SlopeAnchor.For(model, linear, spec.SlopeAnchor);
             return Train(model, spec, options, policy, device, anchor) with { WarmStart = warm };
         }

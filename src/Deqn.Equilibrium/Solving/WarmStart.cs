@@ -17,6 +17,11 @@ public enum WarmStartKind
     None,
     /// <summary>Fitted to the first-order perturbation solution, anchored in the raw (pre-transform) outputs.</summary>
     Linear,
+    /// <summary>
+    /// The first-order solution as a fixed part of the raw outputs (<see cref="LinearPart"/>), the network as its correction,
+    /// starting at zero: the network's approximation error then scales with what the linear solution misses.
+    /// </summary>
+    Correction,
 }
 
 /// <summary>
@@ -40,34 +45,16 @@ internal static class WarmStart
     /// <summary>Fits the network; returns what it started from, for the console and the report (null: nothing to start from).</summary>
     public static string? Fit(Model model, PolicyNetwork policy, LinearSolution linear, long seed)
     {
-        var steady = linear.SteadyState;
-        if (!steady.Found) return null;
+        var part = LinearPart.Of(model, linear);
+        if (part is null) return null;
         var clock = Stopwatch.StartNew();
-        var device = policy.Device;
-        var dtype = policy.Network.DType;
-        int m = model.PolicyWidth;
-        var columns = model.PolicyColumns;
-        var anchor = new double[m];
-        var factor = new double[m];
-        for (int i = 0; i < m; i++)
-        {
-            var p = columns[i].Policy;
-            anchor[i] = PolicyOutputs.Inverse(p, steady.PolicyRow[i]);
-            factor[i] = 1 / Math.Max(PolicyOutputs.Slope(p, anchor[i]), 1e-12);
-        }
-        var continuous = model.StateColumns.Select((c, j) => (c, j)).Where(x => x.c.State.Chain is null).Select(x => x.j).ToArray();
         using var scope = NewDisposeScope();
         var random = new StandardNormalStream(Seeds.Derive(seed, "warm-start"));
-        var states = Simulator.DrawInitial(model, Draws, random, dtype, device);
+        var states = Simulator.DrawInitial(model, Draws, random, policy.Network.DType, policy.Device);
         Tensor targets;
         using (no_grad())
         {
-            var x = states.index_select(1, tensor(continuous.Select(j => (long)j).ToArray(), device: device));
-            var center = tensor(continuous.Select(j => steady.StateRow[j]).ToArray(), [1, continuous.Length], dtype: dtype, device: device);
-            var slopes = linear.Solved ? Tensors.FromArray(linear.PolicySlopes, dtype).to(device) : zeros(m, continuous.Length, dtype: dtype, device: device);
-            var scaled = slopes.mul(tensor(factor, [m, 1], dtype: dtype, device: device));
-            var anchors = tensor(anchor, [1, m], dtype: dtype, device: device);
-            targets = anchors.add(x.sub(center).matmul(scaled.t())).clamp(anchors.sub(10), anchors.add(10));
+            targets = part.Raw(states);
             // Inputs scaled by the simulated states start from the initial distributions' statistics, as episode 1 would.
             if (policy is { ObservesStates: true, Statistics: null }) policy.Observe(states);
         }
@@ -85,7 +72,27 @@ internal static class WarmStart
         }
         double worst;
         using (no_grad()) worst = policy.Raw(states).sub(targets).abs().max().item<double>();
-        string start = linear.Solved ? "the first-order solution" : "the steady state's policies (no first-order solution: " + linear.Message + ")";
-        return $"{start}, fitted in raw outputs on {Draws:N0} draws of the initial distributions (largest raw gap {worst:G2}, {clock.Elapsed.TotalSeconds:0.0} s)";
+        return $"{Start(linear)}, fitted in raw outputs on {Draws:N0} draws of the initial distributions (largest raw gap {worst:G2}, {clock.Elapsed.TotalSeconds:0.0} s)";
     }
+
+    /// <summary>
+    /// Makes the network the correction to the first-order solution: the policy's raw outputs become the linear part plus
+    /// the network, and (on a fresh start) the network's last layer is zeroed so that it starts at the linear solution
+    /// exactly. On resume only the linear part is set (it is recomputed from the model; the weights come from the checkpoint).
+    /// </summary>
+    public static string? Correct(Model model, PolicyNetwork policy, LinearSolution linear, bool fresh)
+    {
+        policy.Linear = LinearPart.Of(model, linear);
+        if (policy.Linear is null || !fresh) return null;
+        var last = policy.Network.DenseLayers()[^1];
+        using (no_grad())
+        {
+            last.Weight.zero_();
+            last.Bias.zero_();
+        }
+        return $"{Start(linear)}, as a fixed linear part of the raw outputs; the network (its last layer zeroed) learns the correction";
+    }
+
+    private static string Start(LinearSolution linear) =>
+        linear.Solved ? "the first-order solution" : "the steady state's policies (no first-order solution: " + linear.Message + ")";
 }

@@ -36,14 +36,15 @@ public sealed class ResumeTests : IDisposable
         r.Policy.Network.parameters().SelectMany(p => p.detach().data<double>().ToArray()).ToArray();
 
     [Theory]
-    [InlineData(InputScaling.InitialBox, QuadratureKind.GaussHermite)]
-    [InlineData(InputScaling.Simulated, QuadratureKind.PseudoRandom)]
-    public void A_solve_interrupted_and_resumed_ends_exactly_where_an_uninterrupted_one_does(InputScaling scaling, QuadratureKind quadrature)
+    [InlineData(InputScaling.InitialBox, QuadratureKind.GaussHermite, WarmStartKind.Linear)]
+    [InlineData(InputScaling.Simulated, QuadratureKind.PseudoRandom, WarmStartKind.Correction)]
+    public void A_solve_interrupted_and_resumed_ends_exactly_where_an_uninterrupted_one_does(InputScaling scaling, QuadratureKind quadrature, WarmStartKind start)
     {
         // Given the stochastic growth model (shocks, shuffling, two epochs per episode; inputs scaled by the initial box
         // or by running statistics, expectations by fixed nodes or by Monte Carlo nodes redrawn every step)
         var model = new StochasticGrowth(new GrowthCalibration(Delta: 1, CapitalLow: 0.1, CapitalHigh: 0.4));
-        var spec = Spec with { InputScaling = scaling, Quadrature = new QuadratureSpec(quadrature, 4) };
+        // (the network fitted to the first-order solution, or learning the correction to it)
+        var spec = Spec with { InputScaling = scaling, Quadrature = new QuadratureSpec(quadrature, 4), WarmStart = start };
         var uninterruptedPath = Path.Combine(_dir, "a.ckpt");
         var resumedPath = Path.Combine(_dir, "b.ckpt");
 
