@@ -379,7 +379,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
             _roundStarted = true;
             _roundStartLosses.Add(loss);
         }
-        if (!double.IsFinite(loss)) return [loss];
+        if (!double.IsFinite(loss) || loss <= RoundOffLoss) return [loss];
         Tensor r = Everyone(parts.Select(p => p.Rows).ToArray()), jacobian = Everyone(parts.Select(p => p.Jacobian).ToArray());
         if (TotalRanks > 1)
         {
@@ -394,6 +394,13 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         });
         return [loss];
     }
+
+    /// <summary>
+    /// A polish sample's mean squared residual at which the equations hold to float64's rounding (residuals about 1e-13):
+    /// no step is tried, since none can lower it but by rounding, and each would be rejected a dozen times (a linear
+    /// part that is the exact solution, as in the closed-form models, left the polish nothing else to do).
+    /// </summary>
+    public const double RoundOffLoss = 1e-26;
 
     /// <summary>The mean over every rank of values this process's ranks computed.</summary>
     private double MeanOverRanks(IEnumerable<double> mine)
