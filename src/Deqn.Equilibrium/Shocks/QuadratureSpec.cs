@@ -1,10 +1,23 @@
 namespace Deqn.Equilibrium.Shocks;
 
-public enum QuadratureKind { GaussHermite, Monomial, PseudoRandom }
+/// <summary>Quadrature rules for normal shocks.</summary>
+public enum QuadratureKind
+{
+    /// <summary>Gauss–Hermite product: n per shock, nᵈ nodes.</summary>
+    GaussHermite,
+    /// <summary>Monomial, its degree by the number of shocks d: degree 5 (2d² + 1 nodes) up to d = 4, degree 3 (2d) beyond.</summary>
+    Monomial,
+    PseudoRandom,
+    /// <summary>Monomial of degree 3 (M1, 2d nodes) whatever d.</summary>
+    Monomial3,
+    /// <summary>Monomial of degree 5 (M2, 2d² + 1 nodes) whatever d, negative weights included.</summary>
+    Monomial5,
+}
 
 /// <summary>
-/// Which rule integrates next period's normal shocks: Gauss–Hermite product (n per shock), monomial (2d), or n
-/// pseudo-random draws in antithetic pairs (redrawn every training step by the solver). Markov chains are always summed exactly.
+/// Which rule integrates next period's normal shocks: Gauss–Hermite product (n per shock), monomial (degree 5 up to four
+/// shocks, degree 3 beyond; or either degree by name), or n pseudo-random draws in antithetic pairs (redrawn every
+/// training step by the solver). Markov chains are always summed exactly.
 /// </summary>
 public sealed record QuadratureSpec(QuadratureKind Kind = QuadratureKind.GaussHermite, int Nodes = 5)
 {
@@ -34,13 +47,15 @@ public sealed record QuadratureSpec(QuadratureKind Kind = QuadratureKind.GaussHe
         return Kind switch
         {
             QuadratureKind.GaussHermite => Quadratures.GaussHermiteProduct(Nodes, sigmas),
-            QuadratureKind.Monomial => Quadratures.Monomial(sigmas),
+            QuadratureKind.Monomial => sigmas.Count <= Quadratures.MonomialDegree5UpTo ? Quadratures.MonomialDegree5(sigmas) : Quadratures.Monomial(sigmas),
+            QuadratureKind.Monomial3 => Quadratures.Monomial(sigmas),
+            QuadratureKind.Monomial5 => Quadratures.MonomialDegree5(sigmas),
             QuadratureKind.PseudoRandom => Quadratures.PseudoRandom(Nodes, sigmas, seed),
             _ => throw new ArgumentOutOfRangeException(nameof(Kind)),
         };
     }
 
-    /// <summary>"gauss-hermite" (with <paramref name="nodes"/>), "monomial" or "pseudo-random".</summary>
+    /// <summary>"gauss-hermite" (with <paramref name="nodes"/>), "monomial" (or "monomial3", "monomial5") or "pseudo-random".</summary>
     public static QuadratureSpec Parse(string kind, int nodes)
     {
         if (nodes < 1) throw new ArgumentException($"a quadrature needs at least 1 node (got {nodes})");
@@ -48,8 +63,10 @@ public sealed record QuadratureSpec(QuadratureKind Kind = QuadratureKind.GaussHe
         {
             "gauss-hermite" or "gh" or "hermite" => new(QuadratureKind.GaussHermite, nodes),
             "monomial" => new(QuadratureKind.Monomial, nodes),
+            "monomial3" or "monomial-3" or "m1" => new(QuadratureKind.Monomial3, nodes),
+            "monomial5" or "monomial-5" or "m2" => new(QuadratureKind.Monomial5, nodes),
             "pseudo-random" or "random" or "monte-carlo" => new(QuadratureKind.PseudoRandom, nodes),
-            _ => throw new ArgumentException($"unknown quadrature '{kind}' (valid: gauss-hermite, monomial, pseudo-random)"),
+            _ => throw new ArgumentException($"unknown quadrature '{kind}' (valid: gauss-hermite, monomial, monomial3, monomial5, pseudo-random)"),
         };
     }
 
@@ -57,6 +74,8 @@ public sealed record QuadratureSpec(QuadratureKind Kind = QuadratureKind.GaussHe
     {
         QuadratureKind.GaussHermite => "gauss-hermite",
         QuadratureKind.Monomial => "monomial",
+        QuadratureKind.Monomial3 => "monomial3",
+        QuadratureKind.Monomial5 => "monomial5",
         _ => "pseudo-random",
     };
 }

@@ -70,6 +70,77 @@ public sealed class QuadratureTests
         Assert.Equal(0.01 * 0.09, q.Expect(x => x[0] * x[0] * x[1] * x[1]), 1e-15);
     }
 
+    /// <summary>E[Π xⱼ^aⱼ] for independent xⱼ ~ N(0, σⱼ²): Π σⱼ^aⱼ·(aⱼ − 1)!! for even aⱼ, 0 if any is odd.</summary>
+    private static double NormalMoment(int[] powers, double[] sigmas)
+    {
+        double m = 1;
+        for (int j = 0; j < powers.Length; j++)
+        {
+            if (powers[j] % 2 == 1) return 0;
+            for (int k = powers[j] - 1; k > 0; k -= 2) m *= k;
+            m *= Math.Pow(sigmas[j], powers[j]);
+        }
+        return m;
+    }
+
+    /// <summary>Every multi-index of <paramref name="d"/> powers with total degree at most <paramref name="degree"/>.</summary>
+    private static IEnumerable<int[]> Monomials(int d, int degree)
+    {
+        if (d == 0) { yield return []; yield break; }
+        for (int first = 0; first <= degree; first++)
+            foreach (var rest in Monomials(d - 1, degree - first)) yield return [first, .. rest];
+    }
+
+    private static double Integrate(Quadrature q, int[] powers) =>
+        q.Expect(x => Enumerable.Range(0, powers.Length).Aggregate(1.0, (p, j) => p * Math.Pow(x[j], powers[j])));
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]   // negative axis weights from here on: still exact
+    [InlineData(7)]
+    public void The_monomial_rules_integrate_every_polynomial_of_their_degree_exactly(int d)
+    {
+        // Given d shocks with different standard deviations
+        var sigmas = Enumerable.Range(0, d).Select(j => 0.01 * (j + 1) + 0.3 * (j % 2)).ToArray();
+        var m1 = Quadratures.Monomial(sigmas);
+        var m2 = Quadratures.MonomialDegree5(sigmas);
+        Assert.Equal(2 * d, m1.Count);
+        Assert.Equal(2 * d * d + 1, m2.Count);
+
+        // Then degree 3 integrates every monomial of total degree ≤ 3 exactly, and degree 5 every one of degree ≤ 5
+        foreach (var powers in Monomials(d, 3))
+            Assert.Equal(NormalMoment(powers, sigmas), Integrate(m1, powers), 1e-14);
+        foreach (var powers in Monomials(d, 5))
+        {
+            double exact = NormalMoment(powers, sigmas);
+            Assert.True(Math.Abs(Integrate(m2, powers) - exact) <= 1e-13 * Math.Max(1e-6, Math.Abs(exact)), $"E[x^({string.Join(",", powers)})]: {Integrate(m2, powers):G17}, exact {exact:G17}");
+        }
+        // and neither goes beyond: degree 3 misses x₁²x₂² (σ₁²σ₂², M1 gives 0) or, alone, x⁴ (3σ⁴, M1 σ⁴); degree 5
+        // misses x₁⁶ (15σ⁶, M2 (d + 2)(7 − d)σ⁶/2)
+        int[] four = d == 1 ? [4] : [2, 2, .. new int[d - 2]], six = [6, .. new int[d - 1]];
+        foreach (var (rule, powers) in new[] { (m1, four), (m2, six) })
+            Assert.True(Math.Abs(Integrate(rule, powers) - NormalMoment(powers, sigmas)) > 0.1 * NormalMoment(powers, sigmas),
+                $"E[x^({string.Join(",", powers)})] is exact by a rule of lower degree");
+        // and the degree-5 rule's axis weights are (4 − d)/(2(d + 2)²): negative beyond four shocks
+        Assert.Equal(d > 4, m2.Weights.Any(w => w < 0));
+    }
+
+    [Theory]
+    [InlineData(4, 33)]   // degree 5 while its weights are positive
+    [InlineData(5, 10)]   // degree 3 beyond
+    [InlineData(20, 40)]
+    public void The_monomial_quadrature_takes_degree_5_up_to_four_shocks_and_degree_3_beyond(int d, int nodes)
+    {
+        var rule = QuadratureSpec.Parse("monomial", 1).Build(Enumerable.Repeat(0.01, d).ToArray(), seed: 1);
+        Assert.Equal(nodes, rule.Count);
+        Assert.Contains($"({nodes} nodes)", rule.Rule);
+        Assert.Equal(2 * d * d + 1, QuadratureSpec.Parse("monomial5", 1).Build(Enumerable.Repeat(0.01, d).ToArray(), 1).Count);
+        Assert.Equal(2 * d, QuadratureSpec.Parse("monomial3", 1).Build(Enumerable.Repeat(0.01, d).ToArray(), 1).Count);
+    }
+
     [Fact]
     public void The_monomial_rule_puts_2d_nodes_at_plus_minus_sigma_root_d()
     {
