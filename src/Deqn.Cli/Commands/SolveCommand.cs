@@ -169,6 +169,7 @@ public sealed class SolveCommand : CliCommand
         console.MarkupLine($"  {Markup.Escape(string.Join(", ", model.Parameters.Select(p => $"{p.Name} = {Format(p.Value)}")))}");
         console.MarkupLine($"  states {Markup.Escape(string.Join(", ", model.States.Select(Describe)))}; policies {Markup.Escape(string.Join(", ", model.Policies.Select(p => p.IsVector ? $"{p.Name}[{p.Size}]" : p.Name)))}; shocks {(!model.IsStochastic ? "none" : Markup.Escape(string.Join(", ", model.Shocks.Select(x => $"{x.Name} σ = {Format(x.Sigma)}").Concat(model.ChainStates.Select(c => $"{c.Name}: Markov chain, {c.Chain!.Count} states")))))}");
         console.MarkupLine($"  network {PolicyNetwork.InputWidth(model)} → {string.Join(" → ", spec.Network.Hidden.Select(h => $"{h.Width} {h.Activation.Name()}"))} → {model.PolicyWidth}, {spec.Network.Precision.ToString().ToLowerInvariant()}; {Markup.Escape(Deqn.Training.Optimization.Optimizers.Name(spec.Optimization.Optimizer.Kind))} lr {Format(spec.Optimization.Optimizer.Resolve().LearningRate)}; {spec.Episodes} episodes × {spec.Trajectories} trajectories × {spec.EpisodeLength} periods, {spec.EpochsPerEpisode} epoch(s), batch {spec.BatchSize}");
+        console.MarkupLine($"  expectations: {Markup.Escape(Expectations(model, spec.Quadrature))}");
         if (spec.Polish.Rounds > 0)
             console.MarkupLine($"  then {spec.Polish.Rounds} polish rounds (episodes {spec.Episodes + 1}–{spec.Episodes + spec.Polish.Rounds}): {spec.Polish.Steps} Levenberg–Marquardt steps each on {spec.Polish.States} simulated states");
         if (checkpoint is not null) console.MarkupLine($"  resuming after episode {checkpoint.Episode} from {Markup.Escape(run.File(CheckpointFile))}");
@@ -273,6 +274,17 @@ public sealed class SolveCommand : CliCommand
         SolveReport.Write(run.Path, entry, model, spec, result, report, diagnostics, s, assessment);
         SolveReport.Print(console, model, result, report, run.Path, assessment);
         return assessment.Verdict.Status == VerdictStatus.Failed ? Entry.Failure : 0;
+    }
+
+    /// <summary>How training takes expectations, with the node count: "monomial degree 5 (19 nodes): 19 next states per state".</summary>
+    internal static string Expectations(Model model, QuadratureSpec quadrature)
+    {
+        var rule = model.Shocks.Count > 0 ? quadrature.Build(model.ShockCholesky, seed: 0) : null;
+        var parts = (rule is null ? [] : new[] { rule.Rule }).Concat(model.ChainStates.Select(c => $"Markov chain {c.Name} ({c.Chain!.Count} states)")).ToArray();
+        long next = (rule?.Count ?? 1) * model.ChainStates.Aggregate(1L, (p, c) => p * c.Chain!.Count);
+        string how = parts.Length == 0 ? "none (deterministic)" : string.Join(" × ", parts);
+        string redrawn = quadrature.Kind == QuadratureKind.PseudoRandom && rule is not null ? ", redrawn every step" : "";
+        return $"{how}: {next:N0} next state{(next == 1 ? "" : "s")} per state{redrawn}";
     }
 
     /// <summary>The verdict with the thresholds the settings give; a check that cannot run makes it "failed" with the reason.</summary>

@@ -27,6 +27,7 @@ public abstract class Model
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly HashSet<object> _owned = new(ReferenceEqualityComparer.Instance);
     private readonly List<(State State, double Rho, Shock? Innovation)> _processes = [];
+    private readonly List<(State State, double[,] Persistence, Shock[] Innovations)> _vectorProcesses = [];
     private double[,]? _cholesky;
 
     /// <summary>The states in declaration order (Markov-chain states among them); a vector state is one entry of <see cref="Variable.Size"/> columns.</summary>
@@ -201,6 +202,50 @@ public abstract class Model
     }
 
     /// <summary>
+    /// An exogenous vector state that follows the VAR(1) x′ = A·x + u, u ~ N(0, Σ): declares the state (n elements, each
+    /// starting from <paramref name="initial"/>), its n jointly normal innovations eps_&lt;name&gt;[1] … [n] with covariance
+    /// Σ (so simulation and every quadrature rule see the joint distribution), and writes its transition, so
+    /// <see cref="Transition"/> does not give it. A is <paramref name="persistence"/> [n, n], Σ <paramref name="covariance"/>
+    /// (symmetric positive definite).
+    /// </summary>
+    protected State VAR1(string name, InitialDistribution initial, double[,] persistence, double[,] covariance, string description = "")
+    {
+        int n = persistence.GetLength(0);
+        if (n < 1 || persistence.GetLength(1) != n)
+            throw new ArgumentException($"{name}: the persistence matrix must be square (got {persistence.GetLength(0)} × {persistence.GetLength(1)})");
+        if (covariance.GetLength(0) != n || covariance.GetLength(1) != n)
+            throw new ArgumentException($"{name}: a VAR(1) of {n} elements needs a {n} × {n} covariance (got {covariance.GetLength(0)} × {covariance.GetLength(1)})");
+        if (persistence.Cast<double>().Concat(covariance.Cast<double>()).Any(v => !double.IsFinite(v)))
+            throw new ArgumentException($"{name}: the persistence and covariance matrices must be finite");
+        var state = State(name, n, initial, description: description);
+        var innovations = CorrelatedShocks(Enumerable.Range(1, n).Select(j => $"eps_{name}[{j}]").ToArray(), covariance, $"innovation to {name}");
+        _vectorProcesses.Add((state, (double[,])persistence.Clone(), innovations));
+        return state;
+    }
+
+    /// <summary>
+    /// n AR(1) processes with independent and common innovations, x′_j = ρ·x_j + σ·ε_j + σ_common·ε_0 with ε ~ N(0, 1)
+    /// (the IRBC's log TFP: σ_common = σ): the VAR(1) with A = ρ·I and Σ = σ²·I + σ_common²·11ᵀ, so expectations integrate
+    /// n correlated innovations rather than n + 1 independent ones.
+    /// </summary>
+    protected State AR1(string name, int size, InitialDistribution initial, double rho, double sigma, double commonSigma = 0, string description = "")
+    {
+        RequireSize(name, size);
+        if (!(Math.Abs(rho) < 1)) throw new ArgumentException($"{name}: ρ must satisfy |ρ| < 1 (got {rho})");
+        if (!(sigma > 0) || !double.IsFinite(sigma)) throw new ArgumentException($"{name}: σ must be finite and > 0 (got {sigma})");
+        if (!(commonSigma >= 0) || !double.IsFinite(commonSigma)) throw new ArgumentException($"{name}: the common innovation's σ must be finite and ≥ 0 (got {commonSigma})");
+        var persistence = new double[size, size];
+        var covariance = new double[size, size];
+        for (int i = 0; i < size; i++)
+            for (int j = 0; j < size; j++)
+            {
+                persistence[i, j] = i == j ? rho : 0;
+                covariance[i, j] = commonSigma * commonSigma + (i == j ? sigma * sigma : 0);
+            }
+        return VAR1(name, initial, persistence, covariance, description);
+    }
+
+    /// <summary>
     /// The weight of an equation (or of every element of a vector equation) in the loss: the loss is the weighted mean
     /// of the elements' mean squared residuals. Default 1; a solver config may override it.
     /// </summary>
@@ -321,7 +366,7 @@ public abstract class Model
             int at = position(state);
             if (at < 0) throw new InvalidOperationException($"{state.Name} is a constant, not a state; the transition does not give it");
             if (next[at] is not null) throw new InvalidOperationException($"the transition gives state {state.Name} twice");
-            if (state.Chain is not null || _processes.Any(p => p.State == state))
+            if (state.Chain is not null || _processes.Any(p => p.State == state) || _vectorProcesses.Any(p => p.State == state))
                 throw new InvalidOperationException($"state {state.Name} follows its declared process; the transition does not give it");
             next[at] = Broadcast(value, state, shape);
         }
@@ -329,6 +374,15 @@ public abstract class Model
         {
             var logNext = now[state].log().mul(rho);
             next[position(state)] = Broadcast((innovation is null ? logNext : logNext + shocks[innovation]).exp(), state, shape);
+        }
+        foreach (var (state, persistence, innovations) in _vectorProcesses)
+        {
+            // [n, …] with the elements first: A·x over the first axis, then the innovations stacked the same way.
+            var x = now[state];
+            int n = innovations.Length;
+            var a = torch.tensor(persistence, dtype: x.dtype, device: x.device);
+            var ax = a.matmul(x.reshape(n, -1)).reshape(x.shape);
+            next[position(state)] = Broadcast(ax + torch.stack(innovations.Select(e => shocks[e]).ToArray(), 0), state, shape);
         }
         for (int c = 0; c < _chains.Count; c++)
             next[position(_chains[c])] = Broadcast(shocks.NextChainState(c, _chains[c], now), _chains[c], shape);
