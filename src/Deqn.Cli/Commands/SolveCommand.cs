@@ -84,7 +84,7 @@ public sealed class SolveCommand : CliCommand
         new("refresh", "0.25", "with continuing paths: the share of the trajectories that restart from fresh draws of the initial distributions each episode, so training keeps covering the region the verdict checks (0: none)", "Episodes", ValueName: "share"),
         new("slope-anchor", "0.01", "weight of a penalty in the episodes (not the polish) on the gap between the network's slopes at the steady state and the first-order solution's, which keeps training off explosive and spurious solutions (0: none)", "Episodes", ValueName: "weight"),
         new("warm-start", "correction", "where the network starts: correction (the first-order perturbation solution around the steady state as a fixed part of the raw outputs; the network learns the rest, from zero), linear (the network fitted to the first-order solution) or none (random weights)", "Episodes", ValueName: "how"),
-        new("quadrature", "gauss-hermite", "expectations over next period's shocks: gauss-hermite (product rule, --nodes per shock), monomial (degree 5, 2d²+1 nodes, up to 4 shocks; degree 3, 2d nodes, beyond: the degree-5 rule has negative weights there), monomial3, monomial5 or pseudo-random", "Episodes", ValueName: "rule"),
+        new("quadrature", "auto", "expectations over next period's shocks: auto (the Gauss–Hermite product up to two shocks, monomial beyond), gauss-hermite (product rule, --nodes per shock), monomial (degree 5, 2d²+1 nodes, up to 4 shocks; degree 3, 2d nodes, beyond: the degree-5 rule has negative weights there), monomial3, monomial5 or pseudo-random", "Episodes", ValueName: "rule"),
         new("nodes", "5", "Gauss–Hermite nodes per shock, or pseudo-random draws", "Episodes", ValueName: "n"),
         new("input-scaling", "box", "how the network's inputs are scaled: box (states by their initial ranges) or simulated (running mean and spread of the simulated states; features always are)", "Episodes", ValueName: "how"),
         new("polish-rounds", "0", "after the episodes, rounds of Levenberg–Marquardt steps on a fresh sample of simulated states each (for errors Adam does not reach; 0: none)", "Polish", ValueName: "n"),
@@ -106,7 +106,7 @@ public sealed class SolveCommand : CliCommand
 
         new("eval-periods", "10000", "length of the fresh simulated path the Euler errors are measured on", "Diagnostics", ValueName: "n"),
         new("eval-burn-in", "500", "periods simulated and dropped before that path", "Diagnostics", ValueName: "n"),
-        new("eval-quadrature", "gauss-hermite", "quadrature for the evaluation (finer than training's)", "Diagnostics", ValueName: "rule"),
+        new("eval-quadrature", "auto", "quadrature for the evaluation (auto: Gauss–Hermite with --eval-nodes per shock up to two shocks, finer than training's; monomial beyond)", "Diagnostics", ValueName: "rule"),
         new("eval-nodes", "10", "nodes per shock for the evaluation quadrature", "Diagnostics", ValueName: "n"),
         new("eval-grid", "50", "points per state of the grid the policy is compared on", "Diagnostics", ValueName: "n"),
         new("eval-seed", "20261127", "seed of the evaluation path (independent of training)", "Diagnostics", ValueName: "n"),

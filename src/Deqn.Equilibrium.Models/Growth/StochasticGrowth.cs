@@ -90,7 +90,7 @@ public sealed class StochasticGrowth : Model<GrowthCalibration>, IRecommendsSolv
 
     private static SolverSpec Measured(int episodes, int length, bool redraw, double learningRate, int logEvery, PolishSpec polish) => new()
     {
-        Episodes = episodes, EpisodeLength = length, RedrawEachEpisode = redraw, LogEvery = logEvery, Polish = polish,
+        Episodes = episodes, EpisodeLength = length, RedrawEachEpisode = redraw, LogEvery = logEvery, Polish = polish, Quadrature = SolverSpec.MeasuredQuadrature,
         Optimization = SolverSpec.AdamCosine(learningRate, episodes),
     };
 }

@@ -92,7 +92,7 @@ public sealed class StochasticGrowthOutputShare : Model<GrowthCalibration>, IRec
     /// </summary>
     public SolverSpec Recommended => new()
     {
-        Episodes = 1_500, EpisodeLength = 10, RedrawEachEpisode = true, LogEvery = 50,
+        Episodes = 1_500, EpisodeLength = 10, RedrawEachEpisode = true, LogEvery = 50, Quadrature = SolverSpec.MeasuredQuadrature,
         Optimization = SolverSpec.AdamCosine(3e-3, 1_500),
         Polish = new PolishSpec { Rounds = 10, Steps = 5, StopWhenConverged = false },
     };

@@ -15,7 +15,7 @@ public sealed record DiagnosticsSpec
     /// <summary>Periods simulated and dropped before the path starts, so it starts in the ergodic set.</summary>
     public int BurnIn { get; init; } = 500;
 
-    public QuadratureSpec Quadrature { get; init; } = new(QuadratureKind.GaussHermite, 10);
+    public QuadratureSpec Quadrature { get; init; } = new(QuadratureKind.Auto, 10);
 
     /// <summary>Points per state of the comparison grid (product grid).</summary>
     public int GridPoints { get; init; } = 50;

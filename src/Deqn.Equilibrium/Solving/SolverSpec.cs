@@ -122,7 +122,11 @@ public sealed record SolverSpec
     /// </summary>
     public double SlopeAnchor { get; init; } = 0.01;
 
-    public QuadratureSpec Quadrature { get; init; } = new();
+    /// <summary>Expectations over next period's normal shocks: Gauss–Hermite 5 per shock up to two shocks, monomial beyond (<see cref="QuadratureKind.Auto"/>).</summary>
+    public QuadratureSpec Quadrature { get; init; } = new(QuadratureKind.Auto, 5);
+
+    /// <summary>Gauss–Hermite with 5 nodes: the rule the shipped models' settings were measured with (one shock each).</summary>
+    public static QuadratureSpec MeasuredQuadrature { get; } = new(QuadratureKind.GaussHermite, 5);
 
     /// <summary>Levenberg–Marquardt rounds after the last episode (<see cref="PolishSpec.Rounds"/>).</summary>
     public PolishSpec Polish { get; init; } = new();

@@ -129,6 +129,18 @@ public sealed class QuadratureTests
     }
 
     [Theory]
+    [InlineData(1, 5, "Gauss–Hermite 5")]
+    [InlineData(2, 25, "Gauss–Hermite 5^2 (25 nodes)")]
+    [InlineData(3, 19, "monomial degree 5 (19 nodes)")]
+    [InlineData(11, 22, "monomial degree 3 (22 nodes)")]
+    public void Auto_takes_the_Gauss_Hermite_product_up_to_two_shocks_and_the_monomial_rule_beyond(int d, int nodes, string rule)
+    {
+        var q = QuadratureSpec.Parse("auto", 5).Build(Enumerable.Repeat(0.01, d).ToArray(), seed: 1);
+        Assert.Equal(nodes, q.Count);
+        Assert.Equal(rule, q.Rule);
+    }
+
+    [Theory]
     [InlineData(4, 33)]   // degree 5 while its weights are positive
     [InlineData(5, 10)]   // degree 3 beyond
     [InlineData(20, 40)]
