@@ -60,6 +60,8 @@ public sealed class SolveCommandTests : IDisposable
         Assert.Contains("Euler errors on a fresh path", report);
         Assert.Contains("plots/policy-s.png", report);
         Assert.Contains("Policy against the closed form", report);
+        Assert.Contains("Started from the first-order solution, as a fixed linear part of the raw outputs", report);
+        Assert.Contains("expectations: Gauss–Hermite 5: 5 next states per state", r.Stdout);
     }
 
     [Fact]

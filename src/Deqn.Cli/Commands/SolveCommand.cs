@@ -268,7 +268,11 @@ public sealed class SolveCommand : CliCommand
         // The diagnostics build their inputs on the CPU: a network trained elsewhere is moved there first.
         var checkedPolicy = policy;
         if (policy.Network.parameters().First().device.type != TorchSharp.DeviceType.CPU)
-            checkedPolicy = new PolicyNetwork(model, policy.Network.MoveTo(TorchSharp.torch.CPU)) { Linear = policy.Linear };
+        {
+            // The same inputs and outputs as trained: its scaling (and the statistics behind it) and its linear part.
+            checkedPolicy = new PolicyNetwork(model, policy.Network.MoveTo(TorchSharp.torch.CPU), policy.Scaling) { Linear = policy.Linear };
+            if (policy.Statistics is { } statistics) checkedPolicy.Restore(statistics);
+        }
         var report = SolutionDiagnostics.Run(model, checkedPolicy, diagnostics, policy.Network.DType, reference);
         var assessment = Assess(s, model, checkedPolicy, report, linear, result.TrainingStates, diagnostics, policy.Network.DType) with { Notes = notes };
         SolveReport.Write(run.Path, entry, model, spec, result, report, diagnostics, s, assessment);

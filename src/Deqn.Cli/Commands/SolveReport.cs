@@ -312,7 +312,8 @@ public static class SolveReport
         if (result is not null)
         {
             md.Paragraph($"Trained {result.Episodes:N0} episodes ({result.Steps:N0} steps) in {result.Seconds:F1} s; stopped: {result.StopMessage}. Network {PolicyNetwork.InputWidth(model)} → {string.Join(" → ", spec.Network.Hidden.Select(h => $"{h.Width} {h.Activation.ToString().ToLowerInvariant()}"))} → {model.PolicyWidth}, " +
-                $"{spec.Network.Precision.ToString().ToLowerInvariant()}; training expectations by {result.Quadrature}. Final loss {MarkdownReport.FormatNumber(result.History[^1].Value("loss"))}.");
+                $"{spec.Network.Precision.ToString().ToLowerInvariant()}; training expectations by {result.Quadrature}. Final loss {MarkdownReport.FormatNumber(result.History[^1].Value("loss"))}." +
+                (result.WarmStart is { } start ? $" Started from {start}." : ""));
         }
         WriteVerdict(md, assessment);
         md.Heading(2, "Euler errors on a fresh path");
