@@ -2,7 +2,7 @@
 // settings (none implements IRecommendsSolver), so `solve <model>` trains them on the solver's defaults.
 //   dotnet run --project bench/user-models -c Release -- models
 //   dotnet run --project bench/user-models -c Release -- solve ramsey
-//   dotnet run --project bench/user-models -c Release -- solve irbc --set countries=3
+//   dotnet run --project bench/user-models -c Release -- solve user-irbc --set countries=3
 using Deqn.Cli;
 using UserModels;
 
@@ -18,9 +18,9 @@ namespace UserModels
                 new RamseyCalibration(), c => new Ramsey(c))
             .Add("growth-crra5", "stochastic growth, CRRA γ = 5, AR(1) log TFP, savings a share of resources (a user model)",
                 new CrraGrowth5Calibration(), c => new CrraGrowth5(c))
-            .Add("irbc", "two-country IRBC with adjustment costs (Brumm–Scheidegger calibration; a user model)",
+            .Add("user-irbc", "two-country IRBC with adjustment costs (Brumm–Scheidegger calibration; a user model, N + 1 independent shocks)",
                 new IrbcCalibration(), c => new Irbc(c))
-            .Add("irbc-irreversible", "the IRBC model with irreversible investment, Fischer–Burmeister per country (a user model)",
+            .Add("user-irbc-irreversible", "the IRBC model with irreversible investment, Fischer–Burmeister per country (a user model)",
                 new IrbcCalibration(), c => new Irbc(c, irreversible: true));
     }
 }

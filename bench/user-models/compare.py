@@ -287,7 +287,7 @@ def compare_irbc(net, ref, states, args):
         out[f"i_{j}"] = _err(d[f"i_{j}"], r[f"i_{j}"], scale=delta * k)       # |ΔI| / (δ·k): in units of replacement investment
         out[f"k_next_{j}"] = _err(d[f"k_next_{j}"], r[f"k_next_{j}"])
     out["lambda"] = _err(d["lambda"], r["lambda"])
-    if net.model == "irbc-irreversible" or any(k.startswith("mu_") for k in d):
+    if (net.model or "").endswith("irbc-irreversible") or any(k.startswith("mu_") for k in d):
         agree = []
         deqn_binds, ref_binds = [], []
         for j in range(1, n + 1):
@@ -400,8 +400,10 @@ def main(argv=None):
 
     net = Network(args.run)
     model = args.model or net.model
-    if model not in MODELS:
-        raise SystemExit(f"compare.py: model '{model}' is not one compare.py knows ({', '.join(MODELS)})")
+    # "user-irbc" is the IRBC as a user writes it (three independent shocks); "irbc" the shipped one: one reference.
+    kind = model[len("user-"):] if model.startswith("user-") else model
+    if kind not in MODELS:
+        raise SystemExit(f"compare.py: model '{model}' is not one compare.py knows ({', '.join(MODELS)}, and user-irbc, user-irbc-irreversible)")
     if net.model and net.model != model:
         raise SystemExit(f"compare.py: {args.run} is a solve of '{net.model}', not '{model}'")
     if os.path.exists(os.path.join(args.run, "path.csv")) or not args.unchecked:
@@ -409,7 +411,7 @@ def main(argv=None):
     else:
         gap, rows = None, 0
         print(f"compare.py: {args.run} has no path.csv (the run's diagnostics did not finish): the forward pass is NOT checked", file=sys.stderr)
-    ref, ref_name = load_reference(model, net.calibration, args.reference_dir, args.reference)
+    ref, ref_name = load_reference(kind, net.calibration, args.reference_dir, args.reference)
 
     samples = {
         "ergodic": np.asarray(ref.ergodic_sample(args.n, args.seed), float),
@@ -433,7 +435,7 @@ def main(argv=None):
     for name, states in samples.items():
         if states.shape[1] != len(net.features):
             raise SystemExit(f"compare.py: the {name} sample has {states.shape[1]} columns, the network takes {len(net.features)} ({', '.join(net.features)})")
-        out = MODELS[model](net, ref, states, args)
+        out = MODELS[kind](net, ref, states, args)
         result["samples"][name] = out
         print(markdown_line(model, args.run, name, out))
     target = args.json or os.path.join(args.run, "compare.json")

@@ -1,5 +1,6 @@
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Models.Growth;
+using Deqn.Equilibrium.Models.Irbc;
 using Deqn.Equilibrium.Models.Olg;
 
 namespace Deqn.Equilibrium.Models;
@@ -9,8 +10,9 @@ public static class BuiltinModels
 {
     /// <summary>
     /// A new catalog of the shipped models (add your own to it, or build your own catalog): the growth model in three
-    /// calibrations (savings a share of resources), the workshop's growth model (savings a share of output), and
-    /// Brock–Mirman with endogenous hours, without and with an hours ceiling. Each model brings the solver settings measured to reach the benchmark targets
+    /// calibrations (savings a share of resources), the workshop's growth model (savings a share of output),
+    /// Brock–Mirman with endogenous hours, without and with an hours ceiling, the analytic OLG, and the N-country
+    /// international RBC, smooth and with irreversible investment. Each model brings the solver settings measured to reach the benchmark targets
     /// (<see cref="StochasticGrowth.Recommended"/>, docs/solve-defaults.md); configs/solve-&lt;model&gt;.yaml spells them out.
     /// </summary>
     public static ModelCatalog Catalog() => new ModelCatalog()
@@ -27,7 +29,11 @@ public static class BuiltinModels
         .Add("brock-mirman-labor-ceiling", "Brock–Mirman with endogenous hours and a ceiling L ≤ L̄, δ = 1 (closed form s = αβ, L = min(L̄, L*))",
             new LaborCalibration(), c => new BrockMirmanLabor(c, hoursCeiling: true))
         .Add("olg-analytic", "Krueger–Kubler analytic OLG: A generations (default 6), a 4-state iid shock (closed form s_h = β_h)",
-            new OlgCalibration(), c => new AnalyticOlg(c));
+            new OlgCalibration(), c => new AnalyticOlg(c))
+        .Add("irbc", "Brumm–Scheidegger's international RBC: N countries (default 2, --set countries=N), adjustment costs, one world resource constraint (no reference)",
+            new IrbcCalibration(), c => new InternationalRbc(c))
+        .Add("irbc-irreversible", "the international RBC with irreversible investment, Fischer–Burmeister per country (no reference)",
+            new IrbcCalibration(), c => new InternationalRbc(c, irreversible: true));
 
     private static readonly string[] LaborParameters = [.. ParameterTable<LaborCalibration>.All.Names];
 }

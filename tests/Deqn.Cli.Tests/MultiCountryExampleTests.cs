@@ -53,7 +53,7 @@ public sealed class MultiCountryExampleTests : IDisposable
         var output = _dir.File("run");
         var stderr = new StringWriter();
         // When it solves four countries briefly
-        int code = Entry.Run(["solve", "multi-country", "--set", "countries=4", "--episodes", "300", "--log-every", "50", "--eval-periods", "300",
+        int code = Entry.Run(["solve", "multi-country", "--set", "countries=4", "--episodes", "300", "--polish-rounds", "3", "--log-every", "50", "--eval-periods", "300",
             "--eval-burn-in", "20", "--eval-grid", "6", "--out", output, "--quiet"], new StringWriter(), stderr, catalog);
         // Then it writes its report, names every country's residuals, and the savings shares are near αβ
         Assert.True(code == 0, stderr.ToString());

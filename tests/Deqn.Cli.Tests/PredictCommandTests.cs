@@ -135,8 +135,9 @@ public sealed class PredictCommandTests : IDisposable
     [Fact]
     public void Raw_outputs_of_a_corrected_policy_include_its_first_order_part()
     {
-        // Given stochastic growth solved as the correction to its first-order solution (the default), s through a sigmoid
-        var run = Solve("stochastic-growth", "corrected", "--warm-start", "correction");
+        // Given stochastic Brock–Mirman solved as the correction to its first-order solution (the default), s = αβ through a
+        // sigmoid: the linear part carries all of it, so raw outputs without it would give σ(≈0) = 0.5
+        var run = Solve("brock-mirman-stochastic", "corrected", "--warm-start", "correction");
         var path = Path.Combine(run, "path.csv");
         // When --raw predicts at its path's states
         var r = Run("predict", Path.Combine(run, "policy.deqn"), path, "--raw", "--out", Out("raw.csv"));

@@ -101,8 +101,8 @@ public sealed class RecommendedSettingsTests
     {
         var r = Run("models");
         Assert.Equal(0, r.ExitCode);
-        Assert.Contains("solved by default with: episode-length 1, redraw true, quadrature gauss-hermite, lr 0.003, polish-rounds 4, polish-states 512, polish-stop-converged false, log-every 100", r.Stdout);
-        Assert.Contains("solved by default with: episodes 500, redraw true, quadrature gauss-hermite, polish-rounds 6, polish-stop-converged false, log-every 50", r.Stdout);
-        Assert.Contains("solved by default with: quadrature gauss-hermite, polish-rounds 6, polish-stop-converged false, log-every 50", r.Stdout);
+        Assert.Contains("solved by default with: episode-length 1, redraw true, quadrature gauss-hermite, lr 0.003, polish-rounds 4, polish-states 512, log-every 100", r.Stdout);
+        Assert.Contains("solved by default with: episodes 500, redraw true, quadrature gauss-hermite, polish-rounds 6, log-every 50", r.Stdout);
+        Assert.Contains("solved by default with: quadrature gauss-hermite, polish-rounds 6, log-every 50", r.Stdout);
     }
 }

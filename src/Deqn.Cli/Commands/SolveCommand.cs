@@ -91,7 +91,7 @@ public sealed class SolveCommand : CliCommand
         new("polish-states", "1024", "economies in a polish round's sample", "Polish", ValueName: "n"),
         new("polish-steps", "10", "Levenberg–Marquardt steps per polish round", "Polish", ValueName: "n"),
         new("polish-rows", "2048", "at most this many least-squares rows (economies × equation elements) in a polish round", "Polish", ValueName: "n"),
-        new("polish-stop-converged", "true", "end the polish before its planned rounds once the loss on each round's fresh sample stops falling (the last two rounds each began above half the lowest earlier start)", "Polish", ValueName: "true|false"),
+        new("polish-stop-converged", "false", "end the polish before its planned rounds once the loss on each round's fresh sample stops falling (the last two rounds each began above half the lowest earlier start)", "Polish", ValueName: "true|false"),
         new("max-seconds", null, "wall-time budget for training", "Episodes", ValueName: "s"),
         new("target-loss", null, "stop when an episode's loss is at or below this", "Episodes", ValueName: "x"),
         new("target-euler", null, "stop when the mean |residual| of every watched equation (--target-equations) on an episode's states is at or below this", "Episodes", ValueName: "x"),

@@ -121,6 +121,6 @@ public sealed class BrockMirmanLabor : Model<LaborCalibration>, IRecommendsSolve
     {
         Episodes = episodes, EpisodeLength = 10, RedrawEachEpisode = true, LogEvery = 50, Quadrature = SolverSpec.MeasuredQuadrature,
         Optimization = SolverSpec.AdamCosine(3e-3, episodes),
-        Polish = new PolishSpec { Rounds = 5, States = 512, StopWhenConverged = false },
+        Polish = new PolishSpec { Rounds = 5, States = 512 },
     };
 }

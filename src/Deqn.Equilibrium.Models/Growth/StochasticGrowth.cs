@@ -83,9 +83,9 @@ public sealed class StochasticGrowth : Model<GrowthCalibration>, IRecommendsSolv
     /// </summary>
     public SolverSpec Recommended => Calibration switch
     {
-        { Sigma: 0 } => Measured(episodes: 1_000, length: 1, redraw: true, learningRate: 3e-3, logEvery: 100, new PolishSpec { Rounds = 4, States = 512, StopWhenConverged = false }),   // 64 fresh states a step
-        { Delta: 1 } => Measured(episodes: 500, length: 10, redraw: true, learningRate: 1e-3, logEvery: 50, new PolishSpec { Rounds = 6, StopWhenConverged = false }),    // the box and the paths into the ergodic set
-        _ => Measured(episodes: 1_000, length: 10, redraw: false, learningRate: 1e-3, logEvery: 50, new PolishSpec { Rounds = 6, StopWhenConverged = false }),              // continuing paths, as the workshop
+        { Sigma: 0 } => Measured(episodes: 1_000, length: 1, redraw: true, learningRate: 3e-3, logEvery: 100, new PolishSpec { Rounds = 4, States = 512 }),   // 64 fresh states a step
+        { Delta: 1 } => Measured(episodes: 500, length: 10, redraw: true, learningRate: 1e-3, logEvery: 50, new PolishSpec { Rounds = 6 }),    // the box and the paths into the ergodic set
+        _ => Measured(episodes: 1_000, length: 10, redraw: false, learningRate: 1e-3, logEvery: 50, new PolishSpec { Rounds = 6 }),              // continuing paths, as the workshop
     };
 
     private static SolverSpec Measured(int episodes, int length, bool redraw, double learningRate, int logEvery, PolishSpec polish) => new()

@@ -94,6 +94,6 @@ public sealed class StochasticGrowthOutputShare : Model<GrowthCalibration>, IRec
     {
         Episodes = 1_500, EpisodeLength = 10, RedrawEachEpisode = true, LogEvery = 50, Quadrature = SolverSpec.MeasuredQuadrature,
         Optimization = SolverSpec.AdamCosine(3e-3, 1_500),
-        Polish = new PolishSpec { Rounds = 10, Steps = 5, StopWhenConverged = false },
+        Polish = new PolishSpec { Rounds = 10, Steps = 5 },
     };
 }

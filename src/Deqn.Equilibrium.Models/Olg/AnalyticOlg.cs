@@ -88,7 +88,7 @@ public sealed class AnalyticOlg : Model<OlgCalibration>, IRecommendsSolver
     /// sample and raised the max error from 8e-4 to 1.3e-3), so 2,000 episodes of Adam alone (section 5).
     /// </summary>
     public SolverSpec Recommended => Calibration.A <= 10
-        ? Measured(1_000) with { Polish = new PolishSpec { Rounds = 5, States = 256, StopWhenConverged = false } }
+        ? Measured(1_000) with { Polish = new PolishSpec { Rounds = 5, States = 256 } }
         : Measured(2_000);
 
     private static SolverSpec Measured(int episodes) => new()

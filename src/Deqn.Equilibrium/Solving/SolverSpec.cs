@@ -224,10 +224,11 @@ public sealed record PolishSpec
 
     /// <summary>
     /// Stop before the planned rounds once the loss on each round's fresh sample has stopped falling (the last two rounds
-    /// each began above half the lowest start before them). The shipped models turn it off: their round counts were
-    /// measured, and their errors against the reference swing from round to round while the loss is flat.
+    /// each began above half the lowest start before them). Off by default: on the IRBC the loss flattened after round 6
+    /// while the policy kept improving (investment 6.4e-4 of replacement off on average after 6 rounds, 1.4e-4 after 20;
+    /// docs/solve-defaults.md, section 6), and the shipped models' errors swing from round to round while it is flat.
     /// </summary>
-    public bool StopWhenConverged { get; init; } = true;
+    public bool StopWhenConverged { get; init; }
 
     /// <summary>
     /// At most this many least-squares rows (economies × equation elements) per round: a model with many equations

@@ -4,6 +4,7 @@ using Deqn.Equilibrium.Models;
 using Deqn.Equilibrium.Models.Growth;
 using Deqn.Equilibrium.Solving;
 using Deqn.Training.Engine;
+using Deqn.Training.Loop;
 using Deqn.Training.Optimization;
 using TorchSharp;
 using Xunit.Abstractions;
@@ -42,6 +43,32 @@ public sealed class SolverTests(ITestOutputHelper output)
         double error = MaxRelativePolicyError(model, policy, 0.1, 1.0);
         output.WriteLine($"max relative error {error:G3}");
         Assert.True(error < 0.02, $"max relative policy error {error:G3}");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void The_polish_stops_at_its_plateau_only_when_asked(bool stopWhenConverged)
+    {
+        // Given stochastic Brock–Mirman (δ = 1) as the correction to its first-order solution, which is its closed form
+        // in the raw outputs: the polish brings the loss to rounding within a round or two, then it is flat
+        var model = new StochasticGrowth(GrowthCalibration.BrockMirmanStochastic);
+        var spec = new SolverSpec
+        {
+            Network = SolverSpec.DefaultNetwork with { Hidden = [new Deqn.Training.Networks.LayerSpec(8, Deqn.Training.Networks.Activation.Tanh)] },
+            Episodes = 10, Trajectories = 16, EpisodeLength = 5, BatchSize = 16, LogEvery = 5, Seed = 2,
+            Polish = new PolishSpec { Rounds = 10, States = 64, Steps = 2, StopWhenConverged = stopWhenConverged },
+        };
+        var result = Solver.Run(model, spec);
+        using var policy = result.Policy;
+        // Then the plateau rule ends it before the planned 10 rounds (it needs 4 to judge), with the reason; without it all 10 run
+        if (stopWhenConverged)
+        {
+            Assert.Equal(StopReason.Converged, result.Stop);
+            Assert.InRange(result.PolishRounds.Run, 4, 9);
+            Assert.Contains("the loss on a fresh sample stopped falling", result.StopMessage);
+        }
+        else Assert.Equal((10, 10), result.PolishRounds);
     }
 
     /// <summary>A model that recommends its own settings: a tiny network, a few episodes, a high learning rate.</summary>
