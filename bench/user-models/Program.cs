@@ -5,6 +5,7 @@
 //   dotnet run --project bench/user-models -c Release -- solve user-irbc --set countries=3
 using Deqn.Cli;
 using UserModels;
+using Deqn.Equilibrium.Models.Irbc;
 
 return Entry.Run(args, models: UserModelCatalog.Catalog());
 
