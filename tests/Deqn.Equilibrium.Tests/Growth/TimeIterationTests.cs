@@ -8,6 +8,20 @@ public sealed class TimeIterationTests
     private static double[] Linspace(double a, double b, int n) => Enumerable.Range(0, n).Select(i => a + (b - a) * i / (n - 1)).ToArray();
 
     [Fact]
+    public void The_reference_grid_covers_ln_z_within_four_and_a_half_stationary_deviations()
+    {
+        // Given the workshop's ρ = 0.9, σ = 0.04: ln z's stationary deviation 0.04/√0.19, so ±4.5 of it is ±0.41294
+        var c = new GrowthCalibration();
+        var (low, high) = TimeIterationReference.ProductivityRange(c);
+        double spread = 4.5 * 0.04 / Math.Sqrt(1 - 0.81);
+        Assert.Equal(Math.Exp(-spread), low, 12);   // 0.662, below the initial 0.7
+        Assert.Equal(Math.Exp(spread), high, 12);   // 1.511, above the initial 1.3
+        // and a range wider than that, or no shocks at all, keeps the initial one
+        Assert.Equal((0.5, 2.0), TimeIterationReference.ProductivityRange(c with { ProductivityLow = 0.5, ProductivityHigh = 2.0 }));
+        Assert.Equal((0.7, 1.3), TimeIterationReference.ProductivityRange(c with { Sigma = 0 }));
+    }
+
+    [Fact]
     public void With_full_depreciation_it_converges_to_the_Brock_Mirman_closed_form()
     {
         // Given the deterministic model with δ = 1, whose exact policy saves the share αβ of output everywhere
