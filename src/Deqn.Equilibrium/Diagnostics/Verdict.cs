@@ -233,8 +233,7 @@ public sealed record Verdict(VerdictStatus Status, IReadOnlyList<string> Reasons
             yield return new VerdictRule("slopes against the first-order solution", RuleOutcome.NotApplicable, "no first-order solution", "", linear.Message);
             yield break;
         }
-        var columns = model.StateColumns;
-        var weights = system.Continuous.Select(j => columns[j].Initial.High > columns[j].Initial.Low ? 0.5 * (columns[j].Initial.High - columns[j].Initial.Low) : Math.Max(1e-3 * Math.Abs(steady.StateRow[j]), 1e-12)).ToArray();
+        var weights = SlopeHalfRanges(model, system, steady);
         double worst = 0;
         string worstPolicy = "";
         var skipped = new List<string>();
@@ -309,6 +308,17 @@ public sealed record Verdict(VerdictStatus Status, IReadOnlyList<string> Reasons
     /// is zero at first order — a slack constraint's multiplier — and has no scale to measure a slope gap against.
     /// </summary>
     public const double ZeroAtFirstOrder = 1e-10;
+
+    /// <summary>
+    /// What a slope gap is measured across: each continuous state's half-range in the initial distribution (a fixed start:
+    /// a thousandth of its steady-state value), shared by this check and the solver's slope anchor.
+    /// </summary>
+    internal static double[] SlopeHalfRanges(Model model, DeterministicSystem system, SteadyState steady)
+    {
+        var columns = model.StateColumns;
+        return system.Continuous.Select(j => columns[j].Initial.High > columns[j].Initial.Low
+            ? columns[j].Initial.HalfWidth : Math.Max(1e-3 * Math.Abs(steady.StateRow[j]), 1e-12)).ToArray();
+    }
 
     /// <summary>A share as a percentage: "2.4 %", "0.0042 %", and "&lt; 0.0001 %" for round-off rather than "6.3E-15 %".</summary>
     public static string Percent(double share) => 100 * share < 1e-4 ? "< 0.0001 %"

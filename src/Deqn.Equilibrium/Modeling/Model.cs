@@ -28,6 +28,9 @@ public abstract class Model
     private readonly HashSet<object> _owned = new(ReferenceEqualityComparer.Instance);
     private readonly List<(State State, double Rho, Shock? Innovation)> _processes = [];
     private readonly List<(State State, double[,] Persistence, Shock[] Innovations)> _vectorProcesses = [];
+    // Each vector process's persistence matrix as a tensor, made once per dtype and device: the transition runs several
+    // times a training step.
+    private readonly Dictionary<(State, ScalarType, DeviceType, int), Tensor> _persistence = [];
     private double[,]? _cholesky;
 
     /// <summary>The states in declaration order (Markov-chain states among them); a vector state is one entry of <see cref="Variable.Size"/> columns.</summary>
@@ -380,7 +383,9 @@ public abstract class Model
             // [n, …] with the elements first: A·x over the first axis, then the innovations stacked the same way.
             var x = now[state];
             int n = innovations.Length;
-            var a = torch.tensor(persistence, dtype: x.dtype, device: x.device);
+            var key = (state, x.dtype, x.device_type, x.device_index);
+            if (!_persistence.TryGetValue(key, out var a))
+                _persistence[key] = a = torch.tensor(persistence, dtype: x.dtype, device: x.device).DetachFromDisposeScope();
             var ax = a.matmul(x.reshape(n, -1)).reshape(x.shape);
             next[position(state)] = Broadcast(ax + torch.stack(innovations.Select(e => shocks[e]).ToArray(), 0), state, shape);
         }

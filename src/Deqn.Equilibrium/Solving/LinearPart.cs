@@ -65,20 +65,24 @@ public sealed class LinearPart
     private static int[] ContinuousColumns(Model model) =>
         model.StateColumns.Select((c, j) => (c, j)).Where(x => x.c.State.Chain is null).Select(x => x.j).ToArray();
 
-    /// <summary>The raw outputs [n, policy elements] at <paramref name="states"/> [n, StateWidth].</summary>
-    /// <remarks>A policy network computes the same from its scaled inputs (one addmm); this form is for fits and checks.</remarks>
+    /// <summary>The raw outputs [n, policy elements] at <paramref name="states"/> [n, StateWidth] (no gradients).</summary>
+    /// <remarks>
+    /// Row by row through <see cref="RawAt"/>: for fits and checks. A policy network computes the same from its scaled
+    /// inputs, one addmm a call.
+    /// </remarks>
     public Tensor Raw(Tensor states)
     {
-        using var scope = NewDisposeScope();
-        var dtype = states.dtype;
-        var device = states.device;
-        int m = Anchor.Count, c = Columns.Count;
-        var anchors = tensor(Anchor.ToArray(), [1, m], dtype: dtype, device: device);
-        if (c == 0) return anchors.expand(states.shape[0], m).clone().MoveToOuterDisposeScope();
-        var x = states.index_select(1, tensor(Columns.Select(j => (long)j).ToArray(), device: device));
-        var center = tensor(Center.ToArray(), [1, c], dtype: dtype, device: device);
-        var raw = torch.addmm(anchors, x.sub(center), Tensors.FromArray(Slopes, dtype).to(device).t(), 1, 1);
-        return raw.clamp(anchors.sub(Reach), anchors.add(Reach)).MoveToOuterDisposeScope();
+        var x = Tensors.ToArray(states.detach());
+        int rows = x.GetLength(0), m = Anchor.Count;
+        var raw = new double[rows, m];
+        var continuous = new double[Columns.Count];
+        for (int i = 0; i < rows; i++)
+        {
+            for (int j = 0; j < continuous.Length; j++) continuous[j] = x[i, Columns[j]];
+            var row = RawAt(continuous);
+            for (int k = 0; k < m; k++) raw[i, k] = row[k];
+        }
+        return Tensors.FromArray(raw, states.dtype).to(states.device);
     }
 
     /// <summary>Round-trip text for a policy file's provenance: "columns=…;center=…;anchor=…;slopes=…" (slopes row-major).</summary>

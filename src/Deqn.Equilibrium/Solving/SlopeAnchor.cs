@@ -24,13 +24,15 @@ internal sealed class SlopeAnchor : IDisposable
 {
     private readonly Model _model;
     private readonly DeterministicSystem _system;
-    private readonly Tensor _plus, _minus, _both, _target, _scale;
+    private readonly Tensor _both, _target, _scale;
+    private readonly int _states;
     private readonly double _weight;
 
-    private SlopeAnchor(Model model, DeterministicSystem system, Tensor plus, Tensor minus, Tensor target, Tensor scale, double weight)
+    // both: the states at +h along each continuous state, then at −h [2n, n].
+    private SlopeAnchor(Model model, DeterministicSystem system, Tensor both, Tensor target, Tensor scale, double weight)
     {
-        (_model, _system, _plus, _minus, _target, _scale, _weight) = (model, system, plus, minus, target, scale, weight);
-        _both = cat([plus, minus], 0).DetachFromDisposeScope();
+        (_model, _system, _both, _target, _scale, _weight) = (model, system, both, target, scale, weight);
+        _states = (int)both.shape[1];
     }
 
     /// <summary>The anchor for <paramref name="linear"/>; null when it has no first-order solution or no continuous state.</summary>
@@ -41,22 +43,19 @@ internal sealed class SlopeAnchor : IDisposable
         var system = new DeterministicSystem(model, linear.Chains);
         int n = system.Continuous.Length, m = model.PolicyWidth;
         if (n == 0) return null;
-        var columns = model.StateColumns;
         var x0 = system.Continuous.Select(j => steady.StateRow[j]).ToArray();
-        var w = system.Continuous.Select(j => columns[j].Initial.High > columns[j].Initial.Low
-            ? columns[j].Initial.HalfWidth : Math.Max(1e-3 * Math.Abs(steady.StateRow[j]), 1e-12)).ToArray();
+        var w = Verdict.SlopeHalfRanges(model, system, steady);
         // Steps of a thousandth of each state's half-range: the truncation error is a millionth of the slope's scale,
         // well below the gaps the anchor is for, and the difference is still resolved in float32.
-        var plus = new double[n, n];
-        var minus = new double[n, n];
+        var both = new double[2 * n, n];
         var target = new double[m, n];
         var scale = new double[m, n];
         for (int j = 0; j < n; j++)
         {
-            for (int k = 0; k < n; k++) plus[j, k] = minus[j, k] = x0[k];
+            for (int k = 0; k < n; k++) both[j, k] = both[n + j, k] = x0[k];
             double h = 1e-3 * w[j];
-            plus[j, j] += h;
-            minus[j, j] -= h;
+            both[j, j] += h;
+            both[n + j, j] -= h;
         }
         for (int i = 0; i < m; i++)
         {
@@ -73,8 +72,7 @@ internal sealed class SlopeAnchor : IDisposable
                 target[i, j] = linear.PolicySlopes[i, j] * w[j] / size;
             }
         }
-        return new SlopeAnchor(model, system,
-            Tensors.FromArray(plus, ScalarType.Float64).DetachFromDisposeScope(), Tensors.FromArray(minus, ScalarType.Float64).DetachFromDisposeScope(),
+        return new SlopeAnchor(model, system, Tensors.FromArray(both, ScalarType.Float64).DetachFromDisposeScope(),
             Tensors.FromArray(target, ScalarType.Float64).DetachFromDisposeScope(), Tensors.FromArray(scale, ScalarType.Float64).DetachFromDisposeScope(), weight);
     }
 
@@ -97,7 +95,7 @@ internal sealed class SlopeAnchor : IDisposable
     /// <summary>Π_ij·w_j/s_i [policies, states]: both sides of every difference in one forward pass (once per step).</summary>
     private Tensor Slopes(IPolicyFunction policy)
     {
-        int n = (int)_plus.shape[0];
+        int n = _states;
         var values = new FrozenChainPolicy(_model, policy, _system).Values(_both);
         // [n, m] → [m, n]: row j of the difference is the slope along state j.
         return values.narrow(0, 0, n).sub(values.narrow(0, n, n)).t().mul(_scale);
@@ -105,8 +103,6 @@ internal sealed class SlopeAnchor : IDisposable
 
     public void Dispose()
     {
-        _plus.Dispose();
-        _minus.Dispose();
         _both.Dispose();
         _target.Dispose();
         _scale.Dispose();
