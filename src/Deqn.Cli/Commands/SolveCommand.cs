@@ -90,7 +90,7 @@ public sealed class SolveCommand : CliCommand
         new("polish-rounds", "0", "after the episodes, rounds of Levenberg–Marquardt steps on a fresh sample of simulated states each (for errors Adam does not reach; 0: none)", "Polish", ValueName: "n"),
         new("polish-states", "1024", "economies in a polish round's sample", "Polish", ValueName: "n"),
         new("polish-steps", "10", "Levenberg–Marquardt steps per polish round", "Polish", ValueName: "n"),
-        new("polish-rows", "2048", "at most this many least-squares rows (economies × equation elements) in a polish round", "Polish", ValueName: "n"),
+        new("polish-rows", "2048", "least-squares rows (economies × equation elements) a polish round uses at most: its cost; any size works (the Jacobian is stored up to 2 GiB, matrix-free beyond)", "Polish", ValueName: "n"),
         new("polish-stop-converged", "false", "end the polish before its planned rounds once the loss on each round's fresh sample stops falling (the last two rounds each began above half the lowest earlier start)", "Polish", ValueName: "true|false"),
         new("max-seconds", null, "wall-time budget for training", "Episodes", ValueName: "s"),
         new("target-loss", null, "stop when an episode's loss is at or below this", "Episodes", ValueName: "x"),
@@ -171,7 +171,7 @@ public sealed class SolveCommand : CliCommand
         console.MarkupLine($"  network {PolicyNetwork.InputWidth(model)} → {string.Join(" → ", spec.Network.Hidden.Select(h => $"{h.Width} {h.Activation.Name()}"))} → {model.PolicyWidth}, {spec.Network.Precision.ToString().ToLowerInvariant()}; {Markup.Escape(Deqn.Training.Optimization.Optimizers.Name(spec.Optimization.Optimizer.Kind))} lr {Format(spec.Optimization.Optimizer.Resolve().LearningRate)}; {spec.Episodes} episodes × {spec.Trajectories} trajectories × {spec.EpisodeLength} periods, {spec.EpochsPerEpisode} epoch(s), batch {spec.BatchSize}");
         console.MarkupLine($"  expectations: {Markup.Escape(Expectations(model, spec.Quadrature))}");
         if (spec.Polish.Rounds > 0)
-            console.MarkupLine($"  then {spec.Polish.Rounds} polish rounds (episodes {spec.Episodes + 1}–{spec.Episodes + spec.Polish.Rounds}): {spec.Polish.Steps} Levenberg–Marquardt steps each on {spec.Polish.States} simulated states");
+            console.MarkupLine($"  then {spec.Polish.Rounds} polish rounds (episodes {spec.Episodes + 1}–{spec.Episodes + spec.Polish.Rounds}): {spec.Polish.Steps} Levenberg–Marquardt steps each on {spec.Polish.States} simulated states or {spec.Polish.MaxRows:N0} least-squares rows, whichever is fewer");
         if (checkpoint is not null) console.MarkupLine($"  resuming after episode {checkpoint.Episode} from {Markup.Escape(run.File(CheckpointFile))}");
         if (group.Size > 1) console.MarkupLine($"  data-parallel over {group.Size} MPI processes: {group.Size} × {spec.Trajectories} trajectories, gradients averaged every step");
         else if (spec.Ranks > 1) console.MarkupLine($"  {spec.Ranks} ranks simulated in this process: {spec.Ranks} × {spec.Trajectories} trajectories, gradients averaged every step");

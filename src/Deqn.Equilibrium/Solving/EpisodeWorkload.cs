@@ -81,7 +81,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     /// </summary>
     public bool Polishing { get; set; }
 
-    private LevenbergMarquardt? _polisher;
+    private GaussNewton? _polisher;
     private int? _rowsPerEconomy;
 
     /// <summary>Ranks over all processes.</summary>
@@ -353,7 +353,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
                 if (rank.Visited.shape[0] * _rowsPerEconomy.Value > polish.MaxRows / TotalRanks) rank.Visited = rank.Visited.narrow(0, 0, economies);
             }
         }
-        _polisher = new LevenbergMarquardt(ResidualJacobian.Parameters(policy));
+        _polisher = new GaussNewton(ResidualJacobian.Parameters(policy));
         var all = ranks.Select(r => torch.arange(r.Visited!.shape[0], dtype: ScalarType.Int64, device: r.Visited.device)).ToArray();
         return Enumerable.Repeat((all, 1.0), polish.Steps).ToArray();
     }
@@ -372,27 +372,46 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
             using var noGrad = no_grad();
             return [MeanOverRanks(ranks.Select(rank => Evaluation.Evaluate(model, rank.Visited!, policy, quadrature, spec.EquationWeights).Loss().ToDouble()))];
         }
-        var parts = ranks.Select(rank => ResidualJacobian.At(model, rank.Visited!, policy, quadrature, spec.EquationWeights)).ToArray();
-        double loss = MeanOverRanks(parts.Select(p => p.Residuals.Loss().ToDouble()));
+        double loss = SampleLoss();
         if (!_roundStarted)
         {
             _roundStarted = true;
             _roundStartLosses.Add(loss);
         }
         if (!double.IsFinite(loss) || loss <= RoundOffLoss) return [loss];
-        Tensor r = Everyone(parts.Select(p => p.Rows).ToArray()), jacobian = Everyone(parts.Select(p => p.Jacobian).ToArray());
-        if (TotalRanks > 1)
-        {
-            double scale = 1 / Math.Sqrt(TotalRanks);
-            r = r.mul(scale);
-            jacobian = jacobian.mul(scale);
-        }
-        _polisher!.Step(r, jacobian, loss, () =>
-        {
-            using var scope = NewDisposeScope();
-            return MeanOverRanks(ranks.Select(rank => Evaluation.Evaluate(model, rank.Visited!, policy, quadrature, spec.EquationWeights).Loss().ToDouble()));
-        });
+        using var linearization = Linearize();
+        _polisher!.Step(linearization, loss, SampleLoss);
         return [loss];
+    }
+
+    /// <summary>The mean over every rank of its polish sample's loss, penalties and all.</summary>
+    private double SampleLoss()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return MeanOverRanks(ranks.Select(rank => Evaluation.Evaluate(model, rank.Visited!, policy, quadrature, spec.EquationWeights).Loss().ToDouble()));
+    }
+
+    /// <summary>
+    /// The polish sample's equations linearized for a Gauss–Newton step, the ranks' rows weighted 1/ranks so the sum of
+    /// squares is the mean of their losses. Processes of a data-parallel group gather every rank's rows and Jacobian, so
+    /// each solves the same system; one process stores the Jacobian or goes matrix-free as its size demands.
+    /// </summary>
+    private ILinearization Linearize()
+    {
+        if (group.Size == 1)
+        {
+            var blocks = ranks.Select(rank => new ResidualLinearization.Block(rank.Visited!, 1.0 / TotalRanks)).ToArray();
+            return ResidualLinearization.At(model, blocks, policy, quadrature, spec.EquationWeights, _rowsPerEconomy!.Value);
+        }
+        using var scope = NewDisposeScope();
+        var parts = ranks.Select(rank => ResidualJacobian.At(model, rank.Visited!, policy, quadrature, spec.EquationWeights)).ToArray();
+        Tensor r = Everyone(parts.Select(p => p.Rows).ToArray()), jacobian = Everyone(parts.Select(p => p.Jacobian).ToArray());
+        using var scale = (1 / Math.Sqrt(TotalRanks)).ToScalar();
+        var linearization = new ExplicitLinearization(r.mul(scale), jacobian.mul(scale));
+        linearization.Residuals.MoveToOuterDisposeScope();
+        linearization.Explicit!.MoveToOuterDisposeScope();
+        return linearization;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using TorchSharp;
+using Deqn.Training.Optimization;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -24,7 +25,7 @@ namespace Deqn.Training.Ensembles;
 /// </remarks>
 public sealed class StackedLevenbergMarquardt : IDisposable
 {
-    public const double InitialDamping = 1e-3;
+    public const double InitialDamping = NielsenDamping.Initial;
 
     /// <summary>
     /// Training rows up to which a stack fits all of its rows with Levenberg–Marquardt when asked to (lm); beyond, the
@@ -49,15 +50,13 @@ public sealed class StackedLevenbergMarquardt : IDisposable
 
     /// <summary>Whether the subsample phase is over after <paramref name="completed"/> of <paramref name="total"/> epochs (two thirds).</summary>
     public static bool SubsampleEpochsUsed(int completed, int total) => SubsampleEpochFactor * completed >= (SubsampleEpochFactor - 1) * total;
-    private const double MaxDamping = 1e15, MinDamping = 1e-15;
-    private const int MaxTries = 20;
+        private const int MaxTries = 20;
 
     private readonly NetworkStack _stack;
     private readonly (Parameter Weight, Parameter Bias)[] _layers;
     private readonly int _members;
     private readonly long _parametersPerMember;
-    private readonly double[] _damping;
-    private readonly double[] _grow;
+    private readonly NielsenDamping _damping;
     private readonly bool[] _converged, _excluded;
     private readonly List<double>[] _losses;
 
@@ -73,8 +72,7 @@ public sealed class StackedLevenbergMarquardt : IDisposable
         _layers = stack.Layers().Select(l => (l.Weight, l.Bias)).ToArray();
         _members = stack.Members;
         _parametersPerMember = _layers.Sum(l => l.Weight.numel() + l.Bias.numel()) / _members;
-        _damping = Enumerable.Repeat(InitialDamping, _members).ToArray();
-        _grow = Enumerable.Repeat(2.0, _members).ToArray();
+        _damping = new NielsenDamping(_members, InitialDamping);
         _converged = new bool[_members];
         _excluded = new bool[_members];
         _losses = Enumerable.Range(0, _members).Select(_ => new List<double>()).ToArray();
@@ -91,7 +89,7 @@ public sealed class StackedLevenbergMarquardt : IDisposable
     public bool[] Converged => (bool[])_converged.Clone();
 
     /// <summary>Each member's current damping μ.</summary>
-    public double[] Damping => (double[])_damping.Clone();
+    public double[] Damping => _damping.Values;
 
     /// <summary>Iterations run and trial steps rejected since this optimizer was made.</summary>
     public long Iterations { get; private set; }
@@ -193,23 +191,18 @@ public sealed class StackedLevenbergMarquardt : IDisposable
                 // Gain ratio: the actual fall of the loss over the fall the linear model predicts, ‖r‖² − μ²‖y‖² (the model's
                 // residual at the step is r − Gy = μy).
                 double predicted = (rSquared[i] - mu[i] * mu[i] * ySquared[i]) / n;
-                double gain = (loss[k] - trial[k]) / predicted;
                 if (tryMember[k] && trial[k] < loss[k])   // false for NaN
                 {
                     take[k] = true;
                     pending[k] = false;
                     accepted[k] = true;
                     newLoss[k] = trial[k];
-                    // Nielsen's update: shrink the damping by up to 3× when the model predicted the fall well.
-                    double factorMu = double.IsFinite(gain) && predicted > 0 ? Math.Max(1.0 / 3, 1 - Math.Pow(2 * gain - 1, 3)) : 1.0 / 3;
-                    _damping[k] = Math.Max(_damping[k] * factorMu, MinDamping);
-                    _grow[k] = 2;
+                    _damping.Taken(k, NielsenDamping.Gain(loss[k], trial[k], predicted));
                 }
                 else
                 {
                     Rejected++;
-                    _damping[k] = Math.Min(_damping[k] * _grow[k], MaxDamping);
-                    _grow[k] *= 2;
+                    _damping.Rejected(k);
                 }
             }
             var takeMask = torch.tensor(take).view(K, 1, 1);

@@ -112,4 +112,43 @@ public sealed class ResidualJacobianTests
         double rows = residuals.LeastSquaresRows().Sum(r => r.square().sum().ToDouble());
         Assert.Equal(residuals.Loss().ToDouble() - penalties, rows, 12);
     }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Matrix_free_products_equal_the_stored_jacobians(string name)
+    {
+        // Given a sample in two weighted blocks, as two ranks' samples are
+        using var scope = NewDisposeScope();
+        var (model, policy, states) = Setup(name, 11);
+        using var _ = policy;
+        using var quadrature = new QuadratureTensors(new QuadratureSpec().Build(model.ShockCholesky, 0), model.ChainStates, ScalarType.Float64);
+        long n = states.shape[0], half = n / 2;
+        var blocks = new[] { new ResidualLinearization.Block(states.narrow(0, 0, half), 0.25), new ResidualLinearization.Block(states.narrow(0, half, n - half), 0.75) };
+        int perEconomy;
+        using (no_grad()) perEconomy = Evaluation.Evaluate(model, states.narrow(0, 0, 1), policy, quadrature, null).LeastSquaresRows().Count;
+        // When it is linearized with its Jacobian stored and matrix-free (double backward)
+        using var stored = ResidualLinearization.At(model, blocks, policy, quadrature, null, perEconomy);
+        using var free = ResidualLinearization.At(model, blocks, policy, quadrature, null, perEconomy, forceMatrixFree: true);
+        Assert.NotNull(stored.Explicit);
+        Assert.Null(free.Explicit);
+        // Then the residuals, J v, Jᵀu and diag(JᵀJ) agree, and the squares sum to the blocks' weighted losses
+        Assert.Equal(stored.Residuals.data<double>().ToArray(), free.Residuals.data<double>().ToArray(), new Close(1e-13));
+        using var generator = torch.Generator.Default;
+        var v = torch.randn(stored.Columns, dtype: ScalarType.Float64);
+        var u = torch.randn(stored.Residuals.shape[0], dtype: ScalarType.Float64);
+        Assert.Equal(stored.Times(v).data<double>().ToArray(), free.Times(v).data<double>().ToArray(), new Close(1e-11));
+        Assert.Equal(stored.TransposeTimes(u).data<double>().ToArray(), free.TransposeTimes(u).data<double>().ToArray(), new Close(1e-11));
+        Assert.Equal(stored.ColumnSquares().data<double>().ToArray(), free.ColumnSquares().data<double>().ToArray(), new Close(1e-11));
+        using (no_grad())
+        {
+            double Loss(Tensor s) => Evaluation.Evaluate(model, s, policy, quadrature, null).LeastSquaresRows().Sum(r => r.square().sum().ToDouble());
+            Assert.Equal(0.25 * Loss(blocks[0].States) + 0.75 * Loss(blocks[1].States), stored.Residuals.square().sum().ToDouble(), 12);
+        }
+    }
+
+    private sealed class Close(double tol) : IEqualityComparer<double>
+    {
+        public bool Equals(double a, double b) => Math.Abs(a - b) <= tol * Math.Max(1, Math.Abs(a));
+        public int GetHashCode(double x) => 0;
+    }
 }
