@@ -359,19 +359,13 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     }
 
     /// <summary>
-    /// A Levenberg–Marquardt step on the whole polish sample of every rank; null outside the polish (the optimizer
-    /// steps). The ranks' residual rows and Jacobians are stacked and scaled by 1/√ranks, so the sum of squares is the
-    /// mean of the ranks' losses and every process solves the same system.
+    /// A Gauss–Newton step on the whole polish sample of every rank (<see cref="Linearize"/>); null outside the polish
+    /// (the optimizer steps).
     /// </summary>
     public double[]? TakeStep(Tensor[] rows, TrainingContext context)
     {
         if (!Polishing) return null;
-        if (PolishHalted is not null)
-        {
-            using var scope = NewDisposeScope();
-            using var noGrad = no_grad();
-            return [MeanOverRanks(ranks.Select(rank => Evaluation.Evaluate(model, rank.Visited!, policy, quadrature, spec.EquationWeights).Loss().ToDouble()))];
-        }
+        if (PolishHalted is not null) return [SampleLoss()];
         double loss = SampleLoss();
         if (!_roundStarted)
         {
