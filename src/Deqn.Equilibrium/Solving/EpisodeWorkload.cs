@@ -402,10 +402,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         var parts = ranks.Select(rank => ResidualJacobian.At(model, rank.Visited!, policy, quadrature, spec.EquationWeights)).ToArray();
         Tensor r = Everyone(parts.Select(p => p.Rows).ToArray()), jacobian = Everyone(parts.Select(p => p.Jacobian).ToArray());
         using var scale = (1 / Math.Sqrt(TotalRanks)).ToScalar();
-        var linearization = new ExplicitLinearization(r.mul(scale), jacobian.mul(scale));
-        linearization.Residuals.MoveToOuterDisposeScope();
-        linearization.Explicit!.MoveToOuterDisposeScope();
-        return linearization;
+        return new ExplicitLinearization(r.mul(scale), jacobian.mul(scale)).MoveToOuterDisposeScope();
     }
 
     /// <summary>

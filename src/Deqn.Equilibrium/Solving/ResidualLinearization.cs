@@ -48,10 +48,7 @@ internal static class ResidualLinearization
             }).ToArray();
             var residuals = torch.cat(parts.Select(p => p.R).ToArray(), 0);
             var jacobian = torch.cat(parts.Select(p => p.J).ToArray(), 0);
-            var linearization = new ExplicitLinearization(residuals, jacobian);
-            linearization.Residuals.MoveToOuterDisposeScope();
-            linearization.Explicit!.MoveToOuterDisposeScope();
-            return linearization;
+            return new ExplicitLinearization(residuals, jacobian).MoveToOuterDisposeScope();
         }
         return new MatrixFree(model, chunks, policy, quadrature, weights, parameters, columns);
     }

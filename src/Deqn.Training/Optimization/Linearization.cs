@@ -37,6 +37,14 @@ public sealed class ExplicitLinearization(Tensor residuals, Tensor jacobian) : I
     public Tensor TransposeTimes(Tensor u) => Explicit!.t().mv(u);
     public Tensor ColumnSquares() => Explicit!.square().sum([0L]);
 
+    /// <summary>Keeps both tensors alive past the dispose scope they were made in.</summary>
+    public ExplicitLinearization MoveToOuterDisposeScope()
+    {
+        Residuals.MoveToOuterDisposeScope();
+        Explicit!.MoveToOuterDisposeScope();
+        return this;
+    }
+
     public void Dispose()
     {
         Residuals.Dispose();
