@@ -110,6 +110,59 @@ public sealed class VerdictTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void The_training_box_of_one_state_is_its_half_percent_range()
+    {
+        var training = new double[10_000, 1];
+        for (int i = 0; i < 10_000; i++) training[i, 0] = i / 9_999.0;
+        var (low, high, tail) = Verdict.TrainingBox(training, [0], 0.99);
+        Assert.Equal(0.005, tail, 12);
+        Assert.Equal(0.005, low[0], 3);
+        Assert.Equal(0.995, high[0], 3);
+    }
+
+    [Fact]
+    public void Perfectly_correlated_states_keep_the_half_percent_range()
+    {
+        var training = new double[10_000, 10];
+        for (int i = 0; i < 10_000; i++)
+            for (int j = 0; j < 10; j++) training[i, j] = (j + 1) * ((i * 7919) % 10_000) / 9_999.0;
+        Assert.Equal(0.005, Verdict.TrainingBox(training, Enumerable.Range(0, 10).ToArray(), 0.99).Tail, 12);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(10)]
+    [InlineData(50)]
+    public void A_path_from_the_training_distribution_is_inside_in_any_dimension(int d)
+    {
+        // Given independent normal states (per-state 0.5–99.5 % ranges would hold only 0.99^d of them: 61 % at d = 50)
+        var random = new Random(d);
+        double[,] Draw(int n)
+        {
+            var x = new double[n, d];
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < d; j++)
+                    x[i, j] = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+            return x;
+        }
+        var training = Draw(20_000);
+        var columns = Enumerable.Range(0, d).ToArray();
+        var (low, high, tail) = Verdict.TrainingBox(training, columns, 0.99);
+        double Inside(double[,] x, double widening)
+        {
+            int inside = 0, n = x.GetLength(0);
+            for (int i = 0; i < n; i++)
+                if (columns.All(j => x[i, j] >= low[j] - widening * (high[j] - low[j]) && x[i, j] <= high[j] + widening * (high[j] - low[j]))) inside++;
+            return (double)inside / n;
+        }
+        // Then the box holds 99 % of them jointly, with tails thinner than the union bound's 0.5 %/d would need
+        Assert.InRange(Inside(training, 0), 0.99, 0.992);
+        Assert.InRange(tail, 0.005 / d * 0.9, 0.005 / d * 1.6);
+        // And a fresh sample from the same distribution is inside the box widened by 10 % as the rule reads it
+        Assert.True(Inside(Draw(10_000), 0.1) >= 0.99);
+    }
+
+    [Fact]
     public void Clipping_into_bounds_on_most_periods_fails()
     {
         // Given a consumption floor above what the closed form consumes (C* ≈ 0.35): every period reads the floor
