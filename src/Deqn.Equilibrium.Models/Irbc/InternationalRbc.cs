@@ -1,4 +1,5 @@
 using Deqn.Equilibrium.Modeling;
+using Deqn.Equilibrium.Solving;
 using static TorchSharp.torch;
 
 namespace Deqn.Equilibrium.Models.Irbc;
@@ -12,7 +13,7 @@ namespace Deqn.Equilibrium.Models.Irbc;
 /// cannot be negative: a third policy μ_j ≥ 0 (softplus) enters the Euler equations, and a Fischer–Burmeister residual
 /// per country pairs the investment rate I_j/k_j with the multiplier's weight in the Euler equation, (1 − β(1 − δ))·μ_j/λ.
 /// </summary>
-public sealed class InternationalRbc : Model<IrbcCalibration>
+public sealed class InternationalRbc : Model<IrbcCalibration>, IRecommendsSolver
 {
     private readonly bool _irreversible;
     private readonly State _k, _z;
@@ -42,6 +43,13 @@ public sealed class InternationalRbc : Model<IrbcCalibration>
             description: "return on capital ζA·e^z·k^(ζ−1) + 1 − δ + (κ/2)·g(g + 2)");
         _resources = Define("resources", t => (t[_output] + t[_k] * (1 - c.Delta)).sum(dim: 0), description: "world resources Σ(y + (1 − δ)k)");
     }
+
+    /// <summary>
+    /// The defaults a model of your own gets, with 10 polish rounds instead of 20 up to two countries: issue 20's N = 2
+    /// target is two minutes, and the rounds beyond the tenth cost 7 s each for Euler errors already below it
+    /// (docs/solve-defaults.md, section 7). From three countries on, the 20 rounds.
+    /// </summary>
+    public SolverSpec Recommended => Calibration.N <= 2 ? new SolverSpec { Polish = new PolishSpec { Rounds = 10 } } : new SolverSpec();
 
     public override string Title => $"IRBC with {Calibration.N} countries{(_irreversible ? " and irreversible investment" : "")}";
 
