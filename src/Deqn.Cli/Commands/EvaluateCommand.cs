@@ -19,7 +19,7 @@ public sealed class EvaluateCommand(ModelCatalog catalog) : CliCommand
         "Recompute the diagnostics and the verdict of a 'deqn solve' run from its folder: Euler errors on a fresh path and on the " +
         "initial region, the steady state and first-order checks, the policy against the closed form or reference, CSVs, plots and " +
         "report.md, written to <run>/evaluation-<time> (or --out). From the run it reuses the model and its parameters (config.yaml), " +
-        "the trained network (policy.deqn), the states it was trained on (training-states.csv) and every --eval-* and --verdict-* " +
+        "the trained network (policy.deqn), the states it was trained on (training-states.csv), what its polish guard recorded (summary.json) and every --eval-* and --verdict-* " +
         "setting it had; the options below replace those.";
 
     public override IReadOnlyList<string> Examples => new[]
@@ -75,10 +75,32 @@ public sealed class EvaluateCommand(ModelCatalog catalog) : CliCommand
         var linear = LinearSolution.Of(model);
         SolveCommand.PrintLinear(console, linear);
         var report = SolutionDiagnostics.Run(model, policy, diagnostics, trained.Network.DType);
-        var assessment = SolveCommand.Assess(s, model, policy, report, linear, TrainingStates(Path.Combine(folder, SolveCommand.TrainingStatesFile), model), diagnostics, trained.Network.DType);
+        var assessment = SolveCommand.Assess(s, model, policy, report, linear, TrainingStates(Path.Combine(folder, SolveCommand.TrainingStatesFile), model), diagnostics, trained.Network.DType,
+            Guard(Path.Combine(folder, "summary.json")));
         SolveReport.Write(run.Path, entry, model, spec, null, report, diagnostics, s, assessment);
         SolveReport.Print(console, model, null, report, run.Path, assessment);
         return assessment.Verdict.Status == VerdictStatus.Failed ? Entry.Failure : 0;
+    }
+
+    /// <summary>
+    /// What the run's polish guard recorded in its summary.json (null when the run predates it or has no summary: the
+    /// verdict then calls the polish check not applicable).
+    /// </summary>
+    private static PolishGuard? Guard(string summaryFile)
+    {
+        if (!File.Exists(summaryFile)) return null;
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(summaryFile));
+            var root = doc.RootElement;
+            double? Number(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.Number ? v.GetDouble() : null;
+            if (Number("polish_rounds_guarded") is not double rounds) return null;
+            var halt = Number("polish_halted_after_round") is double round && Number("polish_halted_slope_gap") is double gap
+                && Number("polish_halted_fresh_loss_before") is double before && Number("polish_halted_fresh_loss_after") is double after
+                ? new PolishHalt((int)round, gap, before, after) : null;
+            return new PolishGuard((int)rounds, halt);
+        }
+        catch (System.Text.Json.JsonException) { return null; }
     }
 
     /// <summary>The run's training states (empty when the run predates them or the file does not fit the model).</summary>

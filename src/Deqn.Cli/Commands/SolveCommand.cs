@@ -238,8 +238,10 @@ public sealed class SolveCommand : CliCommand
         }
         using var policy = result.Policy;
         if (result.WarmStart is { } warm && !quiet) console.MarkupLine($"  started from {Markup.Escape(warm)}");
-        if (result.PolishHalted is var (haltedRound, haltedGap) && !quiet)
-            console.MarkupLine($"  [yellow]the polish stopped after round {haltedRound}[/]: it moved the slopes at the steady state {Markup.Escape(Verdict.Percent(haltedGap))} away from the first-order solution's (a spurious root); the weights are those before that round");
+        if (result.PolishHalted is { } halt && !quiet)
+            console.MarkupLine($"  [yellow]the polish stopped after round {halt.Round}[/]: it moved the slopes at the steady state {Markup.Escape(Verdict.Percent(halt.Gap))} away from the first-order solution's " +
+                (halt.EquationsPull ? "and lowered the residuals on fresh states (the equations favour other slopes: see the verdict)" : "but raised the residuals on fresh states (over-fitting its sample)") +
+                "; the weights are those before that round");
         if (result.Strays > 0 && !quiet)
             console.MarkupLine($"  {result.Strays:N0} continuing trajectories left the initial range widened by its width on each side and restarted from fresh draws");
         if (result.CollapsedAt is { } collapsed && !quiet)
@@ -274,7 +276,7 @@ public sealed class SolveCommand : CliCommand
             if (policy.Statistics is { } statistics) checkedPolicy.Restore(statistics);
         }
         var report = SolutionDiagnostics.Run(model, checkedPolicy, diagnostics, policy.Network.DType, reference);
-        var assessment = Assess(s, model, checkedPolicy, report, linear, result.TrainingStates, diagnostics, policy.Network.DType) with { Notes = notes };
+        var assessment = Assess(s, model, checkedPolicy, report, linear, result.TrainingStates, diagnostics, policy.Network.DType, result.Guard) with { Notes = notes };
         SolveReport.Write(run.Path, entry, model, spec, result, report, diagnostics, s, assessment);
         SolveReport.Print(console, model, result, report, run.Path, assessment);
         return assessment.Verdict.Status == VerdictStatus.Failed ? Entry.Failure : 0;
@@ -293,7 +295,7 @@ public sealed class SolveCommand : CliCommand
 
     /// <summary>The verdict with the thresholds the settings give; a check that cannot run makes it "failed" with the reason.</summary>
     internal static SolveAssessment Assess(Settings s, Model model, IPolicyFunction policy, SolutionReport report, LinearSolution linear, double[,] training,
-        DiagnosticsSpec diagnostics, TorchSharp.torch.ScalarType dtype)
+        DiagnosticsSpec diagnostics, TorchSharp.torch.ScalarType dtype, PolishGuard? polish)
     {
         var thresholds = new VerdictSpec
         {
@@ -302,7 +304,7 @@ public sealed class SolveCommand : CliCommand
             SlopeTolerance = s.Positive("verdict-slope-tolerance"),
         };
         Verdict verdict;
-        try { verdict = Verdict.Judge(model, policy, report, linear, training, diagnostics, thresholds, dtype); }
+        try { verdict = Verdict.Judge(model, policy, report, linear, training, diagnostics, thresholds, dtype, polish); }
         catch (Exception e) when (e is InvalidOperationException or SimulationException or System.Runtime.InteropServices.ExternalException)
         {
             verdict = Verdict.Failure($"the checks could not run: {e.Message.Split('\n')[0].Trim()}");

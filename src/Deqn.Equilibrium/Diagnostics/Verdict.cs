@@ -86,7 +86,7 @@ public sealed record Verdict(VerdictStatus Status, IReadOnlyList<string> Reasons
     /// (empty: not recorded), <paramref name="diagnostics"/> the evaluation's quadrature and seed.
     /// </summary>
     public static Verdict Judge(Model model, IPolicyFunction policy, SolutionReport report, LinearSolution linear, double[,] trainingStates,
-        DiagnosticsSpec diagnostics, VerdictSpec? spec = null, ScalarType dtype = ScalarType.Float64)
+        DiagnosticsSpec diagnostics, VerdictSpec? spec = null, ScalarType dtype = ScalarType.Float64, PolishGuard? polish = null)
     {
         spec ??= new VerdictSpec();
         spec.Validate();
@@ -111,6 +111,7 @@ public sealed record Verdict(VerdictStatus Status, IReadOnlyList<string> Reasons
                 $"{spec.CoverageStarts} economies drawn from the initial distributions, {spec.CoveragePeriods} periods each"));
 
         rules.AddRange(SteadyStateRules(model, policy, linear, spec));
+        rules.Add(PolishRule(polish));
         rules.Add(RangeRule(model, report, trainingStates, spec));
         double clipped = report.Periods == 0 ? 0 : (double)report.ClippedPeriods / report.Periods;
         rules.Add(new VerdictRule("bounds clipping", clipped <= spec.ClippedShare ? RuleOutcome.Pass : RuleOutcome.Fail,
@@ -267,6 +268,27 @@ public sealed record Verdict(VerdictStatus Status, IReadOnlyList<string> Reasons
 
     private static double SpectralRadius(double[,] h) => h.Length == 0 ? 0
         : MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.DenseOfArray(h).Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Asymmetric).EigenValues.Max(z => z.Magnitude);
+
+    /// <summary>
+    /// Whether the equations alone, in the polish (which has no slope anchor), kept to the first-order solution's slopes:
+    /// the slope check cannot tell on its own, since the episodes' anchor pulls the network toward those very slopes.
+    /// </summary>
+    private static VerdictRule PolishRule(PolishGuard? polish)
+    {
+        const string name = "polish kept the first-order slopes";
+        const string needs = "no polish round that moves the slopes past the guard and lowers the residuals on fresh states";
+        if (polish is null || polish.RoundsChecked == 0 && polish.Halt is null)
+            return new VerdictRule(name, RuleOutcome.NotApplicable, "no guarded polish", "", "no polish ran, or no slope anchor held the episodes");
+        if (polish.Halt is not { } halt)
+            return new VerdictRule(name, RuleOutcome.Pass, $"{polish.RoundsChecked} round(s) within the guard", needs,
+                "each polish round left the slopes at the steady state near the first-order solution's");
+        string moved = $"round {halt.Round} moved the slopes {Percent(halt.Gap)} away and took the mean squared residual on fresh draws from {F(halt.FreshLossBefore)} to {F(halt.FreshLossAfter)}";
+        return halt.EquationsPull
+            ? new VerdictRule(name, RuleOutcome.Fail, moved + "; the round was undone, so the solution kept is the anchored one", needs,
+                "the equations favour slopes other than the first-order solution's: a spurious root, or a model whose solution near the steady state is not its first-order one (a constraint that binds nearby); compare with --slope-anchor 0")
+            : new VerdictRule(name, RuleOutcome.Pass, moved + ": it over-fitted its own sample and was undone", needs,
+                "a round that fits its sample better but the equations elsewhere worse says nothing against the anchored solution");
+    }
 
     /// <summary>
     /// At least <see cref="VerdictSpec.InsideShare"/> of the fresh path inside the box that holds that share of the

@@ -1,3 +1,4 @@
+using Deqn.Equilibrium.Diagnostics;
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Shocks;
 using Deqn.Equilibrium.Simulation;
@@ -229,9 +230,13 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     /// <summary>
     /// Where the polish stopped early: the round after which the network's slopes at the steady state had left the
     /// first-order solution's by more than <see cref="PolishSpec.SlopeLimit"/> (a Gauss–Newton step can cross to a
-    /// spurious root of the same equations), and that gap; the weights are those before that round.
+    /// spurious root of the same equations), that gap, and the equations on fresh states before and after that round;
+    /// the weights are those before it.
     /// </summary>
-    public (int Round, double Gap)? PolishHalted { get; private set; }
+    public PolishHalt? PolishHalted { get; private set; }
+
+    /// <summary>Polish rounds the slope guard has checked (0: no guard, no polish).</summary>
+    public int GuardedRounds { get; private set; }
 
     private Tensor[]? _beforeRound;
     private bool _roundStarted;
@@ -261,17 +266,32 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         var parameters = ResidualJacobian.Parameters(policy);
         if (_beforeRound is { } saved)
         {
+            GuardedRounds++;
             double gap = anchor.Gap(policy);
             if (gap > spec.Polish.SlopeLimit)
             {
+                double after = FreshLoss();
                 using (no_grad())
                     for (int i = 0; i < parameters.Count; i++) parameters[i].copy_(saved[i]);
-                PolishHalted = (episode - 1 - spec.Episodes, gap);
+                PolishHalted = new PolishHalt(episode - 1 - spec.Episodes, gap, FreshLoss(), after);
                 return;
             }
             foreach (var t in saved) t.Dispose();
         }
         using (no_grad()) _beforeRound = parameters.Select(p => p.detach().clone().DetachFromDisposeScope()).ToArray();
+    }
+
+    /// <summary>
+    /// The equations' mean squared residual (no penalties) on <see cref="PolishSpec.States"/> fresh draws of the initial
+    /// distributions, the same draws at every call (a stream of their own, so training's streams are untouched).
+    /// </summary>
+    private double FreshLoss()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var states = Simulator.DrawInitial(model, spec.Polish.States, new StandardNormalStream(Seeds.Derive(spec.Seed, "polish guard")),
+            ranks[0].States.dtype, ranks[0].States.device);
+        return Evaluation.Evaluate(model, states, policy, quadrature, spec.EquationWeights).Loss().ToDouble();
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Deqn.Equilibrium.Diagnostics;
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Shocks;
 using Deqn.Equilibrium.Simulation;
@@ -40,7 +41,12 @@ public sealed record SolveResult(PolicyNetwork Policy, IReadOnlyList<EpochRecord
     /// first-order solution's by more than <see cref="PolishSpec.SlopeLimit"/>, and that gap (the weights are those
     /// before the round); null: it ran as planned.
     /// </summary>
-    public (int Round, double Gap)? PolishHalted { get; init; }
+    public PolishHalt? PolishHalted { get; init; }
+
+    /// <summary>Polish rounds the slope guard checked, and the one it undid: evidence for the verdict.</summary>
+    public PolishGuard Guard => new(GuardedRounds, PolishHalted);
+
+    public int GuardedRounds { get; init; }
 
     /// <summary>Continuing trajectories restarted from fresh draws because they had left the initial range widened by its width on each side.</summary>
     public long Strays { get; init; }
@@ -277,6 +283,7 @@ public static class Solver
             TrainingStates = workload.TrainingSample(),
             CollapsedAt = workload.CollapsedAt,
             PolishHalted = workload.PolishHalted,
+            GuardedRounds = workload.GuardedRounds,
             Strays = workload.Strays,
             PolishRounds = (spec.Polish.Rounds, Math.Clamp(run.LastEpoch - spec.Episodes, 0, spec.Polish.Rounds)),
         };

@@ -12,10 +12,10 @@ public sealed class VerdictTests(ITestOutputHelper output)
 {
     private static readonly DiagnosticsSpec Quick = new() { Periods = 2000, BurnIn = 200 };
 
-    private Verdict Judge(Model model, IPolicyFunction policy, double[,]? training = null, VerdictSpec? spec = null)
+    private Verdict Judge(Model model, IPolicyFunction policy, double[,]? training = null, VerdictSpec? spec = null, PolishGuard? polish = null)
     {
         var report = SolutionDiagnostics.Run(model, policy, Quick, reference: null);
-        var verdict = Verdict.Judge(model, policy, report, LinearSolution.Of(model), training ?? new double[0, 0], Quick, spec);
+        var verdict = Verdict.Judge(model, policy, report, LinearSolution.Of(model), training ?? new double[0, 0], Quick, spec, polish: polish);
         foreach (var rule in verdict.Rules) output.WriteLine($"{rule.Name}: {rule.Outcome} — {rule.Measured} (needs {rule.Threshold})");
         return verdict;
     }
@@ -160,6 +160,23 @@ public sealed class VerdictTests(ITestOutputHelper output)
         Assert.InRange(tail, 0.005 / d * 0.9, 0.005 / d * 1.6);
         // And a fresh sample from the same distribution is inside the box widened by 10 % as the rule reads it
         Assert.True(Inside(Draw(10_000), 0.1) >= 0.99);
+    }
+
+    [Fact]
+    public void A_polish_round_that_the_equations_prefer_but_the_guard_undid_makes_the_closed_form_suspect()
+    {
+        // Given the closed form, and a polish whose round 3 moved the slopes 1.4 % and lowered the fresh-state loss
+        var model = new StochasticGrowth(Bm);
+        var verdict = Judge(model, new ClosedFormPolicy(model), polish: new PolishGuard(3, new PolishHalt(3, 0.014, 2e-9, 5e-10)));
+        var rule = RuleNamed(verdict, "polish kept the first-order slopes");
+        Assert.Equal(RuleOutcome.Fail, rule.Outcome);
+        Assert.Equal(VerdictStatus.Suspect, verdict.Status);
+        Assert.Contains("1.4 %", rule.Measured);
+        // And a round that raised the fresh-state loss over-fitted its sample: no evidence against the solution
+        Assert.Equal(VerdictStatus.Solved, Judge(model, new ClosedFormPolicy(model), polish: new PolishGuard(3, new PolishHalt(3, 0.05, 2e-9, 4e-9))).Status);
+        // And rounds within the guard pass; no polish is not applicable
+        Assert.Equal(RuleOutcome.Pass, RuleNamed(Judge(model, new ClosedFormPolicy(model), polish: new PolishGuard(10, null)), "polish kept the first-order slopes").Outcome);
+        Assert.Equal(RuleOutcome.NotApplicable, RuleNamed(Judge(model, new ClosedFormPolicy(model)), "polish kept the first-order slopes").Outcome);
     }
 
     [Fact]
