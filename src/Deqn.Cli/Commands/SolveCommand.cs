@@ -239,9 +239,9 @@ public sealed class SolveCommand : CliCommand
         using var policy = result.Policy;
         if (result.WarmStart is { } warm && !quiet) console.MarkupLine($"  started from {Markup.Escape(warm)}");
         if (result.PolishHalted is { } halt && !quiet)
-            console.MarkupLine($"  [yellow]the polish stopped after round {halt.Round}[/]: it moved the slopes at the steady state {Markup.Escape(Verdict.Percent(halt.Gap))} away from the first-order solution's " +
-                (halt.EquationsPull ? "and lowered the residuals on fresh states (the equations favour other slopes: see the verdict)" : "but raised the residuals on fresh states (over-fitting its sample)") +
-                "; the weights are those before that round");
+            console.MarkupLine($"  [yellow]the polish was undone[/]: its {halt.Round} round(s) moved the slopes at the steady state {Markup.Escape(Verdict.Percent(halt.Gap))} away from the first-order solution's " +
+                (halt.EquationsPull ? "and lowered the residuals on fresh states (the equations favour other slopes: see the verdict)" : "but raised the residuals on fresh states (over-fitting its samples)") +
+                "; the weights are those before the polish");
         if (result.Strays > 0 && !quiet)
             console.MarkupLine($"  {result.Strays:N0} continuing trajectories left the initial range widened by its width on each side and restarted from fresh draws");
         if (result.CollapsedAt is { } collapsed && !quiet)

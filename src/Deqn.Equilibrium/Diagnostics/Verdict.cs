@@ -277,18 +277,18 @@ public sealed record Verdict(VerdictStatus Status, IReadOnlyList<string> Reasons
     private static VerdictRule PolishRule(PolishGuard? polish)
     {
         const string name = "polish kept the first-order slopes";
-        const string needs = "no polish round that moves the slopes past the guard and lowers the residuals on fresh states";
+        const string needs = "no polish that moves the slopes past the guard and lowers the residuals on fresh states";
         if (polish is null || polish.RoundsChecked == 0 && polish.Halt is null)
             return new VerdictRule(name, RuleOutcome.NotApplicable, "no guarded polish", "", "no polish ran, or no slope anchor held the episodes");
         if (polish.Halt is not { } halt)
-            return new VerdictRule(name, RuleOutcome.Pass, $"{polish.RoundsChecked} round(s) within the guard", needs,
-                "each polish round left the slopes at the steady state near the first-order solution's");
-        string moved = $"round {halt.Round} moved the slopes {Percent(halt.Gap)} away and took the mean squared residual on fresh draws from {F(halt.FreshLossBefore)} to {F(halt.FreshLossAfter)}";
+            return new VerdictRule(name, RuleOutcome.Pass, $"{polish.RoundsChecked} round(s), slopes within the guard", needs,
+                "the polish left the slopes at the steady state near the first-order solution's");
+        string moved = $"the polish ({halt.Round} round(s)) moved the slopes {Percent(halt.Gap)} away and took the mean squared residual on fresh draws from {F(halt.FreshLossBefore)} to {F(halt.FreshLossAfter)}";
         return halt.EquationsPull
-            ? new VerdictRule(name, RuleOutcome.Fail, moved + "; the round was undone, so the solution kept is the anchored one", needs,
+            ? new VerdictRule(name, RuleOutcome.Fail, moved + "; it was undone, so the solution kept is the anchored one", needs,
                 "the equations favour slopes other than the first-order solution's: a spurious root, or a model whose solution near the steady state is not its first-order one (a constraint that binds nearby); compare with --slope-anchor 0")
-            : new VerdictRule(name, RuleOutcome.Pass, moved + ": it over-fitted its own sample and was undone", needs,
-                "a round that fits its sample better but the equations elsewhere worse says nothing against the anchored solution");
+            : new VerdictRule(name, RuleOutcome.Pass, moved + ": it over-fitted its samples and was undone", needs,
+                "a polish that fits its samples better but the equations elsewhere worse says nothing against the anchored solution");
     }
 
     /// <summary>

@@ -228,17 +228,17 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     }
 
     /// <summary>
-    /// Where the polish stopped early: the round after which the network's slopes at the steady state had left the
-    /// first-order solution's by more than <see cref="PolishSpec.SlopeLimit"/> (a Gauss–Newton step can cross to a
-    /// spurious root of the same equations), that gap, and the equations on fresh states before and after that round;
-    /// the weights are those before it.
+    /// The polish undone: its rounds had left the network's slopes at the steady state further from the first-order
+    /// solution's than <see cref="PolishSpec.SlopeLimit"/> (a Gauss–Newton step can cross to a spurious root of the
+    /// same equations), with that gap and the equations on fresh states before and after the polish; the weights are
+    /// those before it.
     /// </summary>
     public PolishHalt? PolishHalted { get; private set; }
 
-    /// <summary>Polish rounds the slope guard has checked (0: no guard, no polish).</summary>
+    /// <summary>Polish rounds the slope guard judged (0: no guard, no polish).</summary>
     public int GuardedRounds { get; private set; }
 
-    private Tensor[]? _beforeRound;
+    private Tensor[]? _beforePolish;
     private bool _roundStarted;
     private readonly List<double> _roundStartLosses = new();
 
@@ -256,30 +256,40 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         return l[n - 1] > 0.5 * best && l[n - 2] > 0.5 * best;
     }
 
-    /// <summary>
-    /// Before each polish round: if the last round took the slopes out of the first-order solution's basin, restores the
-    /// weights from before it and halts the polish; otherwise keeps a copy of the weights for the next check.
-    /// </summary>
-    private void GuardPolish(int episode)
+    /// <summary>Before the first polish round: a copy of the weights, for <see cref="EndPolish"/> to judge the polish against.</summary>
+    private void StartGuard()
     {
-        if (anchor is null || PolishHalted is not null || !(spec.Polish.SlopeLimit > 0)) return;
-        var parameters = ResidualJacobian.Parameters(policy);
-        if (_beforeRound is { } saved)
-        {
-            GuardedRounds++;
-            double gap = anchor.Gap(policy);
-            if (gap > spec.Polish.SlopeLimit)
-            {
-                double after = FreshLoss();
-                using (no_grad())
-                    for (int i = 0; i < parameters.Count; i++) parameters[i].copy_(saved[i]);
-                PolishHalted = new PolishHalt(episode - 1 - spec.Episodes, gap, FreshLoss(), after);
-                return;
-            }
-            foreach (var t in saved) t.Dispose();
-        }
-        using (no_grad()) _beforeRound = parameters.Select(p => p.detach().clone().DetachFromDisposeScope()).ToArray();
+        if (anchor is null || _beforePolish is not null || !(spec.Polish.SlopeLimit > 0)) return;
+        using (no_grad()) _beforePolish = ResidualJacobian.Parameters(policy).Select(p => p.detach().clone().DetachFromDisposeScope()).ToArray();
     }
+
+    /// <summary>
+    /// After the polish (all its rounds, or fewer when a budget or the plateau stopped it): when it left the slopes at
+    /// the steady state beyond the guard, restores the weights from before it and records the gap and the equations on
+    /// fresh states with both weight sets (<see cref="PolishHalted"/>). Judged on the whole polish, not round by round:
+    /// a first round on a sample smaller than the network over-fits it and moves the slopes, and the later rounds
+    /// undo that (the IRBC with irreversible investment).
+    /// </summary>
+    public void EndPolish()
+    {
+        if (_beforePolish is not { } saved || anchor is null) return;
+        GuardedRounds = _polishRounds;
+        double gap = anchor.Gap(policy);
+        if (gap > spec.Polish.SlopeLimit)
+        {
+            double after = FreshLoss();
+            using (no_grad())
+            {
+                var parameters = ResidualJacobian.Parameters(policy);
+                for (int i = 0; i < parameters.Count; i++) parameters[i].copy_(saved[i]);
+            }
+            PolishHalted = new PolishHalt(_polishRounds, gap, FreshLoss(), after);
+        }
+        foreach (var t in saved) t.Dispose();
+        _beforePolish = null;
+    }
+
+    private int _polishRounds;
 
     /// <summary>
     /// The equations' mean squared residual (no penalties) on <see cref="PolishSpec.States"/> fresh draws of the initial
@@ -330,7 +340,8 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     private IReadOnlyList<(Tensor[] Batch, double Weight)> PolishRound(int episode)
     {
         var polish = spec.Polish;
-        GuardPolish(episode);
+        StartGuard();
+        _polishRounds++;
         _roundStarted = false;
         using (no_grad())
         {
@@ -385,7 +396,6 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     public double[]? TakeStep(Tensor[] rows, TrainingContext context)
     {
         if (!Polishing) return null;
-        if (PolishHalted is not null) return [SampleLoss()];
         double loss = SampleLoss();
         if (!_roundStarted)
         {
@@ -497,9 +507,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
 
     public void EndEpoch(TrainingContext context)
     {
-        // The last round is checked as the ones before it were, at the next round's start.
-        if (Polishing && context.Epoch >= spec.Episodes + spec.Polish.Rounds) GuardPolish(context.Epoch + 1);
-        else if (Polishing && PolishConverged()) context.RequestStop(StopReason.Converged,
+        if (Polishing && context.Epoch < spec.Episodes + spec.Polish.Rounds && PolishConverged()) context.RequestStop(StopReason.Converged,
             $"the polish converged after round {context.Epoch - spec.Episodes}: the loss on a fresh sample stopped falling");
         // The old start states may be part of the visited states, which this epoch's scope still reads: retire them
         // until the next episode begins.
@@ -658,7 +666,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     public void Dispose()
     {
         foreach (var rank in ranks) rank.Dispose();
-        foreach (var t in _beforeRound ?? []) t.Dispose();
+        foreach (var t in _beforePolish ?? []) t.Dispose();
     }
 
     /// <summary>One rank's episode: the visited states (periods 0 … length−1 of every trajectory) and the states after the last period.</summary>

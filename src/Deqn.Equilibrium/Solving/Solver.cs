@@ -269,6 +269,8 @@ public static class Solver
                 };
                 run = polisher.Run(workload, options.Cancel, new TrainingResume(run.LastEpoch, run.Steps, run.Elapsed.TotalSeconds, result.Epochs));
                 result = run.Single;
+                // An interrupted polish resumes later; any other end is the polish's end.
+                if (result.StopReason != StopReason.Interrupted) workload.EndPolish();
             }
             phases.End(result.StopMessage);
         }

@@ -216,9 +216,10 @@ public sealed record PolishSpec
     public int Steps { get; init; } = 10;
 
     /// <summary>
-    /// The polish stops, restoring the weights from before its last round, when that round left the network's slopes at
-    /// the steady state further than this from the first-order solution's (the verdict's slope gap, whose tolerance it
-    /// shares): a Gauss–Newton step can cross to a spurious root of the same equations. 0: no guard.
+    /// The polish is undone, the weights from before it restored, when it left the network's slopes at the steady state
+    /// further than this from the first-order solution's (the verdict's slope gap, whose tolerance it shares): a
+    /// Gauss–Newton step can cross to a spurious root of the same equations. Whether the equations on fresh states were
+    /// better after it goes to the verdict. 0: no guard.
     /// </summary>
     public double SlopeLimit { get; init; } = 0.01;
 
