@@ -86,7 +86,6 @@ public static class SolutionDiagnostics
     public static SolutionReport Run(Model model, IPolicyFunction policy, DiagnosticsSpec spec, ScalarType dtype = ScalarType.Float64, IPolicyReference? reference = null)
     {
         spec.Validate();
-        using var pause = CollectionPause.Begin();
         using var noGrad = torch.no_grad();
         using var quadrature = new QuadratureTensors(spec.Quadrature.Build(model.ShockCholesky, Seeds.Derive(spec.Seed, "quadrature")), model.ChainStates, dtype);
         var (states, failure) = Simulator.PathsUntilInfeasible(model, policy, 1, spec.Periods, spec.BurnIn, Seeds.Derive(spec.Seed, "path"), dtype);
@@ -107,7 +106,6 @@ public static class SolutionDiagnostics
         var clippedVariables = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int start = 0; start < periods; start += chunk)
         {
-            CollectionPause.Renew();
             using var scope = torch.NewDisposeScope();
             int n = Math.Min(chunk, periods - start);
             var x = states.narrow(0, start, n);

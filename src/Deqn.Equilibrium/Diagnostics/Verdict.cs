@@ -90,7 +90,6 @@ public sealed record Verdict(VerdictStatus Status, IReadOnlyList<string> Reasons
     {
         spec ??= new VerdictSpec();
         spec.Validate();
-        using var pause = CollectionPause.Begin();
         var rules = new List<VerdictRule>();
         var notes = new List<string>();
         using var noGrad = no_grad();

@@ -1,6 +1,5 @@
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Shocks;
-using Deqn.Training.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -104,7 +103,6 @@ public static class Simulator
         var x = torch.tensor(start, [trajectories, d], dtype: ScalarType.Float64).to_type(dtype);
         for (int t = 0; t < burnIn + periods; t++)
         {
-            CollectionPause.Renew();
             var row = x.to_type(ScalarType.Float64).data<double>().ToArray();
             if (row.Any(v => !double.IsFinite(v)))
             {

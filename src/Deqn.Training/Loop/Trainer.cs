@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Deqn.Training.Callbacks;
 using Deqn.Training.Data;
-using Deqn.Training.Engine;
 using Deqn.Training.Logging;
 using Deqn.Training.Networks;
 using Deqn.Training.Optimization;
@@ -184,10 +183,8 @@ internal sealed class EngineRun<TBatch>
             foreach (var logger in _memberLoggers.Distinct()) logger.Begin(PlannedEvaluations());
             _workload.Begin(_context);
             foreach (var cb in _trainer.Callbacks) cb.OnTrainBegin(_context);
-            using var pause = CollectionPause.Begin();
             for (int epoch = _firstEpoch; epoch <= _spec.Epochs && _context.AnyActive; epoch++)
             {
-                CollectionPause.Renew();
                 if (!_workload.InterruptibleWithinEpoch && Agreed(_cancel.IsCancellationRequested))
                 {
                     StopAll(StopReason.Interrupted, $"interrupted after {_spec.Unit} {epoch - 1}");
