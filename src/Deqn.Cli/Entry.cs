@@ -69,6 +69,7 @@ public static class Entry
         {
             var settings = merge();
             TorchEngine.SetThreads(settings.Int("threads", min: 1));
+            TorchEngine.AvoidBackgroundCollections();
             return command.Execute(settings, terminal, cancel);
         }
         catch (Exception e) when (e is UsageException or DataException or ModelFileException or ArgumentException)

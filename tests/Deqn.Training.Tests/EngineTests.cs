@@ -1,3 +1,5 @@
+using System.Runtime;
+using Deqn.Training.Engine;
 using Deqn.Training.Networks;
 using TorchSharp;
 
@@ -5,6 +7,16 @@ namespace Deqn.Training.Tests;
 
 public sealed class EngineTests
 {
+    [Fact]
+    public void Background_collections_are_off_in_the_tests_the_cli_and_after_the_engine_asks()
+    {
+        // The runtimeconfig of the tests and of deqn (copied beside them) turn it off; AvoidBackgroundCollections does at run time.
+        Assert.False(GCSettings.IsServerGC);
+        Assert.Equal("false", AppContext.GetData("System.GC.Concurrent")?.ToString()?.ToLowerInvariant());
+        TorchEngine.AvoidBackgroundCollections();
+        Assert.Equal(GCLatencyMode.Batch, GCSettings.LatencyMode);
+    }
+
     [Fact]
     public void A_small_network_runs_forward_and_backward_on_this_machine()
     {

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Deqn.Training.Callbacks;
 using Deqn.Training.Data;
+using Deqn.Training.Engine;
 using Deqn.Training.Logging;
 using Deqn.Training.Networks;
 using Deqn.Training.Optimization;
@@ -178,6 +179,7 @@ internal sealed class EngineRun<TBatch>
                     if (p.grad is { } g) _gradientNorms[$"grad_norm/{name}"] = g.norm().ToDouble();
             }
         };
+        TorchEngine.AvoidBackgroundCollections();
         try
         {
             foreach (var logger in _memberLoggers.Distinct()) logger.Begin(PlannedEvaluations());
