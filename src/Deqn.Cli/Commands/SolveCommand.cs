@@ -324,7 +324,7 @@ public sealed class SolveCommand : CliCommand
     }
 
     /// <summary>
-    /// training-states.csv: up to 5,000 of the states the network was last trained on (thinned evenly), so that
+    /// training-states.csv: up to 5,000 of the training sample (EpisodeWorkload.TrainingSample, thinned evenly), so that
     /// <c>evaluate</c> can judge the path against them, and a user can see where training happened.
     /// </summary>
     internal static void WriteTrainingStates(RunFolder run, Model model, double[,] states)
