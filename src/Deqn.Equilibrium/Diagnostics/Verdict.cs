@@ -334,7 +334,7 @@ public sealed record Verdict(VerdictStatus Status, IReadOnlyList<string> Reasons
             .Select(k => $"{columns[ranges[k].Column].Name} outside [{F(ranges[k].Low)}, {F(ranges[k].High)}] in {outside[k]:N0} periods").ToArray();
         string quantiles = string.Create(CultureInfo.InvariantCulture, $"{100 * box.Tail:G3}–{100 - 100 * box.Tail:G4} %");
         return new VerdictRule(name, share >= spec.InsideShare ? RuleOutcome.Pass : RuleOutcome.Fail,
-            $"{Percent(share)} of periods inside" + (worst.Length > 0 ? $"; {string.Join("; ", worst)}" : ""),
+            string.Create(CultureInfo.InvariantCulture, $"{Math.Floor(10000 * share) / 100:0.##} % of periods inside") + (worst.Length > 0 ? $"; {string.Join("; ", worst)}" : ""),
             $"≥ {Percent(spec.InsideShare)} inside the box holding {Percent(spec.InsideShare)} of the training states (each state's {quantiles} range) widened by {Percent(spec.RangeWidening)}",
             $"{n:N0} of the most recent training states: beyond them the network extrapolates");
     }
