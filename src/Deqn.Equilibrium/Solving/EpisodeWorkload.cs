@@ -239,6 +239,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     public int GuardedRounds { get; private set; }
 
     private Tensor[]? _beforePolish;
+    private int _polishRounds;
     private bool _roundStarted;
     private readonly List<double> _roundStartLosses = new();
 
@@ -277,32 +278,22 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         double gap = anchor.Gap(policy);
         if (gap > spec.Polish.SlopeLimit)
         {
-            double after = FreshLoss();
-            using (no_grad())
-            {
-                var parameters = ResidualJacobian.Parameters(policy);
-                for (int i = 0; i < parameters.Count; i++) parameters[i].copy_(saved[i]);
-            }
-            PolishHalted = new PolishHalt(_polishRounds, gap, FreshLoss(), after);
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            // Fresh draws of the initial distributions from a stream of their own, so training's streams are untouched.
+            var fresh = Simulator.DrawInitial(model, spec.Polish.States, new StandardNormalStream(Seeds.Derive(spec.Seed, "polish guard")),
+                ranks[0].States.dtype, ranks[0].States.device);
+            double after = EquationLoss(fresh);
+            var parameters = ResidualJacobian.Parameters(policy);
+            for (int i = 0; i < parameters.Count; i++) parameters[i].copy_(saved[i]);
+            PolishHalted = new PolishHalt(_polishRounds, gap, EquationLoss(fresh), after);
         }
         foreach (var t in saved) t.Dispose();
         _beforePolish = null;
     }
 
-    private int _polishRounds;
-
-    /// <summary>
-    /// The equations' mean squared residual (no penalties) on <see cref="PolishSpec.States"/> fresh draws of the initial
-    /// distributions, the same draws at every call (a stream of their own, so training's streams are untouched).
-    /// </summary>
-    private double FreshLoss()
-    {
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var states = Simulator.DrawInitial(model, spec.Polish.States, new StandardNormalStream(Seeds.Derive(spec.Seed, "polish guard")),
-            ranks[0].States.dtype, ranks[0].States.device);
-        return Evaluation.Evaluate(model, states, policy, quadrature, spec.EquationWeights).Loss().ToDouble();
-    }
+    /// <summary>The equations' mean squared residual (no penalties) at <paramref name="states"/>.</summary>
+    private double EquationLoss(Tensor states) => Evaluation.Evaluate(model, states, policy, quadrature, spec.EquationWeights).Loss().ToDouble();
 
     /// <summary>
     /// Every rank's trajectory states (rank after rank, as float64) and random-stream states, gathered from all
