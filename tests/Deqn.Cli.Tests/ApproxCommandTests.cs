@@ -93,7 +93,27 @@ public sealed class ApproxCommandTests : IDisposable
     [Fact] public void An_unknown_sweep_key() => AssertBad(Approx("--sweep", "colour=red|blue", "--out", Out("x")), "--sweep", "colour", "activation");
     [Fact] public void An_unknown_sweep_value() => AssertBad(Approx("--sweep", "activation=tanh|relux", "--out", Out("x")), "activation=relux", "relux");
     [Fact] public void Dropout_with_the_default_lm_names_the_fix() => AssertBad(Approx(Fast.Concat(new[] { "--function", "poly1", "--dropout", "0.2", "--out", Out("x") }).ToArray()), "lm", "dropout", "--optimizer lbfgs");
-    [Fact] public void Fit_refuses_lm_in_one_line() => AssertBad(Run(["fit", _dir.Write("data.csv", "x,y\n1,2\n2,4\n3,6\n4,8\n5,10\n"), "--target", "y", "--optimizer", "lm", "--out", Out("x")]), "lm", "approx");
+    [Fact] public void Fit_refuses_lm_for_a_loss_that_is_not_mse_in_one_line() => AssertBad(Run(["fit", _dir.Write("data.csv", "x,y\n1,2\n2,4\n3,6\n4,8\n5,10\n"), "--target", "y", "--optimizer", "lm", "--loss", "mae", "--out", Out("x")]), "lm", "mse");
+
+    [Fact]
+    public void Fit_trains_a_regression_with_lm()
+    {
+        // Given a smooth one-dimensional regression
+        var rows = string.Join("\n", Enumerable.Range(0, 60).Select(i => { double x = i / 59.0; return $"{x:R},{Math.Sin(3 * x):R}"; }));
+        var run = Out("lm-fit");
+
+        // When fit trains it with Levenberg–Marquardt
+        var r = Run(["fit", _dir.Write("sine.csv", "x,y\n" + rows + "\n"), "--target", "y", "--optimizer", "lm", "--epochs", "30", "--out", run]);
+
+        // Then the run succeeds and its history records lm's falling loss
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var history = File.ReadAllLines(Path.Combine(run, "history.csv"));
+        var header = history[0].Split(',');
+        int loss = Array.IndexOf(header, "loss");
+        double first = double.Parse(history[1].Split(',')[loss], System.Globalization.CultureInfo.InvariantCulture);
+        double last = double.Parse(history[^1].Split(',')[loss], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(last < first / 100, $"loss {first} → {last}");
+    }
     [Fact] public void A_resume_folder_that_is_not_a_run() => AssertBad(Approx("--resume", _dir.Path), "--resume", "config.yaml");
 
     [Fact]

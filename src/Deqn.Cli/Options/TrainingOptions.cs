@@ -41,7 +41,7 @@ public static class TrainingOptions
         new("bias-init", "zeros", "bias initializer (same names as --init)", "Network", ValueName: "name"),
         new("precision", "float32", "float32 or float64", "Network"),
 
-        new("optimizer", "adam", "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, lbfgs or lm (Levenberg–Marquardt, approx only)", "Optimizer", ValueName: "name"),
+        new("optimizer", "adam", "sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, lbfgs or lm (Levenberg–Marquardt: a mse fit, a stacked study, or a solve's episodes with --slope-anchor 0)", "Optimizer", ValueName: "name"),
         new("lr", null, "learning rate [default: the convention's, e.g. 0.001 for adam, 0.01 for sgd, 1 for lbfgs]", "Optimizer", ValueName: "rate"),
         new("momentum", null, "momentum μ for momentum and nesterov [default: 0.9]", "Optimizer", ValueName: "mu"),
         new("beta1", null, "Adam β1 [default: 0.9]", "Optimizer", ValueName: "b"),

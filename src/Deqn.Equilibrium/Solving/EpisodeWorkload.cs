@@ -63,7 +63,7 @@ internal sealed class RankTrajectories(int rank, StandardNormalStream random, Te
 /// </remarks>
 internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwork policy, QuadratureTensors quadrature,
     IReadOnlyList<RankTrajectories> ranks, IProcessGroup group, SlopeAnchor? anchor = null)
-    : IWorkload<Tensor[]>, IDisposable
+    : ILeastSquaresWorkload<Tensor[]>, IGathersLeastSquares, IPhasedWorkload, IDisposable
 {
     /// <summary>The ranks this process simulates, in rank order.</summary>
     public IReadOnlyList<RankTrajectories> Ranks => ranks;
@@ -77,12 +77,19 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     public bool InterruptibleWithinEpoch => false;
 
     /// <summary>
-    /// Set after the last episode: each epoch is then a polish round (<see cref="PolishSpec"/>) — a larger sample,
-    /// simulated the way episodes are, and Levenberg–Marquardt steps on it instead of the optimizer's.
+    /// In the polish phase (after the last episode) each epoch is a polish round (<see cref="PolishSpec"/>): a larger
+    /// sample, simulated the way episodes are, and the phase's Levenberg–Marquardt steps on all of it.
     /// </summary>
-    public bool Polishing { get; set; }
+    public bool Polishing { get; private set; }
 
-    private GaussNewton? _polisher;
+    private LevenbergMarquardt? _lm;
+
+    /// <summary>Phase 0 is the episodes, any later one the polish.</summary>
+    public void EnterPhase(int index, TrainingPhase phase)
+    {
+        Polishing = index > 0;
+        _lm = phase.Optimizer as LevenbergMarquardt;
+    }
     private int? _rowsPerEconomy;
 
     /// <summary>Ranks over all processes.</summary>
@@ -375,14 +382,15 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
                 if (rank.Visited.shape[0] * _rowsPerEconomy.Value > polish.MaxRows / TotalRanks) rank.Visited = rank.Visited.narrow(0, 0, economies);
             }
         }
-        _polisher = new GaussNewton(ResidualJacobian.Parameters(policy));
+        // Each round's sample is a new problem: its steps start from the initial damping, as a fresh fit would.
+        _lm?.ResetDamping();
         var all = ranks.Select(r => torch.arange(r.Visited!.shape[0], dtype: ScalarType.Int64, device: r.Visited.device)).ToArray();
         return Enumerable.Repeat((all, 1.0), polish.Steps).ToArray();
     }
 
     /// <summary>
-    /// A Gauss–Newton step on the whole polish sample of every rank (<see cref="Linearize"/>); null outside the polish
-    /// (the optimizer steps).
+    /// In the polish: notes the round's starting loss, and skips the step when the sample's equations already hold to
+    /// rounding (or are not finite); otherwise, and in the episodes, the engine's optimizer steps.
     /// </summary>
     public double[]? TakeStep(Tensor[] rows, TrainingContext context)
     {
@@ -393,10 +401,34 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
             _roundStarted = true;
             _roundStartLosses.Add(loss);
         }
-        if (!double.IsFinite(loss) || loss <= RoundOffLoss) return [loss];
-        using var linearization = Linearize();
-        _polisher!.Step(linearization, loss, SampleLoss);
-        return [loss];
+        return !double.IsFinite(loss) || loss <= RoundOffLoss ? [loss] : null;
+    }
+
+    /// <summary>Why the episodes cannot take Levenberg–Marquardt steps as configured (the polish always can).</summary>
+    public string? LeastSquaresRefusal =>
+        Polishing ? null
+        : anchor is not null ? "the slope anchor's penalty is not a least-squares row; set --slope-anchor 0 to train the episodes with lm"
+        : ranks.Any(r => r.Redrawn is not null) ? "Monte Carlo nodes redrawn every step change the problem under each step; use a fixed quadrature with lm"
+        : group.Size > 1 ? "the episodes train with lm on one process; use adam in a data-parallel run"
+        : null;
+
+    public IReadOnlyList<Tensor> Columns => ResidualJacobian.Parameters(policy);
+
+    /// <summary>The polish sample of every rank, or an episode's batch of this process's ranks, linearized (rows weighted so their sum of squares is the loss).</summary>
+    public ILinearization Linearize(Tensor[] rows)
+    {
+        if (Polishing) return Linearize();
+        var blocks = ranks.Select((rank, k) => new ResidualLinearization.Block(rank.Visited!.index_select(0, rows[k]), 1.0 / ranks.Count)).ToArray();
+        _rowsPerEconomy ??= Evaluation.Evaluate(model, ranks[0].States.narrow(0, 0, 1), policy, quadrature, spec.EquationWeights).LeastSquaresRows().Count;
+        return ResidualLinearization.At(model, blocks, policy, quadrature, spec.EquationWeights, _rowsPerEconomy.Value);
+    }
+
+    public double LossAt(Tensor[] rows)
+    {
+        if (Polishing) return SampleLoss();
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return Loss(rows).ToDouble();
     }
 
     /// <summary>The mean over every rank of its polish sample's loss, penalties and all.</summary>

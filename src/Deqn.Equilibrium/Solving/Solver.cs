@@ -170,6 +170,8 @@ public static class Solver
         var built = spec.Optimization.Build(policy.Network.parameters());
         using var optimizer = built.Optimizer;
         var schedule = built.Schedule;
+        // The polish is a phase of its own with Levenberg–Marquardt as its optimizer.
+        using var polisher = spec.Polish.Rounds > 0 ? Optimizers.Create(new OptimizerSpec(OptimizerKind.Lm), policy.Network.parameters()) : null;
         var rule = spec.Quadrature.Build(model.ShockCholesky, Seeds.Derive(spec.Seed, "quadrature"));
         using var quadrature = new QuadratureTensors(rule, model.ChainStates, dtype, device);
         var group = options.Group;
@@ -194,7 +196,9 @@ public static class Solver
             try
             {
                 using (var reader = new BinaryReader(new MemoryStream(checkpoint.Network))) policy.Network.load(reader);
-                using (var s = new MemoryStream(checkpoint.Optimizer)) optimizer.LoadState(s);
+                // A checkpoint of the polish holds the polish's optimizer (one written before the polish had its own, the episodes').
+                var saved = polisher is not null && Optimizer.SavedKind(checkpoint.Optimizer) == OptimizerKind.Lm ? polisher : optimizer;
+                using (var s = new MemoryStream(checkpoint.Optimizer)) saved.LoadState(s);
             }
             catch (Exception e) when (e is InvalidDataException or ArgumentException or EndOfStreamException or System.Runtime.InteropServices.ExternalException)
             {
@@ -217,7 +221,7 @@ public static class Solver
         CheckEquationNames(model, spec, policy, quadrature, states[0]);
         using var workload = new EpisodeWorkload(model, spec, policy, quadrature,
             mine.Select((k, i) => new RankTrajectories(k, randoms[i], states[i], redraws ? new QuadratureTensors(rule, model.ChainStates, dtype, device) : null)).ToArray(), group, anchor);
-        List<ICallback> Callbacks(int checkpointEvery)
+        List<ICallback> Callbacks(int checkpointEvery, Optimizer phaseOptimizer)
         {
             var callbacks = new List<ICallback>();
             if (options.Probe is { } probe) callbacks.Add(new MetricProbe(_ => probe(policy)));
@@ -228,7 +232,7 @@ public static class Solver
             if (spec.HistogramEvery > 0) callbacks.Add(new StateHistograms(model, policy, workload, spec.HistogramEvery));
             // Every process gathers a checkpoint's states; process 0 writes it.
             if (options.CheckpointPath is not null || group.Size > 1)
-                callbacks.Add(new SolverCheckpointing(group.Rank == 0 ? options.CheckpointPath : null, checkpointEvery, options.ModelName, model, policy, optimizer, workload));
+                callbacks.Add(new SolverCheckpointing(group.Rank == 0 ? options.CheckpointPath : null, checkpointEvery, options.ModelName, model, policy, phaseOptimizer, workload));
             return callbacks;
         }
         TrainingSpec Phase(int epochs, int evaluateEvery) => spec.Optimization.Clipping(new TrainingSpec
@@ -243,37 +247,23 @@ public static class Solver
             LogGradientNorms = false,
         });
 
-        // With a polish the loggers see one run of episodes + rounds: begun once, finished once.
-        var logger = spec.Polish.Rounds > 0 ? new TwoPhaseLogger(options.Logger, spec.Episodes + spec.Polish.Rounds) : options.Logger;
-        var trainer = new Trainer(policy.Network, optimizer, Phase(spec.Episodes, spec.LogEvery))
+        // Two phases, one run: Adam's episodes, then the polish rounds, each a Levenberg–Marquardt fit of a fresh sample
+        // (a checkpoint after every round); the rounds continue the episodes' count, clock and history.
+        var phases = new List<TrainingPhase>
         {
-            Group = group,
-            Schedule = schedule,
-            Callbacks = Callbacks(spec.CheckpointEvery),
-            Loggers = [logger],
+            new("episodes", optimizer, Phase(spec.Episodes, spec.LogEvery)) { Schedule = schedule, Callbacks = Callbacks(spec.CheckpointEvery, optimizer) },
         };
-        var run = trainer.Run(workload, options.Cancel, resume);
-        var result = run.Single;
-        // The polish rounds continue the episodes' count, clock and history; a checkpoint after every round.
-        if (logger is TwoPhaseLogger phases)
-        {
-            if (result.StopReason == StopReason.MaxEpochs)
+        if (polisher is not null)
+            phases.Add(new TrainingPhase("polish", polisher, Phase(spec.Polish.Rounds, 1))
             {
-                workload.Polishing = true;
-                var polisher = new Trainer(policy.Network, optimizer, Phase(spec.Episodes + spec.Polish.Rounds, 1))
-                {
-                    Group = group,
-                    Schedule = Schedules.Create(new ScheduleSpec(ScheduleKind.Constant), 0),
-                    Callbacks = Callbacks(1),
-                    Loggers = [logger],
-                };
-                run = polisher.Run(workload, options.Cancel, new TrainingResume(run.LastEpoch, run.Steps, run.Elapsed.TotalSeconds, result.Epochs));
-                result = run.Single;
-                // An interrupted polish resumes later; any other end is the polish's end.
-                if (result.StopReason != StopReason.Interrupted) workload.EndPolish();
-            }
-            phases.End(result.StopMessage);
-        }
+                Schedule = Schedules.Create(new ScheduleSpec(ScheduleKind.Constant), 0),
+                Callbacks = Callbacks(1, polisher),
+            });
+        var phased = new TrainingPhases(policy.Network, phases) { Group = group, Loggers = [options.Logger] }.Run(workload, options.Cancel, resume);
+        var run = phased.History;
+        var result = run.Single;
+        // An interrupted polish resumes later; any other end of it is the polish's end.
+        if (phased.Phase == 1 && result.StopReason != StopReason.Interrupted) workload.EndPolish();
         if (result.StopReason == StopReason.NonFiniteLoss)
         {
             string where = workload.NonFinite is var (episode, what) ? $"episode {episode}: non-finite residual {what}" : result.StopMessage;
@@ -290,26 +280,4 @@ public static class Solver
             PolishRounds = (spec.Polish.Rounds, Math.Clamp(run.LastEpoch - spec.Episodes, 0, spec.Polish.Rounds)),
         };
     }
-}
-
-/// <summary>
-/// A logger shared by the episodes and the polish rounds that follow them: begun once with both phases' count, and
-/// finished once, when <see cref="End"/> says the solve is over (not when the episodes' trainer finishes).
-/// </summary>
-internal sealed class TwoPhaseLogger(ITrainingLogger inner, int totalEpisodes) : ITrainingLogger
-{
-    private bool _begun;
-
-    public void Begin(int totalEpochs)
-    {
-        if (_begun) return;
-        _begun = true;
-        inner.Begin(totalEpisodes);
-    }
-
-    public void LogHyperparameters(IReadOnlyDictionary<string, string> hyperparameters) => inner.LogHyperparameters(hyperparameters);
-    public void LogScalars(long step, IReadOnlyDictionary<string, double> scalars) => inner.LogScalars(step, scalars);
-    public void LogHistogram(long step, string tag, ReadOnlySpan<double> values) => inner.LogHistogram(step, tag, values);
-    public void Finish(string reason) { }
-    public void End(string reason) => inner.Finish(reason);
 }

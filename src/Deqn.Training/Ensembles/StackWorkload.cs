@@ -38,6 +38,8 @@ internal sealed class StackWorkload : IWorkload<(long Start, long Length)>, ISta
     // Beyond StackedLevenbergMarquardt.MaxRows training rows, lm fits the first Rows(n) rows (a random subsample: the
     // points are drawn at random) with Levenberg–Marquardt, then L-BFGS continues on all rows.
     private bool _lmPhase;
+
+    public bool TakesOwnSteps => _lm is not null;
     private bool _anyStopped;
     private Tensor _epochFeatures, _epochTargets;
 

@@ -46,6 +46,12 @@ public interface IWorkload<TBatch>
     /// </summary>
     double[]? TakeStep(TBatch batch, TrainingContext context) => null;
 
+    /// <summary>
+    /// True when <see cref="TakeStep"/> steps every batch itself (a stack's per-member Levenberg–Marquardt): the engine's
+    /// optimizer then only carries settings, and need not be able to step this workload.
+    /// </summary>
+    bool TakesOwnSteps => false;
+
     /// <summary>After the last batch of an epoch, still inside its dispose scope.</summary>
     void EndEpoch(TrainingContext context) { }
 

@@ -123,6 +123,14 @@ internal sealed class EngineRun<TBatch>
         _group = trainer.Group;
         if (_group.Size > 1 && _members > 1) throw new ArgumentException("a data-parallel run trains one network, not a stack");
         _schedule = trainer.Schedule ?? new ConstantRate(optimizer.LearningRate);
+        if (optimizer is LevenbergMarquardt && !workload.TakesOwnSteps)
+        {
+            if (workload is not ILeastSquaresWorkload<TBatch> leastSquares)
+                throw new ArgumentException("optimizer lm (Levenberg–Marquardt) needs a loss that is a sum of squares (a regression's mse, a solve's equations); use adam or lbfgs here");
+            if (leastSquares.LeastSquaresRefusal is { } why) throw new ArgumentException($"optimizer lm (Levenberg–Marquardt): {why}");
+            if (_group.Size > 1 && workload is not IGathersLeastSquares)
+                throw new ArgumentException("optimizer lm (Levenberg–Marquardt) trains on one process here; use adam for a data-parallel run");
+        }
         var runLogger = trainer.Loggers.Count switch
         {
             0 => (ITrainingLogger)NullLogger.Instance,
@@ -317,6 +325,7 @@ internal sealed class EngineRun<TBatch>
         using (NewDisposeScope())
         {
             if (_workload.TakeStep(batch, _context) is { } own) return own;
+            if (_optimizer is LevenbergMarquardt lm) return [LeastSquaresStep(lm, (ILeastSquaresWorkload<TBatch>)_workload, batch)];
             double first = _optimizer.Step(() =>
             {
                 var loss = _workload.Loss(batch);
@@ -333,6 +342,19 @@ internal sealed class EngineRun<TBatch>
             if (_members == 1) losses[0] = first;
         }
         return losses;
+    }
+
+    /// <summary>
+    /// A Levenberg–Marquardt step on the batch's residuals; the loss before it, as a gradient step reports. A batch whose
+    /// loss is not finite is left for the non-finite check; one already at zero has nothing to fit.
+    /// </summary>
+    private static double LeastSquaresStep(LevenbergMarquardt lm, ILeastSquaresWorkload<TBatch> workload, TBatch batch)
+    {
+        double loss = workload.LossAt(batch);
+        if (!double.IsFinite(loss) || loss == 0) return loss;
+        using var system = workload.Linearize(batch);
+        lm.Step(system, workload.Columns, loss, () => workload.LossAt(batch), workload.LossPerSquare(batch));
+        return loss;
     }
 
     /// <summary>

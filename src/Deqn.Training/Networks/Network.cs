@@ -174,6 +174,39 @@ public sealed class Network : nn.Module<Tensor, Tensor>
         return x;
     }
 
+    /// <summary>
+    /// The output [n, O] of a <see cref="IsRowwiseDense"/> network and its Jacobian [n, O, P] with respect to every
+    /// parameter, in <see cref="DenseLayers"/> order (each weight row-major, then its bias): one backward pass per output
+    /// column gives every row's adjoints at once (rows do not interact), and a layer's per-row weight gradient is the
+    /// adjoint times the layer's input.
+    /// </summary>
+    public (Tensor Output, Tensor Jacobian) ForwardWithJacobian(Tensor input)
+    {
+        var trace = new List<(Tensor Input, Tensor Output)>();
+        Tensor output;
+        var perOutput = new List<Tensor>();
+        using (torch.enable_grad())
+        {
+            output = ForwardTraced(input, trace);
+            var layerOutputs = trace.Select(t => t.Output).ToArray();
+            long columns = output.shape[1];
+            for (long o = 0; o < columns; o++)
+            {
+                var adjoints = torch.autograd.grad([output.select(1, o).sum()], layerOutputs, retain_graph: o < columns - 1, allow_unused: true);
+                var parts = new List<Tensor>(2 * trace.Count);
+                for (int l = 0; l < trace.Count; l++)
+                {
+                    var h = trace[l].Input.detach();
+                    var delta = adjoints[l] is { IsInvalid: false } a ? a : torch.zeros_like(trace[l].Output);
+                    parts.Add(delta.unsqueeze(2).mul(h.unsqueeze(1)).reshape(h.shape[0], -1));
+                    parts.Add(delta);
+                }
+                perOutput.Add(torch.cat(parts, 1));
+            }
+        }
+        return (output.detach(), torch.stack(perOutput, 1));
+    }
+
     /// <summary>The dense layers' names and weight tensors, input to output (for per-layer gradient norms).</summary>
     public IEnumerable<(string Name, Parameter Weight)> DenseWeights() =>
         _stages.OfType<DenseStage>().Select(d => (d.Name, d.Layer.weight!));

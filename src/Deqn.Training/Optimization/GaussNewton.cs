@@ -36,10 +36,17 @@ public sealed class GaussNewton(IReadOnlyList<Tensor> parameters, double damping
     /// <summary>The current relative damping λ.</summary>
     public double Damping => _damping[0];
 
+    /// <summary>The damping rule's state (λ and its growth factor ν), for a checkpoint.</summary>
+    public (double Lambda, double Nu) DampingState
+    {
+        get => _damping.State(0);
+        set => _damping.Restore(0, value.Lambda, value.Nu);
+    }
+
     /// <summary>Steps taken, trial steps rejected and conjugate-gradient iterations since this optimizer was made.</summary>
-    public long Taken { get; private set; }
-    public long Rejected { get; private set; }
-    public long Iterations { get; private set; }
+    public long Taken { get; internal set; }
+    public long Rejected { get; internal set; }
+    public long Iterations { get; internal set; }
 
     /// <summary>How the last direction was solved.</summary>
     public string? LastSolver { get; private set; }

@@ -30,6 +30,18 @@ public sealed class NielsenDamping
 
     public double[] Values => (double[])_mu.Clone();
 
+    /// <summary>A member's μ and ν, for a checkpoint.</summary>
+    public (double Mu, double Nu) State(int member) => (_mu[member], _nu[member]);
+
+    /// <summary>Puts back what <see cref="State"/> read (a resumed run continues with the damping it stopped at).</summary>
+    public void Restore(int member, double mu, double nu)
+    {
+        if (!(mu >= Min && mu <= Max) || !(nu >= 2 && double.IsFinite(nu)))
+            throw new ArgumentException($"not a damping state: μ = {mu}, ν = {nu}");
+        _mu[member] = mu;
+        _nu[member] = nu;
+    }
+
     /// <summary>A step was taken with gain ratio <paramref name="gain"/> (not finite, or a non-positive predicted fall: treated as a perfect model).</summary>
     public void Taken(int member, double gain)
     {

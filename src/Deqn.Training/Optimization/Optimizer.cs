@@ -116,6 +116,12 @@ public abstract class Optimizer : IDisposable
         w.Flush();
     }
 
+    /// <summary>The kind of optimizer whose state <paramref name="saved"/> holds (what <see cref="SaveState"/> wrote); null when it is not one.</summary>
+    public static OptimizerKind? SavedKind(ReadOnlySpan<byte> saved) =>
+        saved.Length >= Magic.Length + 4 && saved[..Magic.Length].SequenceEqual(Magic)
+            ? (OptimizerKind)BitConverter.ToInt32(saved.Slice(Magic.Length, 4))
+            : null;
+
     /// <summary>Restores what <see cref="SaveState"/> wrote; the parameters must match in number, dtype and shape.</summary>
     public void LoadState(Stream s)
     {

@@ -39,7 +39,7 @@ public static class Optimizers
             OptimizerKind.RmsProp => new RmsPropOptimizer(ps, r),
             OptimizerKind.Adam or OptimizerKind.AdamW => new AdamOptimizer(ps, r),
             OptimizerKind.Lbfgs => new LbfgsOptimizer(ps, r),
-            OptimizerKind.Lm => new LmSettings(ps, r),
+            OptimizerKind.Lm => new LevenbergMarquardt(ps, r),
             _ => throw new ArgumentOutOfRangeException(nameof(spec), r.Kind, null),
         };
     }

@@ -55,7 +55,12 @@ public static class SupervisedFit
             throw new ArgumentException($"the data are prepared for {data.Task.ToString().ToLowerInvariant()} but the spec asks for {spec.Task.ToString().ToLowerInvariant()}");
 
         if (spec.Optimization.Optimizer.Kind == Optimization.OptimizerKind.Lm)
-            throw new ArgumentException("optimizer lm (Levenberg–Marquardt) trains the stacked regressions of deqn approx only; use lbfgs or adam here");
+        {
+            if (spec.Task == TaskKind.Classification || (spec.Training.Loss ?? LossKind.Mse) != LossKind.Mse)
+                throw new ArgumentException("optimizer lm (Levenberg–Marquardt) fits regressions with the mse loss; use adam or lbfgs here");
+            if (spec.Network.Hidden.Any(h => h.BatchNorm is not null || h.Dropout > 0))
+                throw new ArgumentException("optimizer lm (Levenberg–Marquardt) needs dense layers without dropout or batch normalization; use adam or lbfgs with them");
+        }
         if (spec.Task == TaskKind.Classification && spec.Training.Loss is { } l && l != LossKind.CrossEntropy)
             throw new ArgumentException($"classification trains with cross_entropy, not {l.Name()}");
         if (spec.Task == TaskKind.Classification && spec.Stratify)

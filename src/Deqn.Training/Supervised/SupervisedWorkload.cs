@@ -2,6 +2,7 @@ using Deqn.Training.Data;
 using Deqn.Training.Losses;
 using Deqn.Training.Loop;
 using Deqn.Training.Networks;
+using Deqn.Training.Optimization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,7 +13,7 @@ namespace Deqn.Training.Supervised;
 /// generator, which also drives dropout), the loss between the model's output and the targets, and the validation
 /// loss (plus any validation metrics) at each evaluation point.
 /// </summary>
-public sealed class SupervisedWorkload : IWorkload<Tensor>, IDisposable
+public sealed class SupervisedWorkload : ILeastSquaresWorkload<Tensor>, IDisposable
 {
     private readonly nn.Module<Tensor, Tensor> _model;
     private readonly Dataset _train;
@@ -53,10 +54,47 @@ public sealed class SupervisedWorkload : IWorkload<Tensor>, IDisposable
 
     public Tensor Loss(Tensor rows)
     {
-        bool full = rows.shape[0] == _train.Count;
-        var x = full ? _train.Features : _train.Features.index_select(0, rows);
-        var y = full ? _train.Targets : _train.Targets.index_select(0, rows);
+        var (x, y) = Rows(rows);
         return Losses.Losses.Compute(_loss, _forward(x), y, _spec.HuberDelta);
+    }
+
+    /// <summary>The largest Jacobian a least-squares step stores (float64 bytes): beyond, the batch is too large for <c>lm</c>.</summary>
+    public const long JacobianBudget = 2L << 30;
+
+    public string? LeastSquaresRefusal =>
+        _loss != LossKind.Mse || _train.Targets.dim() != 2 ? $"the loss is {_loss.Name()}, and lm minimizes a sum of squares (mse)"
+        : _model is not Network { IsRowwiseDense: true } ? "it needs a network of dense layers without dropout or batch normalization"
+        : null;
+
+    public IReadOnlyList<Tensor> Columns => ((Network)_model).DenseLayers().SelectMany(l => new Tensor[] { l.Weight, l.Bias }).ToArray();
+
+    /// <summary>Residuals (output − target) over every row and output, row-major, and their Jacobian; the mse is their mean square.</summary>
+    public ILinearization Linearize(Tensor rows)
+    {
+        var (x, y) = Rows(rows);
+        var network = (Network)_model;
+        long parameters = network.DenseLayers().Sum(l => l.Weight.numel() + l.Bias.numel());
+        long bytes = x.shape[0] * y.shape[1] * parameters * 8;
+        if (bytes > JacobianBudget)
+            throw new InvalidOperationException($"optimizer lm: a batch of {x.shape[0]} rows makes a Jacobian of {bytes / (1 << 20)} MiB (at most {JacobianBudget / (1 << 20)} MiB); set a smaller batch size");
+        var (output, jacobian) = network.ForwardWithJacobian(x);
+        var residuals = output.sub(y).reshape(-1);
+        return new ExplicitLinearization(residuals, jacobian.reshape(residuals.shape[0], -1));
+    }
+
+    public double LossAt(Tensor rows)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        return Loss(rows).ToDouble();
+    }
+
+    public double LossPerSquare(Tensor rows) => 1.0 / ((rows.shape[0] == _train.Count ? _train.Count : rows.shape[0]) * _train.Targets.shape[1]);
+
+    private (Tensor X, Tensor Y) Rows(Tensor rows)
+    {
+        bool full = rows.shape[0] == _train.Count;
+        return (full ? _train.Features : _train.Features.index_select(0, rows), full ? _train.Targets : _train.Targets.index_select(0, rows));
     }
 
     public void Evaluate(TrainingContext context, IReadOnlyList<Dictionary<string, double>?> metrics)

@@ -9,7 +9,7 @@ namespace Deqn.Training.Tests.Optimization;
 /// <summary>Saving and resuming, tensor lifetimes, stacked parameters and dtypes.</summary>
 public sealed class OptimizerStateTests
 {
-    // lm has no step of its own: it trains inside the stacked workload (StackedLevenbergMarquardtTests).
+    // lm steps on least-squares residuals, not a closure: LevenbergMarquardtTests (and StackedLevenbergMarquardtTests).
     public static TheoryData<OptimizerKind> AllKinds() => new(Enum.GetValues<OptimizerKind>().Where(k => k != OptimizerKind.Lm));
 
     public static TheoryData<OptimizerKind> FirstOrderKinds() => new(Enum.GetValues<OptimizerKind>().Where(k => k is not (OptimizerKind.Lbfgs or OptimizerKind.Lm)));
