@@ -29,12 +29,11 @@ internal static class ResidualJacobian
         long n = states.shape[0];
         var calls = new List<List<(Tensor Input, Tensor Output)>>();
         Residuals residuals;
-        using (torch.enable_grad())
-        {
-            policy.Trace = calls;
-            try { residuals = Evaluation.Evaluate(model, states, policy, quadrature, weights); }
-            finally { policy.Trace = null; }
-        }
+        // Autograd on for the backward passes too: a Gauss–Newton step asks for diag(JᵀJ) with it off.
+        using var grad = torch.enable_grad();
+        policy.Trace = calls;
+        try { residuals = Evaluation.Evaluate(model, states, policy, quadrature, weights); }
+        finally { policy.Trace = null; }
         var rows = residuals.LeastSquaresRows();
         var outputs = calls.SelectMany(c => c.Select(l => l.Output)).ToArray();
         int layers = calls[0].Count;

@@ -139,6 +139,13 @@ public sealed class ResidualJacobianTests
         Assert.Equal(stored.Times(v).data<double>().ToArray(), free.Times(v).data<double>().ToArray(), new Close(1e-11));
         Assert.Equal(stored.TransposeTimes(u).data<double>().ToArray(), free.TransposeTimes(u).data<double>().ToArray(), new Close(1e-11));
         Assert.Equal(stored.ColumnSquares().data<double>().ToArray(), free.ColumnSquares().data<double>().ToArray(), new Close(1e-11));
+        // and so they do where a Gauss–Newton step asks for them, with autograd off
+        using (no_grad())
+        {
+            Assert.Equal(stored.Times(v).data<double>().ToArray(), free.Times(v).data<double>().ToArray(), new Close(1e-11));
+            Assert.Equal(stored.TransposeTimes(u).data<double>().ToArray(), free.TransposeTimes(u).data<double>().ToArray(), new Close(1e-11));
+            Assert.Equal(stored.ColumnSquares().data<double>().ToArray(), free.ColumnSquares().data<double>().ToArray(), new Close(1e-11));
+        }
         using (no_grad())
         {
             double Loss(Tensor s) => Evaluation.Evaluate(model, s, policy, quadrature, null).LeastSquaresRows().Sum(r => r.square().sum().ToDouble());
