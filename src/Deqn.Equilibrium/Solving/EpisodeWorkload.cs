@@ -299,8 +299,28 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         _beforePolish = null;
     }
 
-    /// <summary>The equations' mean squared residual (no penalties) at <paramref name="states"/>.</summary>
-    private double EquationLoss(Tensor states) => Evaluation.Evaluate(model, states, policy, quadrature, spec.EquationWeights).Loss().ToDouble();
+    /// <summary>
+    /// The loss at <paramref name="states"/> (a mean over economies, penalties included): in chunks of the
+    /// linearization's size, weighted by their shares, so a polish sample of 100,000 economies never holds all their
+    /// next-period states' activations at once (a sample within one chunk is evaluated whole, as before).
+    /// </summary>
+    private double EquationLoss(Tensor states)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        long n = states.shape[0];
+        _rowsPerEconomy ??= Evaluation.Evaluate(model, states.narrow(0, 0, 1), policy, quadrature, spec.EquationWeights).LeastSquaresRows().Count;
+        long chunk = ResidualLinearization.ChunkEconomies(ResidualJacobian.Parameters(policy).Sum(p => p.numel()), _rowsPerEconomy.Value);
+        if (n <= chunk) return Evaluation.Evaluate(model, states, policy, quadrature, spec.EquationWeights).Loss().ToDouble();
+        double total = 0;
+        for (long at = 0; at < n; at += chunk)
+        {
+            long length = Math.Min(chunk, n - at);
+            using var part = NewDisposeScope();
+            total += Evaluation.Evaluate(model, states.narrow(0, at, length), policy, quadrature, spec.EquationWeights).Loss().ToDouble() * length / n;
+        }
+        return total;
+    }
 
     /// <summary>
     /// Every rank's trajectory states (rank after rank, as float64) and random-stream states, gathered from all
@@ -436,7 +456,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        return MeanOverRanks(ranks.Select(rank => Evaluation.Evaluate(model, rank.Visited!, policy, quadrature, spec.EquationWeights).Loss().ToDouble()));
+        return MeanOverRanks(ranks.Select(rank => EquationLoss(rank.Visited!)));
     }
 
     /// <summary>
@@ -559,6 +579,9 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     }
 
     /// <summary>Residual statistics per equation and penalty on the episode's states (after its steps), then lr, steps and seconds.</summary>
+    /// <summary>Economies of a rank's sample that an evaluation point's residual statistics read at most.</summary>
+    public const int MetricEconomies = 16_384;
+
     public void Evaluate(TrainingContext context, IReadOnlyList<Dictionary<string, double>?> metrics)
     {
         if (metrics[0] is not { } m) return;
@@ -568,7 +591,9 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         using (no_grad())
         using (NewDisposeScope())
         {
-            var here = ranks.Select(r => r.Visited ?? r.States).ToArray();
+            // A large polish sample is logged by its first MetricEconomies economies: all of it at once would hold every
+            // next-period state's activations (100,000 economies × 10 nodes × 224 units: 2 GB a layer).
+            var here = ranks.Select(r => r.Visited ?? r.States).Select(x => x.narrow(0, 0, Math.Min(x.shape[0], MetricEconomies))).ToArray();
             var residuals = Evaluation.Evaluate(model, here.Length == 1 ? here[0] : torch.cat(here, 0), policy, quadrature, spec.EquationWeights);
             double meanSum = 0, max = 0;
             int count = 0;

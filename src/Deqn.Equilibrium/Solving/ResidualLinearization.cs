@@ -35,7 +35,7 @@ internal static class ResidualLinearization
         var parameters = ResidualJacobian.Parameters(policy);
         long columns = parameters.Sum(p => p.numel());
         long rows = blocks.Sum(b => b.States.shape[0]) * rowsPerEconomy;
-        int chunk = (int)Math.Clamp(ChunkBudget / 8 / Math.Max(1, columns * rowsPerEconomy), 1, int.MaxValue);
+        int chunk = ChunkEconomies(columns, rowsPerEconomy);
         var chunks = blocks.SelectMany(b => Split(b, chunk)).ToArray();
         if (!forceMatrixFree && rows * columns * 8 <= JacobianBudget)
         {
@@ -52,6 +52,10 @@ internal static class ResidualLinearization
         }
         return new MatrixFree(model, chunks, policy, quadrature, weights, parameters, columns);
     }
+
+    /// <summary>Economies in a chunk: its explicit Jacobian (rows × columns float64) within <see cref="ChunkBudget"/>.</summary>
+    public static int ChunkEconomies(long columns, int rowsPerEconomy) =>
+        (int)Math.Clamp(ChunkBudget / 8 / Math.Max(1, columns * rowsPerEconomy), 1, int.MaxValue);
 
     /// <summary>A block in chunks of at most <paramref name="size"/> economies, each weighted by its share of the block.</summary>
     private static IEnumerable<Block> Split(Block block, int size)
