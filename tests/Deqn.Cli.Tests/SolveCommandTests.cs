@@ -65,6 +65,22 @@ public sealed class SolveCommandTests : IDisposable
     }
 
     [Fact]
+    public void Summary_json_says_what_the_polish_did()
+    {
+        // When a solve from random weights (so the polish has work) ends with one polish round
+        var r = Solve(Fast.Concat(new[] { "brock-mirman-stochastic", "--warm-start", "none", "--out", Out("run") }).ToArray());
+        Assert.True(r.ExitCode == 0, r.Stderr);
+
+        // Then summary.json says what its Levenberg–Marquardt steps did, and how the system was solved (64 rows, 97 weights: JJᵀ)
+        var summary = Json(Path.Combine(Out("run"), "summary.json"));
+        Assert.Equal(1, summary.GetProperty("polish_rounds_run").GetInt32());
+        long taken = summary.GetProperty("polish_steps_taken").GetInt64(), rejected = summary.GetProperty("polish_steps_rejected").GetInt64();
+        Assert.True(taken + rejected >= 1, $"taken {taken}, rejected {rejected}");
+        Assert.Equal("cholesky-rows", summary.GetProperty("polish_solver").GetString());
+        Assert.Equal(0, summary.GetProperty("polish_cg_iterations").GetInt64());
+    }
+
+    [Fact]
     public void Rerunning_the_merged_config_reproduces_the_solve_and_resume_after_a_stop_ends_as_an_uninterrupted_run()
     {
         // Given an uninterrupted solve

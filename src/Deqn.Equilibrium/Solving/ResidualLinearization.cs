@@ -40,11 +40,13 @@ internal static class ResidualLinearization
         if (!forceMatrixFree && rows * columns * 8 <= JacobianBudget)
         {
             using var scope = NewDisposeScope();
+            // Each chunk in its own scope: only its rows and Jacobian outlive it, not its graph's intermediates.
             var parts = chunks.Select(c =>
             {
+                using var chunkScope = NewDisposeScope();
                 var (r, j, _) = ResidualJacobian.At(model, c.States, policy, quadrature, weights);
                 using var factor = Math.Sqrt(c.Weight).ToScalar();
-                return (R: r.to(ScalarType.Float64).mul_(factor), J: j.to(ScalarType.Float64).mul_(factor));
+                return (R: r.to(ScalarType.Float64).mul_(factor).MoveToOuterDisposeScope(), J: j.to(ScalarType.Float64).mul_(factor).MoveToOuterDisposeScope());
             }).ToArray();
             var residuals = torch.cat(parts.Select(p => p.R).ToArray(), 0);
             var jacobian = torch.cat(parts.Select(p => p.J).ToArray(), 0);
@@ -90,7 +92,11 @@ internal static class ResidualLinearization
             Columns = columns;
             using var scope = NewDisposeScope();
             using var noGrad = torch.no_grad();
-            var parts = chunks.Select(Rows).ToArray();
+            var parts = chunks.Select(c =>
+            {
+                using var chunkScope = NewDisposeScope();
+                return Rows(c).MoveToOuterDisposeScope();
+            }).ToArray();
             _rows = parts.Select(p => p.shape[0]).ToArray();
             Residuals = torch.cat(parts, 0).MoveToOuterDisposeScope();
         }

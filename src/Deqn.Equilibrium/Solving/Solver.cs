@@ -48,6 +48,12 @@ public sealed record SolveResult(PolicyNetwork Policy, IReadOnlyList<EpochRecord
 
     public int GuardedRounds { get; init; }
 
+    /// <summary>
+    /// The polish's Levenberg–Marquardt steps taken, trial steps rejected and conjugate-gradient iterations (0 when every
+    /// system was solved by Cholesky), and how the last one was solved (cholesky-rows, cholesky-normal, cg); null without a polish.
+    /// </summary>
+    public (long Taken, long Rejected, long Iterations, string? Solver)? PolishSteps { get; init; }
+
     /// <summary>Continuing trajectories restarted from fresh draws because they had left the initial range widened by its width on each side.</summary>
     public long Strays { get; init; }
 }
@@ -276,6 +282,7 @@ public static class Solver
             CollapsedAt = workload.CollapsedAt,
             PolishHalted = workload.PolishHalted,
             GuardedRounds = workload.GuardedRounds,
+            PolishSteps = polisher is LevenbergMarquardt lm ? (lm.Counts.Taken, lm.Counts.Rejected, lm.Counts.Iterations, lm.LastSolver) : null,
             Strays = workload.Strays,
             PolishRounds = (spec.Polish.Rounds, Math.Clamp(run.LastEpoch - spec.Episodes, 0, spec.Polish.Rounds)),
         };
