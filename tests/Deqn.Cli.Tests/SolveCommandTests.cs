@@ -65,6 +65,23 @@ public sealed class SolveCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_episodes_train_with_lm_when_asked_and_without_the_slope_anchor_it_cannot_hold()
+    {
+        // When the episodes train by Levenberg–Marquardt from random weights (the anchor's penalty is not a least-squares row)
+        var r = Solve(Fast.Concat(new[] { "brock-mirman-stochastic", "--optimizer", "lm", "--slope-anchor", "0", "--warm-start", "none", "--out", Out("lm") }).ToArray());
+
+        // Then the run succeeds and its loss falls by orders of magnitude over the episodes
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var history = File.ReadAllLines(Path.Combine(Out("lm"), "history.csv"));
+        int loss = Array.IndexOf(history[0].Split(','), "loss");
+        double Loss(string line) => double.Parse(line.Split(',')[loss], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(Loss(history[^2]) < Loss(history[1]) / 100, $"{Loss(history[1])} → {Loss(history[^2])}");
+
+        // and with the anchor on (the default), lm is refused in one line that says what to do
+        AssertBad(Solve(Fast.Concat(new[] { "brock-mirman-stochastic", "--optimizer", "lm", "--out", Out("anchored") }).ToArray()), "lm", "--slope-anchor 0");
+    }
+
+    [Fact]
     public void Summary_json_says_what_the_polish_did()
     {
         // When a solve from random weights (so the polish has work) ends with one polish round
