@@ -92,6 +92,21 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     }
     private int? _rowsPerEconomy;
 
+    /// <summary>Least-squares rows one economy gives (its equation elements), read once from one state.</summary>
+    private int RowsPerEconomy
+    {
+        get
+        {
+            if (_rowsPerEconomy is int known) return known;
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            return (_rowsPerEconomy = Evaluation.Evaluate(model, ranks[0].States.narrow(0, 0, 1), policy, quadrature, spec.EquationWeights).LeastSquaresRows().Count).Value;
+        }
+    }
+
+    /// <summary>The polish sample's loss as a step began (<see cref="TakeStep"/>), handed to the engine's first <see cref="LossAt"/> so it is not computed twice.</summary>
+    private double? _stepStartLoss;
+
     /// <summary>Ranks over all processes.</summary>
     private int TotalRanks => ranks.Count * group.Size;
 
@@ -309,8 +324,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         long n = states.shape[0];
-        _rowsPerEconomy ??= Evaluation.Evaluate(model, states.narrow(0, 0, 1), policy, quadrature, spec.EquationWeights).LeastSquaresRows().Count;
-        long chunk = ResidualLinearization.ChunkEconomies(ResidualJacobian.Parameters(policy).Sum(p => p.numel()), _rowsPerEconomy.Value);
+        long chunk = ResidualLinearization.ChunkEconomies(ResidualJacobian.Parameters(policy).Sum(p => p.numel()), RowsPerEconomy);
         if (n <= chunk) return Evaluation.Evaluate(model, states, policy, quadrature, spec.EquationWeights).Loss().ToDouble();
         double total = 0;
         for (long at = 0; at < n; at += chunk)
@@ -363,9 +377,8 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         _roundStarted = false;
         using (no_grad())
         {
-            _rowsPerEconomy ??= Evaluation.Evaluate(model, ranks[0].States.narrow(0, 0, 1), policy, quadrature, spec.EquationWeights).LeastSquaresRows().Count;
             // The ranks share the round's rows, so a data-parallel polish solves a problem of the same size.
-            int economies = Math.Max(1, Math.Min(polish.States, polish.MaxRows / _rowsPerEconomy.Value) / TotalRanks);
+            int economies = Math.Max(1, Math.Min(polish.States, polish.MaxRows / RowsPerEconomy) / TotalRanks);
             // Collapsed paths would give a round thousands of copies of one state: sample it as redrawn episodes do,
             // and leave the continuing trajectories where they stand, so every round (and a resumed one) decides alike.
             bool redrawn = !spec.RedrawEachEpisode && spec.Refresh < 1 && PathsCollapsed();
@@ -399,7 +412,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
                 }
                 (rank.Visited, rank.Next) = Simulate(rank, start, episode, length);
                 if (redrawn) rank.Next = rank.States.clone();
-                if (rank.Visited.shape[0] * _rowsPerEconomy.Value > polish.MaxRows / TotalRanks) rank.Visited = rank.Visited.narrow(0, 0, economies);
+                if (rank.Visited.shape[0] * RowsPerEconomy > polish.MaxRows / TotalRanks) rank.Visited = rank.Visited.narrow(0, 0, economies);
             }
         }
         // Each round's sample is a new problem: its steps start from the initial damping, as a fresh fit would.
@@ -421,7 +434,9 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
             _roundStarted = true;
             _roundStartLosses.Add(loss);
         }
-        return !double.IsFinite(loss) || loss <= RoundOffLoss ? [loss] : null;
+        if (!double.IsFinite(loss) || loss <= RoundOffLoss) return [loss];
+        _stepStartLoss = loss;
+        return null;
     }
 
     /// <summary>Why the episodes cannot take Levenberg–Marquardt steps as configured (the polish always can).</summary>
@@ -439,13 +454,17 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
     {
         if (Polishing) return Linearize();
         var blocks = ranks.Select((rank, k) => new ResidualLinearization.Block(rank.Visited!.index_select(0, rows[k]), 1.0 / ranks.Count)).ToArray();
-        _rowsPerEconomy ??= Evaluation.Evaluate(model, ranks[0].States.narrow(0, 0, 1), policy, quadrature, spec.EquationWeights).LeastSquaresRows().Count;
-        return ResidualLinearization.At(model, blocks, policy, quadrature, spec.EquationWeights, _rowsPerEconomy.Value);
+        return ResidualLinearization.At(model, blocks, policy, quadrature, spec.EquationWeights, RowsPerEconomy);
     }
 
     public double LossAt(Tensor[] rows)
     {
-        if (Polishing) return SampleLoss();
+        if (Polishing)
+        {
+            double loss = _stepStartLoss ?? SampleLoss();
+            _stepStartLoss = null;
+            return loss;
+        }
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         return Loss(rows).ToDouble();
@@ -469,7 +488,7 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         if (group.Size == 1)
         {
             var blocks = ranks.Select(rank => new ResidualLinearization.Block(rank.Visited!, 1.0 / TotalRanks)).ToArray();
-            return ResidualLinearization.At(model, blocks, policy, quadrature, spec.EquationWeights, _rowsPerEconomy!.Value);
+            return ResidualLinearization.At(model, blocks, policy, quadrature, spec.EquationWeights, RowsPerEconomy);
         }
         using var scope = NewDisposeScope();
         var parts = ranks.Select(rank => ResidualJacobian.At(model, rank.Visited!, policy, quadrature, spec.EquationWeights)).ToArray();
@@ -578,10 +597,10 @@ internal sealed class EpisodeWorkload(Model model, SolverSpec spec, PolicyNetwor
         }
     }
 
-    /// <summary>Residual statistics per equation and penalty on the episode's states (after its steps), then lr, steps and seconds.</summary>
     /// <summary>Economies of a rank's sample that an evaluation point's residual statistics read at most.</summary>
     public const int MetricEconomies = 16_384;
 
+    /// <summary>Residual statistics per equation and penalty on the episode's states (after its steps), then lr, steps and seconds.</summary>
     public void Evaluate(TrainingContext context, IReadOnlyList<Dictionary<string, double>?> metrics)
     {
         if (metrics[0] is not { } m) return;
