@@ -282,7 +282,7 @@ public static class Solver
             CollapsedAt = workload.CollapsedAt,
             PolishHalted = workload.PolishHalted,
             GuardedRounds = workload.GuardedRounds,
-            PolishSteps = polisher is LevenbergMarquardt lm ? (lm.Counts.Taken, lm.Counts.Rejected, lm.Counts.Iterations, lm.LastSolver) : null,
+            PolishSteps = polisher is LevenbergMarquardt { Counts: var (taken, rejected, iterations) } lm ? (taken, rejected, iterations, lm.LastSolver) : null,
             Strays = workload.Strays,
             PolishRounds = (spec.Polish.Rounds, Math.Clamp(run.LastEpoch - spec.Episodes, 0, spec.Polish.Rounds)),
         };

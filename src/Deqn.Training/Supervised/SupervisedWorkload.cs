@@ -89,7 +89,7 @@ public sealed class SupervisedWorkload : ILeastSquaresWorkload<Tensor>, IDisposa
         return Loss(rows).ToDouble();
     }
 
-    public double LossPerSquare(Tensor rows) => 1.0 / ((rows.shape[0] == _train.Count ? _train.Count : rows.shape[0]) * _train.Targets.shape[1]);
+    public double LossPerSquare(Tensor rows) => 1.0 / (rows.shape[0] * _train.Targets.shape[1]);
 
     private (Tensor X, Tensor Y) Rows(Tensor rows)
     {
