@@ -126,7 +126,7 @@ public sealed class ResidualJacobianTests
         var blocks = new[] { new ResidualLinearization.Block(states.narrow(0, 0, half), 0.25), new ResidualLinearization.Block(states.narrow(0, half, n - half), 0.75) };
         int perEconomy;
         using (no_grad()) perEconomy = Evaluation.Evaluate(model, states.narrow(0, 0, 1), policy, quadrature, null).LeastSquaresRows().Count;
-        // When it is linearized with its Jacobian stored and matrix-free (double backward)
+        // When it is linearized with its Jacobian stored and matrix-free (J v by central differences)
         using var stored = ResidualLinearization.At(model, blocks, policy, quadrature, null, perEconomy);
         using var free = ResidualLinearization.At(model, blocks, policy, quadrature, null, perEconomy, forceMatrixFree: true);
         Assert.NotNull(stored.Explicit);
@@ -136,13 +136,16 @@ public sealed class ResidualJacobianTests
         using var generator = torch.Generator.Default;
         var v = torch.randn(stored.Columns, dtype: ScalarType.Float64);
         var u = torch.randn(stored.Residuals.shape[0], dtype: ScalarType.Float64);
-        Assert.Equal(stored.Times(v).data<double>().ToArray(), free.Times(v).data<double>().ToArray(), new Close(1e-11));
+        var before = ResidualJacobian.Parameters(policy).Select(p => p.detach().clone()).ToArray();
+        AssertClose(stored.Times(v), free.Times(v), 1e-8);
         Assert.Equal(stored.TransposeTimes(u).data<double>().ToArray(), free.TransposeTimes(u).data<double>().ToArray(), new Close(1e-11));
         Assert.Equal(stored.ColumnSquares().data<double>().ToArray(), free.ColumnSquares().data<double>().ToArray(), new Close(1e-11));
+        // (the central difference leaves the parameters bit for bit as they were)
+        Assert.All(ResidualJacobian.Parameters(policy).Zip(before), p => Assert.True(p.First.eq(p.Second).all().item<bool>()));
         // and so they do where a Gauss–Newton step asks for them, with autograd off
         using (no_grad())
         {
-            Assert.Equal(stored.Times(v).data<double>().ToArray(), free.Times(v).data<double>().ToArray(), new Close(1e-11));
+            AssertClose(stored.Times(v), free.Times(v), 1e-8);
             Assert.Equal(stored.TransposeTimes(u).data<double>().ToArray(), free.TransposeTimes(u).data<double>().ToArray(), new Close(1e-11));
             Assert.Equal(stored.ColumnSquares().data<double>().ToArray(), free.ColumnSquares().data<double>().ToArray(), new Close(1e-11));
         }
@@ -151,6 +154,42 @@ public sealed class ResidualJacobianTests
             double Loss(Tensor s) => Evaluation.Evaluate(model, s, policy, quadrature, null).LeastSquaresRows().Sum(r => r.square().sum().ToDouble());
             Assert.Equal(0.25 * Loss(blocks[0].States) + 0.75 * Loss(blocks[1].States), stored.Residuals.square().sum().ToDouble(), 12);
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void A_large_samples_diagonal_is_its_strided_subsamples(string name)
+    {
+        // Given a sample in two blocks, all economies but two and the last two, linearized matrix-free with diag(JᵀJ)
+        // estimated from 3 economies
+        using var scope = NewDisposeScope();
+        var (model, policy, states) = Setup(name, 11);
+        using var _ = policy;
+        using var quadrature = new QuadratureTensors(new QuadratureSpec().Build(model.ShockCholesky, 0), model.ChainStates, ScalarType.Float64);
+        long n = states.shape[0], first = n - 2;
+        var blocks = new[] { new ResidualLinearization.Block(states.narrow(0, 0, first), 0.25), new ResidualLinearization.Block(states.narrow(0, first, 2), 0.75) };
+        int perEconomy;
+        using (no_grad()) perEconomy = Evaluation.Evaluate(model, states.narrow(0, 0, 1), policy, quadrature, null).LeastSquaresRows().Count;
+        using var free = ResidualLinearization.At(model, blocks, policy, quadrature, null, perEconomy, forceMatrixFree: true, diagonalEconomies: 3);
+        // Then the estimate is the stored diagonal of each block's share of the 3 (at least one), every ⌊size/share⌋-th
+        // economy from its first, each block keeping its weight
+        Tensor Strided(long from, long size)
+        {
+            long keep = Math.Max(1, 3 * size / n);
+            return states.index_select(0, torch.arange(keep, dtype: ScalarType.Int64).mul_(size / keep).add_(from));
+        }
+        var subsample = new[] { new ResidualLinearization.Block(Strided(0, first), 0.25), new ResidualLinearization.Block(Strided(first, 2), 0.75) };
+        Assert.True(subsample.Sum(b => b.States.shape[0]) < n);
+        using var stored = ResidualLinearization.At(model, subsample, policy, quadrature, null, perEconomy);
+        Assert.Equal(stored.ColumnSquares().data<double>().ToArray(), free.ColumnSquares().data<double>().ToArray(), new Close(1e-11));
+    }
+
+    /// <summary>Each entry within <paramref name="tol"/> of the largest entry's magnitude (a central difference's error scale).</summary>
+    private static void AssertClose(Tensor expected, Tensor actual, double tol)
+    {
+        double scale = Math.Max(1e-300, expected.abs().max().ToDouble());
+        double worst = expected.sub(actual).abs().max().ToDouble();
+        Assert.True(worst <= tol * scale, $"largest difference {worst:E2}, {worst / scale:E2} of the largest entry {scale:E2}");
     }
 
     private sealed class Close(double tol) : IEqualityComparer<double>
