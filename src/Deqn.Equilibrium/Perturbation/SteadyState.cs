@@ -189,33 +189,40 @@ public sealed record SteadyState(
         }
 
         /// <summary>
-        /// The Levenberg–Marquardt step: least squares on [J; √μ·D]·s = [−F; 0], D the Jacobian's column norms, by a
-        /// managed SVD (minimum norm where J is rank-deficient; single-threaded, so the same bits every run).
+        /// The Levenberg–Marquardt step: least squares on [J; √μ·D]·s = [−F; 0], D the Jacobian's column norms, solved in
+        /// the scaled variables D·s by a managed SVD (minimum norm where J is rank-deficient; single-threaded, so the same
+        /// bits every run). Scaled, a column is not dropped for being small: a slack multiplier under softplus has a
+        /// derivative as small as its value, and the SVD's cut-off (relative to the largest singular value) had dropped
+        /// such columns once the multipliers neared 1e-10, stalling Newton short of the tolerance.
         /// </summary>
         private static double[] Step(double[,] jacobian, double[] f, double mu)
         {
             int rows = jacobian.GetLength(0), cols = jacobian.GetLength(1);
+            var scale = new double[cols];
+            for (int c = 0; c < cols; c++)
+            {
+                double norm = 0;
+                for (int r = 0; r < rows; r++) norm += jacobian[r, c] * jacobian[r, c];
+                scale[c] = norm > 0 ? Math.Sqrt(norm) : 1;
+            }
             var a = Matrix<double>.Build.Dense(rows + (mu > 0 ? cols : 0), cols);
             var b = Vector<double>.Build.Dense(a.RowCount);
             for (int r = 0; r < rows; r++)
             {
-                for (int c = 0; c < cols; c++) a[r, c] = jacobian[r, c];
+                for (int c = 0; c < cols; c++) a[r, c] = jacobian[r, c] / scale[c];
                 b[r] = -f[r];
             }
             if (mu > 0)
-                for (int c = 0; c < cols; c++)
-                {
-                    double norm = 0;
-                    for (int r = 0; r < rows; r++) norm += jacobian[r, c] * jacobian[r, c];
-                    a[rows + c, c] = Math.Sqrt(mu) * Math.Max(Math.Sqrt(norm), 1e-12);
-                }
+                for (int c = 0; c < cols; c++) a[rows + c, c] = Math.Sqrt(mu);
             var svd = a.Svd(computeVectors: true);
             double tolerance = svd.S.Count == 0 ? 0 : svd.S[0] * 1e-13 * Math.Max(a.RowCount, a.ColumnCount);
             var utb = svd.U.TransposeThisAndMultiply(b);
             var y = Vector<double>.Build.Dense(cols);
             for (int i = 0; i < svd.S.Count; i++)
                 if (svd.S[i] > tolerance) y[i] = utb[i] / svd.S[i];
-            return svd.VT.TransposeThisAndMultiply(y).ToArray();
+            var step = svd.VT.TransposeThisAndMultiply(y).ToArray();
+            for (int c = 0; c < cols; c++) step[c] /= scale[c];
+            return step;
         }
 
         /// <summary>A least-squares point is stationary when the gradient Jᵀ·F is negligible next to |J|·|F|.</summary>
@@ -254,7 +261,9 @@ public sealed record SteadyState(
             var x = where(logs, y.exp(), y);
             var p = Transform(u.narrow(1, nx, m));
             var (next, residuals, _) = system.Evaluate(x, p, p);
-            var gap = where(logs, next.log() - y, next - x);
+            // The log only where it is taken: where() differentiates both branches, and a level state's next value at 0
+            // (a holding that a softplus underflows to 0) would put 0·∞ = NaN into the Jacobian.
+            var gap = where(logs, where(logs, next, next.ones_like()).log() - y, next - x);
             return cat([gap, residuals], 1);
         }
 
