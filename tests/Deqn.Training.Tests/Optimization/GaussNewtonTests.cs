@@ -164,7 +164,7 @@ public sealed class GaussNewtonTests
         // When the direction is solved by Cholesky on the stored J, by conjugate gradients on it, and matrix-free
         using var stored = new ExplicitLinearization(rt, jt);
         using var cholesky = new GaussNewton([]).Direction(stored, mu)!;
-        var cg = new GaussNewton([]) { GramLimit = 0, Tolerance = 1e-14, MaxIterations = 10_000 };
+        var cg = new GaussNewton([]) { GramLimit = 0, Tolerance = 1e-14, MaxIterations = 10_000, Progress = 0 };
         using var onStored = cg.Direction(stored, mu)!;
         Assert.Equal("cg", cg.LastSolver);
         using var matrixFree = cg.Direction(new Hidden(rt, jt), mu)!;
@@ -173,6 +173,32 @@ public sealed class GaussNewtonTests
         Assert.True(onStored.sub(cholesky).abs().max().ToDouble() <= 1e-10 * size, "CG on the stored Jacobian");
         Assert.True(matrixFree.sub(cholesky).abs().max().ToDouble() <= 1e-10 * size, "matrix-free CG");
         Assert.Equal(Explicit(j, r, mu), cholesky.data<double>().ToArray(), new Tolerance(1e-9 * size));
+    }
+
+    [Fact]
+    public void Conjugate_gradients_stop_once_the_model_stops_falling()
+    {
+        // Given a Jacobian whose columns span six orders of magnitude, on which CG converges slowly in its residual
+        var random = new Random(11);
+        int rows = 400, parameters = 300;
+        var j = new double[rows, parameters];
+        for (int i = 0; i < rows; i++) for (int k = 0; k < parameters; k++) j[i, k] = (random.NextDouble() * 2 - 1) * Math.Pow(10, -6.0 * k / parameters);
+        var r = Enumerable.Range(0, rows).Select(_ => random.NextDouble() * 2 - 1).ToArray();
+        using var jt = torch.tensor(j, dtype: ScalarType.Float64);
+        using var rt = torch.tensor(r, dtype: ScalarType.Float64);
+        using var stored = new ExplicitLinearization(rt, jt);
+        const double mu = 1e-10;
+        double Model(Tensor d) => 0.5 * (jt.mv(d).square().sum().ToDouble() + mu * d.square().sum().ToDouble()) + jt.t().mv(rt).dot(d).ToDouble();
+        // When the direction is solved exactly, by CG to a relative residual of 1e-12, and by CG with the progress rule
+        using var exact = new GaussNewton([]).Direction(stored, mu)!;
+        var full = new GaussNewton([]) { GramLimit = 0, Tolerance = 1e-12, MaxIterations = 2_000, Progress = 0 };
+        using var converged = full.Direction(stored, mu)!;
+        var truncated = new GaussNewton([]) { GramLimit = 0, Tolerance = 1e-12, MaxIterations = 2_000 };
+        using var early = truncated.Direction(stored, mu)!;
+        // Then the rule stops in a fraction of the iterations with 99 % of the exact step's decrease of the model
+        Assert.True(truncated.Iterations < full.Iterations / 2, $"{truncated.Iterations} iterations with the rule, {full.Iterations} without");
+        Assert.True(Model(early) <= 0.99 * Model(exact), $"model {Model(early):E4} against {Model(exact):E4} at the exact step");
+        Assert.True(Model(converged) <= 0.9999 * Model(exact));
     }
 
     private sealed class Tolerance(double tol) : IEqualityComparer<double>
@@ -190,7 +216,7 @@ public sealed class GaussNewtonTests
         using var at = torch.tensor(a, dtype: ScalarType.Float64);
         using var bt = torch.tensor(b, dtype: ScalarType.Float64);
         Tensor Residuals() => at.mv(theta).sub(bt);
-        var lm = new GaussNewton([theta], damping: 1e-12) { GramLimit = 0, Tolerance = 1e-14 };
+        var lm = new GaussNewton([theta], damping: 1e-12) { GramLimit = 0, Tolerance = 1e-14, Progress = 0 };
         using var r0 = Residuals();
         lm.Step(new Hidden(r0, at), r0.square().sum().ToDouble(), () => { using var r = Residuals(); return r.square().sum().ToDouble(); });
         var solution = Explicit(a, b.Select(v => -v).ToArray(), 0);
