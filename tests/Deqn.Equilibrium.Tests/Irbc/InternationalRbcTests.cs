@@ -2,6 +2,7 @@ using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Models.Irbc;
 using Deqn.Equilibrium.Perturbation;
 using Deqn.Equilibrium.Shocks;
+using Deqn.Equilibrium.Tests.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,18 +17,12 @@ public sealed class InternationalRbcTests
 {
     private static readonly IrbcCalibration Two = new();
 
-    /// <summary>k′_j and λ (and μ_j) the same in every state.</summary>
-    private sealed class Constant(double[] values) : IPolicyFunction
-    {
-        public Tensor Values(Tensor states) => torch.tensor(values, [1, values.Length], dtype: states.dtype).expand(states.shape[0], -1);
-    }
-
     private static Dictionary<string, double> Residuals(Model model, double[] state, double[] policy)
     {
         using var scope = torch.NewDisposeScope();
         // Gauss–Hermite 10 per innovation: E[e^{u}] to rounding
         using var quadrature = new QuadratureTensors(new QuadratureSpec(QuadratureKind.GaussHermite, 10).Build(model.ShockCholesky, 0), ScalarType.Float64);
-        var residuals = Evaluation.Evaluate(model, torch.tensor(state, [1, state.Length], dtype: ScalarType.Float64), new Constant(policy), quadrature);
+        var residuals = Evaluation.Evaluate(model, torch.tensor(state, [1, state.Length], dtype: ScalarType.Float64), new ConstantPolicy(policy), quadrature);
         return residuals.Elements().ToDictionary(e => e.Name, e => e.Residual.item<double>());
     }
 

@@ -1,6 +1,7 @@
 using Deqn.Equilibrium.Modeling;
 using Deqn.Equilibrium.Models.Olg;
 using Deqn.Equilibrium.Shocks;
+using Deqn.Equilibrium.Tests.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,11 +15,6 @@ namespace Deqn.Equilibrium.Tests.Olg;
 public sealed class OlgBenchmarkTests
 {
     private static readonly OlgBenchmarkCalibration Paper = new();
-
-    private sealed class Constant(double[] values) : IPolicyFunction
-    {
-        public Tensor Values(Tensor states) => torch.tensor(values, [1, values.Length], dtype: states.dtype).expand(states.shape[0], -1);
-    }
 
     [Fact]
     public void The_constants_are_the_papers()
@@ -79,7 +75,7 @@ public sealed class OlgBenchmarkTests
         double[] policy = [.. Enumerable.Repeat(0.1, 55), .. Enumerable.Repeat(0.01, 55), .. Enumerable.Repeat(q, 55), .. Enumerable.Repeat(0.01, 55), 0.95];
         using var scope = NewDisposeScope();
         using var quadrature = new QuadratureTensors(new QuadratureSpec().Build(model.ShockCholesky, 0), model.ChainStates, ScalarType.Float64);
-        var residuals = Evaluation.Evaluate(model, torch.tensor(state, [1, state.Length], dtype: ScalarType.Float64), new Constant(policy), quadrature);
+        var residuals = Evaluation.Evaluate(model, torch.tensor(state, [1, state.Length], dtype: ScalarType.Float64), new ConstantPolicy(policy), quadrature);
         var r = residuals.Elements().ToDictionary(e => e.Name, e => e.Residual.item<double>());
 
         // Then with R(z) = αη_z K^(α−1)L^(1−α) + 1 − δ_z at K = 5.5, age 1's consumption 0.6w − 0.1 − 0.95·0.02 − 0.25·0.1²
