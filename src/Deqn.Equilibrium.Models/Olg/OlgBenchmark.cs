@@ -1,5 +1,4 @@
 using Deqn.Equilibrium.Modeling;
-using Deqn.Equilibrium.Solving;
 using static TorchSharp.torch;
 
 namespace Deqn.Equilibrium.Models.Olg;
@@ -22,7 +21,7 @@ namespace Deqn.Equilibrium.Models.Olg;
 /// relative to the capital saved. Consumption is floored at 1e-5 with a penalty, the paper's guard while the network is
 /// far from the solution.
 /// </remarks>
-public sealed class OlgBenchmark : Model<OlgBenchmarkCalibration>, IRecommendsSolver
+public sealed class OlgBenchmark : Model<OlgBenchmarkCalibration>
 {
     private readonly State _k, _b, _shock;
     private readonly Policy _kNext, _lambda, _q, _mu, _price;
@@ -118,6 +117,4 @@ public sealed class OlgBenchmark : Model<OlgBenchmarkCalibration>, IRecommendsSo
     protected override void GuessSteadyState(Perturbation.SteadyStateGuess guess) =>
         guess.Set(_k, _profile.K).Set(_b, _profile.B).Set(_kNext, _profile.KNext).Set(_lambda, _profile.Lambda)
             .Set(_q, _profile.Q).Set(_mu, _profile.Mu).Set(_price, _profile.Price);
-
-    public SolverSpec Recommended => new();
 }
