@@ -87,8 +87,9 @@ internal static class ResidualLinearization
     }
 
     /// <summary>
-    /// Each block cut to an evenly strided subsample (every ⌊n/keep⌋-th economy from the first), <paramref name="size"/> economies in all shared in proportion to the
-    /// blocks' sizes, keeping its weight (a block's rows are scaled to its mean, so a subsample's squares estimate it).
+    /// Each block cut to an evenly strided subsample (every ⌊n/keep⌋-th economy from the first), <paramref name="size"/>
+    /// economies in all shared in proportion to the blocks' sizes, each keeping its block's weight (a block's rows are
+    /// scaled to its mean, so a subsample's squares estimate it).
     /// </summary>
     private static IEnumerable<Block> Subsample(IReadOnlyList<Block> blocks, int size)
     {
