@@ -54,6 +54,15 @@ public sealed class ResidualJacobianTests
         }
     }
 
+    private static QuadratureTensors Quadrature(Model model) => new QuadratureTensors(new QuadratureSpec().Build(model.ShockCholesky, 0), model.ChainStates, ScalarType.Float64);
+
+    /// <summary>Least-squares rows an economy gives (its equations' elements), read from the first one's.</summary>
+    private static int RowsPerEconomy(Model model, Tensor states, PolicyNetwork policy, QuadratureTensors quadrature)
+    {
+        using var noGrad = no_grad();
+        return Evaluation.Evaluate(model, states.narrow(0, 0, 1), policy, quadrature, null).LeastSquaresRows().Count;
+    }
+
     private static Tensor Rows(Model model, Tensor states, PolicyNetwork policy, QuadratureTensors quadrature, IReadOnlyDictionary<string, double>? weights) =>
         torch.cat(Evaluation.Evaluate(model, states, policy, quadrature, weights).LeastSquaresRows().ToArray(), 0);
 
@@ -65,7 +74,7 @@ public sealed class ResidualJacobianTests
         using var scope = NewDisposeScope();
         var (model, policy, states) = Setup(name, 3);
         using var _ = policy;
-        using var quadrature = new QuadratureTensors(new QuadratureSpec().Build(model.ShockCholesky, 0), model.ChainStates, ScalarType.Float64);
+        using var quadrature = Quadrature(model);
         var weights = name == "olg" ? null : new Dictionary<string, double> { [name == "stochastic-growth" ? "euler" : "vec"] = 2.5 };
         // When the Jacobian of its least-squares rows is formed per economy
         var (rows, jacobian, _) = ResidualJacobian.At(model, states, policy, quadrature, weights);
@@ -105,7 +114,7 @@ public sealed class ResidualJacobianTests
         using var scope = NewDisposeScope();
         var (model, policy, states) = Setup(name, 5);
         using var _ = policy;
-        using var quadrature = new QuadratureTensors(new QuadratureSpec().Build(model.ShockCholesky, 0), model.ChainStates, ScalarType.Float64);
+        using var quadrature = Quadrature(model);
         using var noGrad = no_grad();
         var residuals = Evaluation.Evaluate(model, states, policy, quadrature, new Dictionary<string, double>());
         double penalties = residuals.Penalties.Values.Sum(p => p.ToDouble());
@@ -121,11 +130,10 @@ public sealed class ResidualJacobianTests
         using var scope = NewDisposeScope();
         var (model, policy, states) = Setup(name, 11);
         using var _ = policy;
-        using var quadrature = new QuadratureTensors(new QuadratureSpec().Build(model.ShockCholesky, 0), model.ChainStates, ScalarType.Float64);
+        using var quadrature = Quadrature(model);
         long n = states.shape[0], half = n / 2;
         var blocks = new[] { new ResidualLinearization.Block(states.narrow(0, 0, half), 0.25), new ResidualLinearization.Block(states.narrow(0, half, n - half), 0.75) };
-        int perEconomy;
-        using (no_grad()) perEconomy = Evaluation.Evaluate(model, states.narrow(0, 0, 1), policy, quadrature, null).LeastSquaresRows().Count;
+        int perEconomy = RowsPerEconomy(model, states, policy, quadrature);
         // When it is linearized with its Jacobian stored and matrix-free (J v by central differences)
         using var stored = ResidualLinearization.At(model, blocks, policy, quadrature, null, perEconomy);
         using var free = ResidualLinearization.At(model, blocks, policy, quadrature, null, perEconomy, forceMatrixFree: true);
@@ -165,11 +173,10 @@ public sealed class ResidualJacobianTests
         using var scope = NewDisposeScope();
         var (model, policy, states) = Setup(name, 11);
         using var _ = policy;
-        using var quadrature = new QuadratureTensors(new QuadratureSpec().Build(model.ShockCholesky, 0), model.ChainStates, ScalarType.Float64);
+        using var quadrature = Quadrature(model);
         long n = states.shape[0], first = n - 2;
         var blocks = new[] { new ResidualLinearization.Block(states.narrow(0, 0, first), 0.25), new ResidualLinearization.Block(states.narrow(0, first, 2), 0.75) };
-        int perEconomy;
-        using (no_grad()) perEconomy = Evaluation.Evaluate(model, states.narrow(0, 0, 1), policy, quadrature, null).LeastSquaresRows().Count;
+        int perEconomy = RowsPerEconomy(model, states, policy, quadrature);
         using var free = ResidualLinearization.At(model, blocks, policy, quadrature, null, perEconomy, forceMatrixFree: true, diagonalEconomies: 3);
         // Then the estimate is the stored diagonal of each block's share of the 3 (at least one), every ⌊size/share⌋-th
         // economy from its first, each block keeping its weight
